@@ -1,0 +1,100 @@
+"""The typed model of a target profile: where the platform is and who calls it."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Mapping
+
+Transport = Literal["udp", "tcp", "tls"]
+Managed = Literal["none", "peer", "reference"]
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A secret named by reference (``${ENV:NAME}``); its value is read only when used.
+
+    ``repr`` and ``str`` never show the value, so a secret that slips into a
+    log or a report shows up as its reference.
+    """
+
+    env: str
+
+    def reveal(self) -> str:
+        value = os.environ.get(self.env)
+        if value is None:
+            from harness.errors import TargetError
+
+            raise TargetError(f"environment variable {self.env} is not set (profile asks for ${{ENV:{self.env}}})")
+        return value
+
+    def __repr__(self) -> str:
+        return f"${{ENV:{self.env}}}"
+
+    __str__ = __repr__
+
+
+@dataclass(frozen=True)
+class Account:
+    """A SIP identity the harness uses: the caller, or one agent's softphone."""
+
+    name: str
+    username: str
+    domain: str | None = None  # defaults to the platform's domain
+    auth_user: str | None = None  # defaults to ``username``
+    password: Secret | None = None  # None: no digest credentials
+    register: bool = True  # False: a static account that only listens and dials
+
+
+@dataclass(frozen=True)
+class Tls:
+    ca_file: Path | None = None
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    verify: bool = True
+
+
+@dataclass(frozen=True)
+class Peer:
+    """The loopback peer the harness starts for ``managed: peer``: a phone that answers."""
+
+    answer_after: float = 0.0
+    prompt: str | None = None  # prompt id played on answer
+    on_dtmf: Mapping[str, str] = field(default_factory=dict)  # digit -> prompt id
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    path: Path
+    host: str
+    port: int
+    transport: Transport
+    domain: str
+    outbound_proxy: str | None
+    managed: Managed
+    dids: Mapping[str, str]
+    accounts: Mapping[str, Account]
+    prompts: Path | None  # prompt library file (prompts.yaml), resolved
+    adapter: Mapping[str, Any] = field(default_factory=dict)  # for the platform adapters
+    tls: Tls = field(default_factory=Tls)
+    peer: Peer | None = None
+    dtmf_method: Literal["rfc4733", "info", "inband"] = "rfc4733"
+    codecs: tuple[str, ...] = ("PCMU/8000", "PCMA/8000")
+
+
+@dataclass(frozen=True)
+class PromptRef:
+    """One reference prompt in a prompt library."""
+
+    id: str
+    file: Path
+    text: str = ""
+    lang: str = ""
+
+
+@dataclass(frozen=True)
+class PromptLibrary:
+    path: Path
+    prompts: Mapping[str, PromptRef]

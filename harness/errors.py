@@ -64,6 +64,10 @@ class TargetError(HarnessError):
     """The target platform could not be reached or refused us (not a conformance verdict)."""
 
 
+class AudioError(HarnessError):
+    """Audio could not be read or analysed: a malformed WAV file, a missing DSP library."""
+
+
 class ExpectationFailed(AssertionError):
     """A scenario step's expectation was not met: the platform does not conform."""
 

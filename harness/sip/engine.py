@@ -1,0 +1,354 @@
+"""The pjsua2 boundary of a phone process: the only module that imports pjsua2.
+
+Threading: the library runs with no worker threads (``threadCnt = 0``) and the
+phone's main loop pumps ``libHandleEvents``; every SIP callback therefore runs
+on the main thread.  Callbacks only append immutable event records to
+``Engine.outbox`` -- they never decide, sleep, do I/O or raise; an exception
+inside one is kept and reported as a ``fatal`` event.
+
+Lifetimes: pjsua2 asserts at exit if a Python wrapper is collected while the
+library still uses it, so the engine holds every account, call, player and
+recorder in ``self`` until ``shutdown()`` tears them down in a fixed order:
+hang up, close media, remove the account (unregisters), destroy the library.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import traceback
+import wave
+from typing import Any, Callable
+
+import pjsua2 as pj
+
+from harness.sip.config import PhoneSetup
+from harness.sip.trace import parse_log_entry
+
+_STATES = {
+    pj.PJSIP_INV_STATE_NULL: "NULL",
+    pj.PJSIP_INV_STATE_CALLING: "CALLING",
+    pj.PJSIP_INV_STATE_INCOMING: "INCOMING",
+    pj.PJSIP_INV_STATE_EARLY: "EARLY",
+    pj.PJSIP_INV_STATE_CONNECTING: "CONNECTING",
+    pj.PJSIP_INV_STATE_CONFIRMED: "CONFIRMED",
+    pj.PJSIP_INV_STATE_DISCONNECTED: "DISCONNECTED",
+}
+_DTMF_METHODS = {"rfc4733": pj.PJSUA_DTMF_METHOD_RFC2833, "info": pj.PJSUA_DTMF_METHOD_SIP_INFO}
+_TRANSPORTS = {"udp": pj.PJSIP_TRANSPORT_UDP, "tcp": pj.PJSIP_TRANSPORT_TCP, "tls": pj.PJSIP_TRANSPORT_TLS}
+
+Record = dict[str, Any]
+
+
+def _guarded(method: Callable[..., None]) -> Callable[..., None]:
+    """Keep an exception raised inside a pjsua2 callback instead of letting it unwind into C."""
+
+    def wrapper(self: Any, *args: Any) -> None:
+        try:
+            method(self, *args)
+        except Exception:  # noqa: BLE001 -- reported, never swallowed
+            self.engine.emit("fatal", error=f"in {method.__name__}: {traceback.format_exc()}")
+
+    return wrapper
+
+
+class _LogWriter(pj.LogWriter):  # type: ignore[misc]
+    def __init__(self, engine: "Engine") -> None:
+        super().__init__()
+        self.engine = engine
+
+    @_guarded
+    def write(self, entry: Any) -> None:
+        msg = parse_log_entry(entry.msg, self.engine.secrets)
+        if msg is not None:
+            self.engine.emit(
+                "sip", dir=msg.direction, peer=msg.peer, first_line=msg.first_line,
+                sip_call_id=msg.call_id, text=msg.text,
+            )
+        elif entry.level <= 2:
+            self.engine.emit("log", level=entry.level, text=entry.msg.strip()[:500])
+
+
+class _Account(pj.Account):  # type: ignore[misc]
+    def __init__(self, engine: "Engine") -> None:
+        super().__init__()
+        self.engine = engine
+
+    @_guarded
+    def onRegState(self, prm: Any) -> None:
+        info = self.getInfo()
+        self.engine.emit(
+            "reg", code=int(prm.code), reason=str(prm.reason), expires=int(prm.expiration),
+            active=bool(info.regIsActive),
+        )
+
+    @_guarded
+    def onIncomingCall(self, prm: Any) -> None:
+        # pjsua2 hangs up an incoming call that has no Call object once this returns,
+        # so the wrapper is made here; what to do with the call is decided later.
+        self.engine.wrap_incoming(self, prm.callId)
+
+
+class _Call(pj.Call):  # type: ignore[misc]
+    def __init__(self, engine: "Engine", handle: str, acc: _Account, call_id: int = -1) -> None:
+        if call_id < 0:
+            super().__init__(acc)
+        else:
+            super().__init__(acc, call_id)
+        self.engine = engine
+        self.handle = handle
+        self.media_ready = False
+        self.ended = False
+
+    @_guarded
+    def onCallState(self, prm: Any) -> None:
+        ci = self.getInfo()
+        state = _STATES.get(ci.state, str(ci.state))
+        self.engine.emit(
+            "call", call=self.handle, state=state, code=int(ci.lastStatusCode),
+            reason=str(ci.lastReason), sip_call_id=ci.callIdString, remote=ci.remoteUri,
+        )
+        if state == "DISCONNECTED":
+            self.ended = True
+
+    @_guarded
+    def onCallMediaState(self, prm: Any) -> None:
+        ci = self.getInfo()
+        active = any(
+            m.type == pj.PJMEDIA_TYPE_AUDIO and m.status == pj.PJSUA_CALL_MEDIA_ACTIVE
+            for m in ci.media
+        )
+        self.engine.emit("media", call=self.handle, active=active)
+        self.media_ready = active
+
+    @_guarded
+    def onDtmfDigit(self, prm: Any) -> None:
+        method = "info" if prm.method == pj.PJSUA_DTMF_METHOD_SIP_INFO else "rfc4733"
+        self.engine.emit("dtmf", call=self.handle, digit=str(prm.digit), method=method)
+
+
+class Engine:
+    """One pjsua2 endpoint with one account, its calls and their media."""
+
+    def __init__(self, setup: PhoneSetup) -> None:
+        self.setup = setup
+        self.secrets = setup.secrets()
+        self.outbox: list[Record] = []
+        self.incoming: list[str] = []
+        self.calls: dict[str, _Call] = {}
+        self.recorders: dict[str, pj.AudioMediaRecorder] = {}
+        self.players: list[tuple[str, pj.AudioMediaPlayer]] = []
+        self.account: _Account | None = None
+        self._in_seq = 0
+        self.ep = pj.Endpoint()
+        self._writer = _LogWriter(self)
+
+    # -- records --------------------------------------------------------------
+    def emit(self, kind: str, **data: Any) -> None:
+        self.outbox.append({"kind": kind, "t": time.monotonic(), "wall": time.time(), **data})
+
+    # -- life cycle -------------------------------------------------------------
+    def start(self) -> str:
+        """Create the endpoint, transport and account; return the bound ``host:port``."""
+        s = self.setup
+        self.ep.libCreate()
+        cfg = pj.EpConfig()
+        cfg.uaConfig.threadCnt = 0
+        cfg.uaConfig.mainThreadOnly = True
+        cfg.uaConfig.maxCalls = 4
+        cfg.uaConfig.userAgent = s.user_agent
+        cfg.logConfig.writer = self._writer
+        cfg.logConfig.level = max(s.log_level, 5)  # message logs are level 4/5
+        cfg.logConfig.consoleLevel = cfg.logConfig.level  # the writer *is* the console: 0 silences it
+        cfg.logConfig.msgLogging = True
+        cfg.logConfig.decor = 0
+        cfg.medConfig.clockRate = 8000
+        cfg.medConfig.sndClockRate = 8000
+        cfg.medConfig.channelCount = 1
+        cfg.medConfig.noVad = True
+        cfg.medConfig.ecTailLen = 0
+        self.ep.libInit(cfg)
+        self.ep.audDevManager().setNullDev()
+        self._set_codecs()
+        tid = self.ep.transportCreate(_TRANSPORTS[s.transport], self._transport_config())
+        self.ep.libStart()
+        bound = self.ep.transportGetInfo(tid).localName
+        if s.account is not None:
+            self._create_account(tid)
+        return str(bound)
+
+    def _transport_config(self) -> Any:
+        s = self.setup
+        tc = pj.TransportConfig()
+        tc.port = s.sip_port
+        tc.boundAddress = s.sip_host
+        if s.transport == "tls":
+            tls = tc.tlsConfig
+            tls.CaListFile = s.tls.ca_file or ""
+            tls.certFile = s.tls.cert_file or ""
+            tls.privKeyFile = s.tls.key_file or ""
+            tls.verifyServer = s.tls.verify
+            tls.method = pj.PJSIP_TLSV1_2_METHOD
+        return tc
+
+    def _set_codecs(self) -> None:
+        wanted = [c.upper() for c in self.setup.codecs]
+        for codec in self.ep.codecEnum2():
+            cid = str(codec.codecId)
+            name = cid.rsplit("/", 1)[0].upper() if cid.count("/") > 1 else cid.upper()
+            prio = 255 - wanted.index(name) if name in wanted else 0
+            self.ep.codecSetPriority(cid, prio)
+
+    def _create_account(self, tid: int) -> None:
+        a = self.setup.account
+        assert a is not None
+        acfg = pj.AccountConfig()
+        acfg.idUri = a.id_uri
+        acfg.sipConfig.transportId = tid
+        if a.registrar:
+            acfg.regConfig.registrarUri = a.registrar
+            acfg.regConfig.timeoutSec = 300
+            acfg.regConfig.retryIntervalSec = 0  # a failed registration is a verdict, not retried
+        for proxy in a.proxies:
+            acfg.sipConfig.proxies.append(proxy)
+        if a.password is not None:
+            user = a.auth_user or a.id_uri.split(":", 1)[1].split("@", 1)[0]
+            acfg.sipConfig.authCreds.append(pj.AuthCredInfo("digest", "*", user, 0, a.password))
+        acfg.mediaConfig.transportConfig.port = self.setup.rtp_port
+        acfg.mediaConfig.transportConfig.portRange = self.setup.rtp_range
+        acfg.mediaConfig.transportConfig.boundAddress = self.setup.sip_host
+        self.account = _Account(self)
+        self.account.create(acfg, True)
+
+    # -- commands --------------------------------------------------------------
+    def make_call(self, handle: str, uri: str, headers: dict[str, str]) -> None:
+        if self.account is None:
+            raise RuntimeError("this phone has no account to call from")
+        call = _Call(self, handle, self.account)
+        self.calls[handle] = call
+        prm = pj.CallOpParam(True)
+        for name, value in headers.items():
+            hdr = pj.SipHeader()
+            hdr.hName, hdr.hValue = name, value
+            prm.txOption.headers.append(hdr)
+        call.makeCall(uri, prm)
+
+    def wrap_incoming(self, acc: _Account, pj_id: int) -> None:
+        self._in_seq += 1
+        handle = f"in{self._in_seq}"
+        call = _Call(self, handle, acc, pj_id)
+        self.calls[handle] = call
+        ci = call.getInfo()
+        self.emit(
+            "incoming", call=handle, remote=ci.remoteUri, local=ci.localUri,
+            sip_call_id=ci.callIdString,
+        )
+        self.incoming.append(handle)
+
+    def accept_incoming(self) -> list[str]:
+        """The handles of calls offered since the last pump."""
+        handles, self.incoming = self.incoming, []
+        return handles
+
+    def answer(self, handle: str, code: int) -> None:
+        prm = pj.CallOpParam()
+        prm.statusCode = code
+        self.calls[handle].answer(prm)
+
+    def hangup(self, handle: str, code: int = 0) -> None:
+        call = self.calls[handle]
+        if call.ended:
+            return
+        prm = pj.CallOpParam()
+        prm.statusCode = code
+        call.hangup(prm)
+
+    def send_dtmf(self, handle: str, digits: str, method: str) -> None:
+        prm = pj.CallSendDtmfParam()
+        prm.digits = digits
+        prm.method = _DTMF_METHODS[method]
+        prm.duration = 160
+        self.calls[handle].sendDtmf(prm)
+
+    def _audio(self, handle: str) -> Any:
+        call = self.calls[handle]
+        if not call.media_ready:
+            raise RuntimeError(f"call {handle} has no active audio yet")
+        return call.getAudioMedia(-1)
+
+    def start_capture(self, handle: str) -> str:
+        path = os.path.join(self.setup.capture_dir, f"{self.setup.name}-{handle}.wav")
+        rec = pj.AudioMediaRecorder()
+        rec.createRecorder(path)
+        self._audio(handle).startTransmit(rec)
+        self.recorders[handle] = rec
+        self.emit("capture", call=handle, path=path)
+        return path
+
+    def play(self, handle: str, path: str, loop: bool) -> float:
+        """Start playing a WAV into the call; return its duration in seconds."""
+        player = pj.AudioMediaPlayer()
+        player.createPlayer(path, 0 if loop else pj.PJMEDIA_FILE_NO_LOOP)
+        player.startTransmit(self._audio(handle))
+        self.players.append((handle, player))
+        with wave.open(path, "rb") as w:
+            return w.getnframes() / float(w.getframerate())
+
+    def stop_playing(self, handle: str) -> None:
+        for owner, player in self.players:
+            if owner == handle:
+                try:
+                    player.stopTransmit(self._audio(handle))
+                except pj.Error:
+                    pass  # the call's media is already gone
+
+    def close_media(self, handle: str) -> None:
+        """Finish a call's capture file (PJSIP writes the WAV header on destroy)."""
+        rec = self.recorders.pop(handle, None)
+        if rec is not None:
+            del rec
+            self.emit("capture_closed", call=handle)
+
+    def set_registration(self, on: bool) -> None:
+        if self.account is None:
+            raise RuntimeError("this phone has no account")
+        self.account.setRegistration(on)
+
+    def _unregister(self, end: float) -> None:
+        try:
+            if not self.account or not self.account.getInfo().regIsActive:
+                return
+            self.account.setRegistration(False)
+        except pj.Error:
+            return
+        while time.monotonic() < end and self.account.getInfo().regIsActive:
+            self.pump(20)
+
+    # -- teardown ---------------------------------------------------------------
+    def pump(self, timeout_ms: int) -> None:
+        self.ep.libHandleEvents(timeout_ms)
+
+    def shutdown(self, deadline: float = 3.0) -> None:
+        """Hang up, close media, unregister, destroy -- in that order, within ``deadline``."""
+        end = time.monotonic() + deadline
+        for handle, call in self.calls.items():
+            if not call.ended:
+                try:
+                    self.hangup(handle)
+                except pj.Error:
+                    pass
+        while time.monotonic() < end and not all(c.ended for c in self.calls.values()):
+            self.pump(20)
+        self.players.clear()
+        for handle in list(self.recorders):
+            self.close_media(handle)
+        if self.account is not None and self.setup.account and self.setup.account.registrar:
+            self._unregister(end)
+        # Something in the SWIG director layer keeps one reference to each Call, so
+        # its C++ destructor would otherwise run after libDestroy and assert there.
+        for call in self.calls.values():
+            if call.thisown:
+                pj.Call.__swig_destroy__(call)
+        self.calls.clear()
+        self.account = None  # deleting the last reference removes the account
+        self.ep.libDestroy()

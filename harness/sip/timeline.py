@@ -1,0 +1,94 @@
+"""Events sent by phones and the per-call timelines built from them (no pjsua2 here).
+
+Times are ``time.monotonic()`` readings taken in the phone process.  On Linux
+that clock is system-wide, so events from different phones on one host can be
+compared directly; ``wall`` is the UTC epoch time for reports.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+
+@dataclass(frozen=True)
+class Event:
+    """One immutable thing a phone saw or did."""
+
+    kind: str  # ready, reg, call, incoming, media, capture, play, dtmf, sip, ack, nack, fatal
+    phone: str
+    t: float
+    wall: float
+    call: str | None = None  # the phone-local call handle
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_wire(cls, phone: str, raw: Mapping[str, Any]) -> "Event":
+        data = {k: v for k, v in raw.items() if k not in ("kind", "t", "wall", "call")}
+        return cls(raw["kind"], phone, raw["t"], raw["wall"], raw.get("call"), data)
+
+    def label(self) -> str:
+        """A compact label such as ``EARLY(180)`` or ``DISCONNECTED(486 Busy Here)``."""
+        d = self.data
+        if self.kind == "call":
+            code = d.get("code") or 0
+            if d["state"] == "DISCONNECTED":
+                return f"DISCONNECTED({code} {d.get('reason', '')})".replace(" )", ")")
+            return f"{d['state']}({code})" if code and d["state"] == "EARLY" else str(d["state"])
+        if self.kind == "dtmf":
+            return f"DTMF({d['digit']}/{d['method']})"
+        if self.kind == "play":
+            return f"PLAY_{str(d['state']).upper()}({d.get('name', '')})"
+        if self.kind == "media":
+            return "MEDIA_ACTIVE" if d.get("active") else "MEDIA_INACTIVE"
+        return self.kind.upper()
+
+
+class CallTimeline:
+    """Everything one call leg has seen, in order, on the controller side."""
+
+    def __init__(self, phone: str, handle: str, t0: float, description: str) -> None:
+        self.phone = phone
+        self.handle = handle
+        self.t0 = t0
+        self.description = description
+        self.events: list[Event] = []
+        self.sip_call_id: str | None = None
+        self.capture_path: str | None = None
+        self.capture_t0: float | None = None
+
+    def add(self, event: Event) -> None:
+        self.events.append(event)
+        if event.kind == "call" and event.data.get("sip_call_id"):
+            self.sip_call_id = event.data["sip_call_id"]
+        if event.kind == "capture":
+            self.capture_path = event.data["path"]
+            self.capture_t0 = event.t
+
+    @property
+    def state(self) -> str:
+        states = [e.data["state"] for e in self.events if e.kind == "call"]
+        return states[-1] if states else "NULL"
+
+    def last(self, kind: str, **match: Any) -> Event | None:
+        for event in reversed(self.events):
+            if event.kind == kind and all(event.data.get(k) == v for k, v in match.items()):
+                return event
+        return None
+
+    def final_status(self) -> tuple[int, str] | None:
+        ev = self.last("call", state="DISCONNECTED")
+        return (int(ev.data.get("code") or 0), str(ev.data.get("reason", ""))) if ev else None
+
+    def dtmf_digits(self) -> str:
+        return "".join(e.data["digit"] for e in self.events if e.kind == "dtmf")
+
+    def summary(self) -> str:
+        """``CALLING@0.0s, EARLY(180)@0.4s, ...`` -- signalling, media and DTMF only."""
+        shown = [e for e in self.events if e.kind in ("call", "media", "dtmf", "play")]
+        if not shown:
+            return "(no events)"
+        return ", ".join(f"{e.label()}@{e.t - self.t0:.1f}s" for e in shown)
+
+    def __str__(self) -> str:
+        return f"{self.handle} ({self.description})"

@@ -1,0 +1,67 @@
+"""SIP message trace: parse PJSIP's message log and redact secrets (no pjsua2 here).
+
+PJSIP logs every message it sends or receives when ``msgLogging`` is on, as::
+
+    TX 512 bytes Request msg INVITE/cseq=1 (tdta0x..) to UDP 127.0.0.1:5060:
+    INVITE sip:100@127.0.0.1 SIP/2.0
+    ...
+    --end msg--
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_HEAD = re.compile(
+    r"(?P<dir>TX|RX) (?P<size>\d+) bytes (?P<what>Request|Response) msg \S+ \([^)]*\) "
+    r"(?:to|from) (?P<proto>\w+) (?P<peer>\S+?):\s*$",
+    re.MULTILINE,
+)
+_END = "--end msg--"
+_CREDENTIAL_HEADERS = re.compile(
+    r"^((?:Proxy-)?Authorization|Authentication-Info)\s*:\s*(\S+)?.*$",
+    re.IGNORECASE | re.MULTILINE,
+)
+_CALL_ID = re.compile(r"^(?:Call-ID|i)\s*:\s*(\S+)", re.IGNORECASE | re.MULTILINE)
+REDACTED = "[redacted]"
+
+
+@dataclass(frozen=True)
+class SipMessage:
+    direction: str  # TX or RX
+    peer: str  # transport and address, e.g. "UDP 127.0.0.1:5060"
+    first_line: str
+    call_id: str | None
+    text: str  # redacted
+
+
+def redact(text: str, secrets: tuple[str, ...] = ()) -> str:
+    """Blank credential headers and any known secret value wherever it appears."""
+    text = _CREDENTIAL_HEADERS.sub(
+        lambda m: f"{m.group(1)}: {m.group(2) or ''} {REDACTED}".replace("  ", " "), text
+    )
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, REDACTED)
+    return text
+
+
+def parse_log_entry(entry: str, secrets: tuple[str, ...] = ()) -> SipMessage | None:
+    """Turn one PJSIP log entry into a message, or None if it is not a message log."""
+    head = _HEAD.search(entry)
+    if head is None:
+        return None
+    body = entry[head.end() :].lstrip("\r\n")
+    end = body.find(_END)
+    if end >= 0:
+        body = body[:end]
+    body = redact(body.rstrip(), secrets)
+    call_id = _CALL_ID.search(body)
+    return SipMessage(
+        direction=head["dir"],
+        peer=f"{head['proto']} {head['peer']}",
+        first_line=body.splitlines()[0] if body else "",
+        call_id=call_id.group(1) if call_id else None,
+        text=body,
+    )

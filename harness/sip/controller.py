@@ -69,7 +69,7 @@ class Switchboard:
         self.work_dir = work_dir
         work_dir.mkdir(parents=True, exist_ok=True)
         self._key = secrets.token_bytes(32)
-        self._listener = Listener(("127.0.0.1", 0), authkey=self._key)
+        self._listener = Listener(("127.0.0.1", 0), backlog=64, authkey=self._key)
         self.phones: dict[str, Phone] = {}
         self.timelines: dict[tuple[str, str], CallTimeline] = {}
         self._seq = itertools.count(1)

@@ -1,0 +1,104 @@
+"""The ``ccharness`` command.
+
+``ccharness run``       run scenarios against a target (pytest underneath), print report paths
+``ccharness validate``  check scenarios and target profiles, list every problem
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import sys
+import time
+from pathlib import Path
+
+from harness.plugin import DEFAULT_TARGET, PROJECT_ROOT, SUFFIX, resolve
+
+DEFAULT_SCENARIOS = "scenarios"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ccharness", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run scenarios against a target platform")
+    run.add_argument("paths", nargs="*", help=f"scenario files or folders (default {DEFAULT_SCENARIOS}/)")
+    run.add_argument("--target", default=DEFAULT_TARGET, help="target profile (YAML)")
+    run.add_argument("--reports", default="reports", help="folder for run folders (default reports/)")
+    run.add_argument("--run-id", default=None, help="name of the run folder (default: UTC time)")
+    run.add_argument("-k", dest="keyword", default=None, help="only scenarios whose name matches")
+    val = sub.add_parser("validate", help="check scenarios and target profiles; exit 1 on any problem")
+    val.add_argument("paths", nargs="*", help="scenario files/folders and target profiles")
+    val.add_argument("--target", default=DEFAULT_TARGET, help="target profile the scenarios are checked against")
+    return parser
+
+
+def _scenario_paths(paths: list[str]) -> list[str]:
+    return [str(resolve(p)) for p in (paths or [DEFAULT_SCENARIOS])]
+
+
+def run(args: argparse.Namespace) -> int:
+    import pytest
+
+    run_id = args.run_id or time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    run_dir = Path(args.reports).resolve() / run_id
+    run_dir.mkdir(parents=True, exist_ok=True)
+    pytest_args = [
+        *_scenario_paths(args.paths), "-p", "no:cacheprovider", "-v", "--rootdir", str(PROJECT_ROOT),
+        f"--cc-target={args.target}", f"--cc-reports={args.reports}", f"--cc-run-id={run_id}",
+        f"--junitxml={run_dir / 'junit.xml'}",
+    ]
+    if importlib.util.find_spec("allure_pytest") is not None:
+        pytest_args.append(f"--alluredir={run_dir / 'allure-results'}")
+    if args.keyword:
+        pytest_args += ["-k", args.keyword]
+    code = int(pytest.main(pytest_args))
+    print(f"\nrun folder:      {run_dir}")
+    print(f"JUnit XML:       {run_dir / 'junit.xml'}")
+    if (run_dir / "allure-results").exists():
+        print(f"Allure results:  {run_dir / 'allure-results'}")
+    verdict = {0: "CONFORMANT", 1: "NOT CONFORMANT (or errors; see above)"}.get(code, f"pytest exit {code}")
+    print(f"verdict:         {verdict}")
+    return code
+
+
+def validate(args: argparse.Namespace) -> int:
+    from harness.errors import SpecError
+    from harness.scenario.loader import discover, load_scenario
+    from harness.targets.profile import load_prompt_library, load_target
+
+    problems: list[str] = []
+    profiles = [Path(p) for p in args.paths if p.endswith((".yaml", ".yml")) and not p.endswith(SUFFIX)
+                and Path(p).is_file()]
+    scenario_args = [p for p in args.paths if Path(p) not in profiles]
+    target = prompts = None
+    for path in [resolve(args.target), *profiles]:
+        try:
+            loaded = load_target(path)
+            if path == resolve(args.target):
+                target = loaded
+                prompts = load_prompt_library(loaded.prompts) if loaded.prompts else None
+        except SpecError as exc:
+            problems.append(str(exc))
+    files = discover([Path(p) for p in _scenario_paths(scenario_args)]) if scenario_args or not profiles else []
+    for path in files:
+        try:
+            load_scenario(path, prompts, target)
+        except SpecError as exc:
+            problems.append(str(exc))
+    for text in problems:
+        print(text, file=sys.stderr)
+    checked = len(files) + len(profiles) + 1
+    print(f"{checked} file(s) checked, {len(problems)} with problems", file=sys.stderr if problems else sys.stdout)
+    return 1 if problems else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "run":
+        return run(args)
+    return validate(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,144 @@
+"""pytest plugin: every ``*.scenario.yaml`` file is one test item.
+
+Options and set-up only; the engine is imported lazily.  A bad scenario is a
+collection error that lists all of its problems.  A failed expectation is a
+*fail* (the platform does not conform); any other harness error is an
+*error* (the run could not decide) and says so.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from harness.errors import ExpectationFailed, HarnessError, SpecError
+
+SUFFIX = ".scenario.yaml"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_TARGET = "fixtures/targets/loopback.yaml"
+_SESSION = pytest.StashKey["CcSession"]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("ccharness", "call-centre conformance harness")
+    group.addoption("--cc-target", default=os.environ.get("CC_TARGET", DEFAULT_TARGET),
+                    help=f"target profile (YAML) to run scenarios against (default {DEFAULT_TARGET})")
+    group.addoption("--cc-reports", default="reports", help="folder that holds one folder per run")
+    group.addoption("--cc-run-id", default=None, help="name of this run's folder (default: UTC time)")
+
+
+def resolve(path: str) -> Path:
+    """A path as given, or else relative to the project root (for the bundled profiles)."""
+    p = Path(path)
+    return p if p.exists() or p.is_absolute() else PROJECT_ROOT / p
+
+
+class CcSession:
+    """What all scenario items of one pytest session share: target, prompts, run folder, platform."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.target_path = resolve(config.getoption("--cc-target"))
+        run_id = config.getoption("--cc-run-id") or time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        self.run_dir = Path(config.getoption("--cc-reports")).resolve() / run_id
+        self._target: Any = None
+        self._platform: Any = None
+
+    def target(self) -> Any:
+        if self._target is None:
+            from harness.targets.profile import load_prompt_library, load_target
+
+            target = load_target(self.target_path)
+            prompts = load_prompt_library(target.prompts) if target.prompts else None
+            self._target = (target, prompts)
+        return self._target
+
+    def ensure_platform(self) -> None:
+        if self._platform is None:
+            from harness.runner.platform import managed_platform
+
+            target, prompts = self.target()
+            self._platform = managed_platform(target, prompts, self.run_dir / "platform")
+            self._platform.__enter__()
+
+    def close(self) -> None:
+        if self._platform is not None:
+            self._platform.__exit__(None, None, None)
+            self._platform = None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.stash[_SESSION] = CcSession(config)
+    config.addinivalue_line("markers", "licence_item(name): the licence item a scenario covers")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    session = config.stash.get(_SESSION, None)
+    if session is not None:
+        session.close()
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    if file_path.name.endswith(SUFFIX):
+        return ScenarioFile.from_parent(parent, path=file_path)
+    return None
+
+
+class ScenarioFile(pytest.File):
+    def collect(self) -> Iterator[pytest.Item]:
+        from harness.scenario.loader import load_scenario
+
+        target, prompts = self.config.stash[_SESSION].target()
+        scenario = load_scenario(self.path, prompts, target)
+        item = ScenarioItem.from_parent(self, name=scenario.name, scenario=scenario)
+        if scenario.licence_item:
+            item.add_marker(pytest.mark.licence_item(scenario.licence_item))
+        for tag in scenario.tags:
+            item.add_marker(tag)
+        yield item
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
+        if isinstance(excinfo.value, SpecError):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo)
+
+
+class ScenarioItem(pytest.Item):
+    def __init__(self, *, scenario: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.scenario = scenario
+
+    def runtest(self) -> None:
+        from harness.report.allure import attach_run, step_context
+        from harness.runner.run import ScenarioRun
+
+        session: CcSession = self.config.stash[_SESSION]
+        session.ensure_platform()
+        target, prompts = session.target()
+        if self.scenario.prompts is not None:
+            from harness.targets.profile import load_prompt_library
+
+            prompts = load_prompt_library(self.scenario.prompts)
+        work = session.run_dir / self.path.name.removesuffix(SUFFIX)
+        run = ScenarioRun(self.scenario, target, prompts, work, on_step=step_context)
+        try:
+            run.execute()
+        finally:
+            run.close()
+            run.write_records()
+            attach_run(run)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
+        exc = excinfo.value
+        if isinstance(exc, ExpectationFailed):
+            return f"NOT CONFORMANT: {exc.step}: {exc.detail}"
+        if isinstance(exc, HarnessError):
+            return f"ERROR (the run could not decide): {type(exc).__name__}: {exc}"
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.path, 0, f"scenario: {self.name}"

@@ -1,0 +1,130 @@
+"""The cast of a scenario: which phones to start for its callers and agents, and how to dial.
+
+Turns the scenario's parties and the target profile's accounts into
+``PhoneSetup``s, and a scenario ``Destination`` into a request URI.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.errors import TargetError
+from harness.scenario.model import AgentSpec, Destination, Scenario
+from harness.sip.config import AccountSetup, Behaviour, PhoneSetup, TlsSetup
+from harness.targets.model import Account, Target
+
+
+@dataclass(frozen=True)
+class Cast:
+    callers: dict[str, PhoneSetup]  # caller name -> its phone
+    agents: dict[str, PhoneSetup]  # agent name -> its phone
+
+    def all(self) -> list[PhoneSetup]:
+        return list(self.callers.values()) + list(self.agents.values())
+
+
+def _proxy(target: Target) -> str:
+    return f"sip:{target.host}:{target.port};lr;transport={target.transport}"
+
+
+def _direct(target: Target) -> bool:
+    """True when requests can name the platform's address in the URI itself."""
+    return target.domain == target.host and target.outbound_proxy is None
+
+
+def account_setup(target: Target, account: Account, register: bool) -> AccountSetup:
+    domain = account.domain or target.domain
+    proxies: tuple[str, ...] = ()
+    if target.outbound_proxy:
+        proxies = (target.outbound_proxy,)
+    elif not _direct(target):
+        proxies = (_proxy(target),)
+    registrar = None
+    if register and account.register:
+        registrar = f"sip:{domain}" if proxies else f"sip:{target.host}:{target.port};transport={target.transport}"
+    return AccountSetup(
+        id_uri=f"sip:{account.username}@{domain}",
+        registrar=registrar,
+        auth_user=account.auth_user or account.username,
+        password=account.password.reveal() if account.password else None,
+        proxies=proxies,
+    )
+
+
+def _behaviour(agent: AgentSpec, audio_path: str | None) -> Behaviour:
+    if agent.behaviour == "reject":
+        return Behaviour(mode="reject", code=agent.reject_code)
+    if agent.behaviour == "ring":
+        return Behaviour(mode="ring")
+    return Behaviour(mode="answer", answer_after=agent.answer_after, play=audio_path)
+
+
+def _setup(name: str, target: Target, account: Account, register: bool, work: Path,
+           behaviour: Behaviour | None = None) -> PhoneSetup:
+    t = target.tls
+    return PhoneSetup(
+        name=name,
+        capture_dir=str(work),
+        transport=target.transport,
+        account=account_setup(target, account, register),
+        behaviour=behaviour or Behaviour(mode="reject", code=486),
+        tls=TlsSetup(
+            ca_file=str(t.ca_file) if t.ca_file else None,
+            cert_file=str(t.cert_file) if t.cert_file else None,
+            key_file=str(t.key_file) if t.key_file else None,
+            verify=t.verify,
+        ),
+        codecs=target.codecs,
+    )
+
+
+def _account(target: Target, name: str, party: str) -> Account:
+    try:
+        return target.accounts[name]
+    except KeyError:
+        known = ", ".join(sorted(target.accounts)) or "none"
+        raise TargetError(
+            f"{party} uses account {name!r}, which target profile {target.path} does not define "
+            f"(it defines: {known})"
+        ) from None
+
+
+def cast(scenario: Scenario, target: Target, work: Path, agent_audio: dict[str, str | None]) -> Cast:
+    """Phones for every caller and agent of ``scenario`` against ``target``."""
+    callers = {
+        c.name: _setup(f"caller-{c.name}", target, _account(target, c.account, f"caller {c.name}"),
+                       True, work)
+        for c in scenario.callers
+    }
+    agents = {
+        a.name: _setup(
+            f"agent-{a.name}", target, _account(target, a.account, f"agent {a.name}"),
+            a.behaviour != "unregistered", work, _behaviour(a, agent_audio.get(a.name)),
+        )
+        for a in scenario.agents
+    }
+    return Cast(callers, agents)
+
+
+def request_uri(dest: Destination, target: Target, agent_address: dict[str, str],
+                agent_user: dict[str, str]) -> str:
+    """The request URI for a scenario destination."""
+    if dest.kind == "uri":
+        return dest.value
+    if dest.kind == "agent" and dest.value in agent_address and not _registers(target, agent_user):
+        return f"sip:{agent_user[dest.value]}@{agent_address[dest.value]}"
+    if dest.kind == "did":
+        user = target.dids[dest.value]
+    elif dest.kind == "agent":
+        user = agent_user[dest.value]
+    else:
+        user = dest.value
+    if _direct(target):
+        return f"sip:{user}@{target.host}:{target.port};transport={target.transport}"
+    return f"sip:{user}@{target.domain}"
+
+
+def _registers(target: Target, agent_user: dict[str, str]) -> bool:
+    """Agents are reached through the platform when their accounts register with it."""
+    return any(a.register for a in target.accounts.values() if a.username in agent_user.values())

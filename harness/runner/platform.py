@@ -1,0 +1,74 @@
+"""Targets the harness starts by itself (``managed:`` in the target profile).
+
+``peer``: a loopback peer phone listening at the profile's address; it answers
+every call, plays the profile's prompt, and answers each DTMF digit with the
+prompt mapped to it -- enough to show the harness end to end before a real
+platform exists.  It is a phone like any other, run in its own process.
+"""
+
+from __future__ import annotations
+
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from harness.errors import TargetError
+from harness.sip.config import AccountSetup, Behaviour, PhoneSetup
+from harness.sip.controller import Switchboard
+from harness.targets.model import PromptLibrary, Target
+
+
+def _prompt_file(library: PromptLibrary | None, prompt: str | None) -> str | None:
+    if prompt is None:
+        return None
+    if library is None or prompt not in library.prompts:
+        raise TargetError(f"the peer's prompt {prompt!r} is not in the target's prompt library")
+    return str(library.prompts[prompt].file)
+
+
+def peer_setup(target: Target, library: PromptLibrary | None, work_dir: Path) -> PhoneSetup:
+    peer = target.peer
+    if peer is None:
+        raise TargetError(f"{target.path}: managed: peer needs a peer: section")
+    on_dtmf = {d: _prompt_file(library, p) or "" for d, p in peer.on_dtmf.items()}
+    return PhoneSetup(
+        name="peer",
+        capture_dir=str(work_dir),
+        sip_host=target.host,
+        sip_port=target.port,
+        transport=target.transport,
+        account=AccountSetup(id_uri=f"sip:peer@{target.domain}"),
+        behaviour=Behaviour(mode="answer", answer_after=peer.answer_after,
+                            play=_prompt_file(library, peer.prompt), on_dtmf=on_dtmf),
+        codecs=target.codecs,
+    )
+
+
+@contextmanager
+def managed_platform(target: Target, library: PromptLibrary | None, work_dir: Path) -> Iterator[None]:
+    """Run what the profile says the harness manages for as long as the block lasts."""
+    if target.managed == "none":
+        yield
+        return
+    if target.managed == "reference":
+        raise TargetError(f"{target.path}: the reference platform is not available in this version")
+    board = Switchboard(work_dir / "peer")
+    stop = threading.Event()
+    # The peer's events must be read or its channel fills and it blocks; only this
+    # thread touches the peer's switchboard until it is closed.
+    pump = threading.Thread(target=_drain, args=(board, stop), name="peer-events", daemon=True)
+    try:
+        board.start([peer_setup(target, library, work_dir / "peer")])
+        pump.start()
+        yield
+    finally:
+        stop.set()
+        if pump.is_alive():
+            pump.join(2.0)
+        board.close()
+
+
+def _drain(board: Switchboard, stop: threading.Event) -> None:
+    while not stop.is_set():
+        board.pump(0.1)

@@ -1,0 +1,181 @@
+"""Running one scenario: start its phones, execute its steps in order, tear down.
+
+Every step runs under the scenario's overall deadline as well as its own: a
+step's wait is cut to whatever time the scenario has left, so a scenario ends
+within ``deadline`` plus the teardown margin whatever the platform does.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from contextlib import AbstractContextManager, nullcontext
+from typing import Any, Callable
+
+from harness.errors import ExpectationFailed, HarnessError, TargetError
+from harness.scenario.model import Audio, Scenario, Step
+from harness.sip.controller import Switchboard
+from harness.sip.timeline import CallTimeline
+from harness.targets.model import PromptLibrary, Target
+
+REGISTER_TIMEOUT = 10.0
+StepObserver = Callable[[int, str, Step], AbstractContextManager[Any]]
+
+
+@dataclass
+class CallState:
+    """What the runner knows of one scenario call (the caller's leg)."""
+
+    id: str
+    caller: str
+    phone: str
+    timeline: CallTimeline
+    cursor: float = 0.0  # seconds into the capture already listened to
+    agent_leg: CallTimeline | None = None
+    agent: str | None = None
+
+
+@dataclass
+class StepRecord:
+    index: int
+    kind: str
+    started: float
+    ended: float = 0.0
+    status: str = "passed"  # passed, failed, error
+    detail: str = ""
+    measurements: dict[str, Any] = field(default_factory=dict)
+
+
+class ScenarioRun:
+    """The context every step handler works in."""
+
+    def __init__(self, scenario: Scenario, target: Target, prompts: PromptLibrary | None,
+                 work_dir: Path, on_step: StepObserver | None = None) -> None:
+        self.scenario = scenario
+        self.target = target
+        self.prompts = prompts
+        self.work_dir = work_dir
+        self.board = Switchboard(work_dir)
+        self.calls: dict[str, CallState] = {}
+        self.last_call: str | None = None
+        self.agent_phone: dict[str, str] = {}
+        self.caller_phone: dict[str, str] = {}
+        self.records: list[StepRecord] = []
+        self.deadline = 0.0
+        self._generated = 0
+        self._on_step = on_step or (lambda index, kind, step: nullcontext())
+
+    # -- deadlines ---------------------------------------------------------------------
+    def remaining(self) -> float:
+        return max(0.0, self.deadline - time.monotonic())
+
+    def budget(self, wanted: float) -> float:
+        """A step's wait, cut to what the scenario has left."""
+        return min(wanted, self.remaining())
+
+    # -- lookups -----------------------------------------------------------------------
+    def call(self, call_id: str) -> CallState:
+        return self.calls[call_id]
+
+    def fail(self, step: str, message: str) -> ExpectationFailed:
+        return ExpectationFailed(self.scenario.path, step, message)
+
+    def audio_file(self, audio: Audio) -> str:
+        """A WAV path for a prompt, a file or a generated tone."""
+        if audio.prompt is not None:
+            if self.prompts is None or audio.prompt not in self.prompts.prompts:
+                raise HarnessError(f"prompt {audio.prompt!r} is not in the prompt library")
+            return str(self.prompts.prompts[audio.prompt].file)
+        if audio.file is not None:
+            return str(audio.file)
+        assert audio.tone is not None
+        from harness.audio.tone import dual_tone, sine
+        from harness.audio.wav import write_wav
+
+        t = audio.tone
+        samples = (sine(t.freqs[0], t.duration, t.level_dbfs) if len(t.freqs) == 1
+                   else dual_tone(t.freqs[0], t.freqs[1], t.duration, t.level_dbfs))
+        return self.write_generated("tone", samples)
+
+    def write_generated(self, stem: str, samples: Any) -> str:
+        from harness.audio.wav import write_wav
+
+        self._generated += 1
+        path = self.work_dir / f"gen-{self._generated:03d}-{stem}.wav"
+        write_wav(path, samples)
+        return str(path)
+
+    # -- the run -------------------------------------------------------------------------
+    def execute(self) -> None:
+        """Run every step; raise the first failure or error after recording it."""
+        from harness.runner.steps import handler_for
+
+        self.deadline = time.monotonic() + self.scenario.deadline
+        self._start_phones()
+        for index, step in enumerate(self.scenario.steps):
+            kind = step_kind(step)
+            record = StepRecord(index, kind, time.monotonic())
+            self.records.append(record)
+            try:
+                with self._on_step(index, kind, step):
+                    record.measurements = handler_for(step)(self, step) or {}
+            except AssertionError as exc:
+                record.status, record.detail = "failed", str(getattr(exc, "detail", exc))
+                raise
+            except HarnessError as exc:
+                record.status, record.detail = "error", str(exc)
+                raise
+            finally:
+                record.ended = time.monotonic()
+
+    def _start_phones(self) -> None:
+        from harness.runner.cast import cast
+
+        agent_audio = {a.name: self.audio_file(a.play) if a.play else None for a in self.scenario.agents}
+        c = cast(self.scenario, self.target, self.work_dir, agent_audio)
+        self.board.start(c.all())
+        self.caller_phone = {name: s.name for name, s in c.callers.items()}
+        self.agent_phone = {name: s.name for name, s in c.agents.items()}
+        self._await_registrations([s for s in c.all() if s.account and s.account.registrar])
+
+    def _await_registrations(self, setups: list[Any]) -> None:
+        for s in setups:
+            phone = self.board.phones[s.name]
+            reg = self.board.wait(
+                lambda: phone.registrations[-1] if phone.registrations else None,
+                self.budget(REGISTER_TIMEOUT),
+                lambda: f"registration of {s.account.id_uri} with {s.account.registrar}",
+                phones=[phone],
+            )
+            if reg.data["code"] // 100 != 2:
+                raise TargetError(
+                    f"account {s.account.id_uri} (phone {s.name}) could not register with "
+                    f"{s.account.registrar}: {reg.data['code']} {reg.data['reason']} "
+                    f"(hint: check the account's username and password in {self.target.path})"
+                )
+
+    def close(self) -> None:
+        """Hang up and unregister everything, then stop the phones (always runs)."""
+        self.board.close()
+
+    # -- evidence ----------------------------------------------------------------------
+    def write_records(self) -> Path:
+        """One JSON line per step and per call leg, for the report to be rendered from."""
+        path = self.work_dir / "records.jsonl"
+        with open(path, "w", encoding="utf-8") as out:
+            for r in self.records:
+                out.write(json.dumps({"type": "step", **r.__dict__}, default=str) + "\n")
+            for (phone, handle), tl in self.board.timelines.items():
+                out.write(json.dumps({
+                    "type": "call", "phone": phone, "handle": handle, "description": tl.description,
+                    "sip_call_id": tl.sip_call_id, "capture": tl.capture_path,
+                    "timeline": tl.summary(), "final": tl.final_status(),
+                }) + "\n")
+        return path
+
+
+def step_kind(step: Step) -> str:
+    name = type(step).__name__.removesuffix("Step")
+    return "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")

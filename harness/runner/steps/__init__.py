@@ -1,0 +1,33 @@
+"""The step registry: one handler per step type, one module per family.
+
+A handler takes the ``ScenarioRun`` and its step, does the work, and returns
+the measurements that prove the verdict (or raises ``ExpectationFailed`` /
+a ``HarnessError``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, TypeVar
+
+from harness.scenario.model import Step
+
+Handler = Callable[[Any, Any], "dict[str, Any] | None"]
+_HANDLERS: dict[type, Handler] = {}
+H = TypeVar("H", bound=Handler)
+
+
+def handles(step_type: type) -> Callable[[H], H]:
+    """Register the decorated function as the handler of ``step_type``."""
+
+    def register(fn: H) -> H:
+        _HANDLERS[step_type] = fn
+        return fn
+
+    return register
+
+
+def handler_for(step: Step) -> Handler:
+    if not _HANDLERS:
+        from harness.runner.steps import dtmf, media, signalling  # noqa: F401 -- they register
+
+    return _HANDLERS[type(step)]

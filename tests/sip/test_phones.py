@@ -1,0 +1,174 @@
+"""Phones on both sides of real SIP calls on 127.0.0.1: signalling, DTMF, audio, failure."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from harness.audio.dtmf import dtmf_digits
+from harness.audio.tone import detect_tone, dtmf_tones, sine
+from harness.audio.wav import read_wav, write_wav
+from harness.errors import PhoneError
+from harness.sip.config import AccountSetup, Behaviour, PhoneSetup
+from harness.sip.controller import Switchboard, WaitTimeout
+from harness.sip.timeline import CallTimeline
+
+pytestmark = pytest.mark.sip
+
+
+@pytest.fixture
+def board(tmp_path: Path) -> Iterator[Switchboard]:
+    sb = Switchboard(tmp_path)
+    yield sb
+    sb.close()
+
+
+def phone(name: str, tmp: Path, behaviour: Behaviour | None = None) -> PhoneSetup:
+    return PhoneSetup(name=name, capture_dir=str(tmp), account=AccountSetup(id_uri=f"sip:{name}@127.0.0.1"),
+                      behaviour=behaviour or Behaviour())
+
+
+def tone_file(tmp: Path, freq: float, seconds: float = 1.0) -> str:
+    path = tmp / f"tone-{int(freq)}.wav"
+    write_wav(path, sine(freq, seconds, -12.0))
+    return str(path)
+
+
+def connect(board: Switchboard, tmp: Path, peer: Behaviour) -> tuple[CallTimeline, CallTimeline]:
+    callee, _ = board.start([phone("callee", tmp, peer), phone("caller", tmp)])
+    tl = board.open_call("caller", "c1", f"sip:callee@{callee.address}", {})
+    board.wait(lambda: tl.state == "CONFIRMED" or None, 5.0, lambda: "answer", timeline=tl)
+    leg = board.wait(lambda: next(iter(board.calls_of("callee")), None), 2.0, lambda: "callee's leg")
+    board.wait(lambda: leg.state == "CONFIRMED" or None, 2.0, lambda: "callee confirmed", timeline=leg)
+    board.wait(lambda: leg.capture_path and tl.capture_path or None, 3.0, lambda: "captures", timeline=tl)
+    return tl, leg
+
+
+def pause(board: Switchboard, seconds: float) -> None:
+    end = time.monotonic() + seconds
+    board.wait(lambda: time.monotonic() >= end or None, seconds + 1, lambda: "time to pass")
+
+
+def hang_up(board: Switchboard, tl: CallTimeline) -> None:
+    board.command(tl.phone, "hangup", handle=tl.handle)
+    board.wait(lambda: tl.state == "DISCONNECTED" or None, 5.0, lambda: "BYE", timeline=tl)
+
+
+def test_call_setup_and_teardown_are_on_the_wire(board: Switchboard, tmp_path: Path) -> None:
+    tl, leg = connect(board, tmp_path, Behaviour(answer_after=0.3))
+    hang_up(board, tl)
+    board.wait(lambda: leg.state == "DISCONNECTED" or None, 5.0, lambda: "callee to see BYE", timeline=leg)
+    lines = [(e.data["dir"], e.data["first_line"].split(" ")[0 if e.data["dir"] == "TX" else 1])
+             for e in board.sip_trace(tl)]
+    methods = [e.data["first_line"] for e in board.sip_trace(tl)]
+    assert methods[0].startswith("INVITE sip:callee@")
+    assert any(m.startswith("SIP/2.0 180") for m in methods)
+    assert any(m.startswith("SIP/2.0 200") for m in methods)
+    assert ("TX", "ACK") in lines and ("TX", "BYE") in lines
+    assert leg.sip_call_id == tl.sip_call_id
+    answered = tl.last("call", state="CONFIRMED")
+    assert answered is not None and 0.25 <= answered.t - tl.t0 < 2.0  # the 0.3 s answer delay
+
+
+@pytest.mark.parametrize("method", ["rfc4733", "info"])
+def test_signalled_dtmf_both_ways(board: Switchboard, tmp_path: Path, method: str) -> None:
+    tl, leg = connect(board, tmp_path, Behaviour())
+    board.command("caller", "dtmf", handle=tl.handle, digits="159#", method=method)
+    board.wait(lambda: leg.dtmf_digits() == "159#" or None, 5.0, lambda: "DTMF at callee", timeline=leg)
+    board.command("callee", "dtmf", handle=leg.handle, digits="*0D", method=method)
+    board.wait(lambda: tl.dtmf_digits() == "*0D" or None, 5.0, lambda: "DTMF at caller", timeline=tl)
+    assert {e.data["method"] for e in tl.events + leg.events if e.kind == "dtmf"} == {method}
+
+
+def test_inband_dtmf_both_ways(board: Switchboard, tmp_path: Path) -> None:
+    tl, leg = connect(board, tmp_path, Behaviour())
+    digits_a, digits_b = tmp_path / "a.wav", tmp_path / "b.wav"
+    write_wav(digits_a, dtmf_tones("2580", 0.1, 0.1, -12.0))
+    write_wav(digits_b, dtmf_tones("#7A", 0.1, 0.1, -12.0))
+    board.command("caller", "play", handle=tl.handle, path=str(digits_a), loop=False)
+    board.command("callee", "play", handle=leg.handle, path=str(digits_b), loop=False)
+    pause(board, 1.5)
+    hang_up(board, tl)
+    board.wait(lambda: leg.last("capture_closed") and tl.last("capture_closed") or None, 5.0,
+               lambda: "captures closed", timeline=tl)
+    assert dtmf_digits(read_wav(leg.capture_path)[0]) == "2580"
+    assert dtmf_digits(read_wav(tl.capture_path)[0]) == "#7A"
+    assert tl.dtmf_digits() == "" and leg.dtmf_digits() == ""  # nothing was signalled
+
+
+def test_audio_both_ways_with_mouth_to_ear_delay(board: Switchboard, tmp_path: Path) -> None:
+    tl, leg = connect(board, tmp_path, Behaviour(play=tone_file(tmp_path, 1000.0)))
+    board.command("caller", "play", handle=tl.handle, path=tone_file(tmp_path, 600.0), loop=False)
+    pause(board, 1.6)
+    hang_up(board, tl)
+    board.wait(lambda: leg.last("capture_closed") and tl.last("capture_closed") or None, 5.0,
+               lambda: "captures closed", timeline=tl)
+    for listener, talker, freq in ((tl, leg, 1000.0), (leg, tl, 600.0)):
+        heard = detect_tone(read_wav(listener.capture_path)[0], freq)
+        assert heard, f"{freq} Hz not heard by {listener}"
+        start, end, _ = heard[0]
+        assert 0.85 <= end - start <= 1.1
+        played = talker.last("play", state="started")
+        assert played is not None and listener.capture_t0 is not None
+        delay = listener.capture_t0 + start - played.t
+        assert -0.05 <= delay <= 0.4, f"mouth-to-ear {delay * 1000:.0f} ms"
+        assert not detect_tone(read_wav(listener.capture_path)[0], 1600.0 - freq)  # not our own tone
+
+
+def test_a_peer_that_never_answers_times_out_with_its_timeline(board: Switchboard, tmp_path: Path) -> None:
+    callee, _ = board.start([phone("callee", tmp_path, Behaviour(mode="ring")), phone("caller", tmp_path)])
+    tl = board.open_call("caller", "c1", f"sip:callee@{callee.address}", {})
+    with pytest.raises(WaitTimeout) as err:
+        board.wait(lambda: tl.state == "CONFIRMED" or None, 1.5, lambda: "the call to be answered", timeline=tl)
+    message = str(err.value)
+    assert "waited 1.5s for the call to be answered on call c1 (caller -> sip:callee@" in message
+    assert "timeline: CALLING@0.0s, EARLY(180)@" in message
+    hang_up(board, tl)
+    assert tl.final_status() == (487, "Request Terminated")
+
+
+def test_rejecting_phone_gives_its_status(board: Switchboard, tmp_path: Path) -> None:
+    callee, _ = board.start([phone("callee", tmp_path, Behaviour(mode="reject", code=603)), phone("caller", tmp_path)])
+    tl = board.open_call("caller", "c1", f"sip:callee@{callee.address}", {})
+    board.wait(lambda: tl.state == "DISCONNECTED" or None, 5.0, lambda: "rejection", timeline=tl)
+    assert tl.final_status() == (603, "Decline")
+
+
+def test_more_parties_than_one_process_can_hold(board: Switchboard, tmp_path: Path) -> None:
+    agents = [phone(f"agent{i}", tmp_path, Behaviour(answer_after=0.1 * i)) for i in range(6)]
+    callers = [phone(f"caller{i}", tmp_path) for i in range(2)]
+    started = board.start(agents + callers)
+    addresses = {p.name: p.address for p in started}
+    calls = []
+    for n in range(8):  # 8 concurrent calls: 4 per caller, one or two per agent
+        agent = f"agent{n % 6}"
+        calls.append(board.open_call(f"caller{n % 2}", f"c{n}", f"sip:{agent}@{addresses[agent]}", {}))
+    board.wait(lambda: all(c.state == "CONFIRMED" for c in calls) or None, 10.0,
+               lambda: "all 8 calls answered: " + ", ".join(f"{c.handle}={c.state}" for c in calls))
+    assert len({c.sip_call_id for c in calls}) == 8
+    assert sum(len(board.calls_of(a.name)) for a in agents) == 8
+
+
+def test_a_phone_killed_mid_call_is_an_error_not_a_hang(board: Switchboard, tmp_path: Path) -> None:
+    tl, leg = connect(board, tmp_path, Behaviour())
+    os.kill(board.phones["callee"].proc.pid, signal.SIGKILL)
+    began = time.monotonic()
+    with pytest.raises(PhoneError) as err:
+        board.wait(lambda: leg.state == "DISCONNECTED" or None, 30.0, lambda: "callee hang-up", timeline=leg)
+    assert time.monotonic() - began < 2.0
+    assert "phone callee died" in str(err.value) and "last output" in str(err.value)
+
+
+def test_unreachable_target_is_ended_by_our_deadline(board: Switchboard, tmp_path: Path) -> None:
+    board.start([phone("caller", tmp_path)])
+    tl = board.open_call("caller", "c1", "sip:nobody@127.0.0.1:9", {})  # nothing listens on port 9
+    with pytest.raises(WaitTimeout):
+        board.wait(lambda: tl.state == "CONFIRMED" or None, 1.0, lambda: "answer", timeline=tl)
+    hang_up(board, tl)  # PJSIP alone would wait 32 s for timer B
+    assert tl.state == "DISCONNECTED"
+    assert not [e for e in board.sip_trace(tl) if e.data["dir"] == "RX"]

@@ -1,0 +1,118 @@
+"""Digest registration and authenticated calls through a real registrar: Kamailio on loopback."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import time
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from fixtures.reference.kamailio.server import Kamailio
+from harness.errors import TargetError
+from harness.runner.run import ScenarioRun
+from harness.scenario.model import (
+    AgentSpec,
+    CallerSpec,
+    CallStep,
+    Destination,
+    ExpectAgentStep,
+    ExpectAnswerStep,
+    HangupStep,
+    Scenario,
+)
+from harness.targets.model import Account, Secret, Target
+
+pytestmark = [
+    pytest.mark.sip,
+    pytest.mark.kamailio,
+    pytest.mark.skipif(shutil.which("kamailio") is None, reason="needs Debian's kamailio package"),
+]
+PASSWORDS = {"1001": "caller-secret-1", "2001": "alice-secret-2"}
+
+
+def free_port() -> int:
+    for _ in range(50):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp, \
+                socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
+            udp.bind(("127.0.0.1", 0))
+            port = udp.getsockname()[1]
+            try:
+                tcp.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return int(port)
+    raise RuntimeError("no free port")
+
+
+@pytest.fixture
+def registrar(tmp_path: Path) -> Iterator[Kamailio]:
+    with Kamailio(tmp_path / "kamailio", free_port(), dict(PASSWORDS)) as kam:
+        yield kam
+
+
+def target(kam: Kamailio) -> Target:
+    return Target(
+        name="kamailio", path=Path("kamailio-test.yaml"), host="127.0.0.1", port=kam.sip_port,
+        transport="udp", domain="127.0.0.1", outbound_proxy=None, managed="none", dids={},
+        accounts={
+            "caller": Account("caller", "1001", password=Secret("CC_TEST_CALLER_PW")),
+            "alice": Account("alice", "2001", password=Secret("CC_TEST_ALICE_PW")),
+        },
+        prompts=None,
+    )
+
+
+def scenario(path: Path) -> Scenario:
+    return Scenario(
+        path=path, name="agent reached through the registrar", description="", deadline=20.0,
+        callers=(CallerSpec("caller", "caller"),), agents=(AgentSpec("alice", "alice", answer_after=0.2),),
+        steps=(
+            CallStep("c1", "caller", Destination("agent", "alice")),
+            ExpectAnswerStep("c1", 5.0),
+            ExpectAgentStep("c1", ("alice",), 5.0),
+            HangupStep("c1"),
+        ),
+    )
+
+
+def test_right_passwords_register_and_the_call_reaches_the_agent(
+    registrar: Kamailio, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CC_TEST_CALLER_PW", PASSWORDS["1001"])
+    monkeypatch.setenv("CC_TEST_ALICE_PW", PASSWORDS["2001"])
+    run = ScenarioRun(scenario(tmp_path / "s.scenario.yaml"), target(registrar), None, tmp_path / "run")
+    try:
+        run.execute()
+    finally:
+        run.close()
+    alice = run.board.phones["agent-alice"]
+    assert [e.data["code"] for e in alice.registrations][0] == 200
+    trace = [e.data["first_line"] for e in run.board.sip_trace(run.calls["c1"].timeline)]
+    assert any(line.startswith("SIP/2.0 407") for line in trace), "the INVITE was not challenged"
+    assert run.records[2].measurements["agent"] == "alice"
+    # Secrets stay out of what the phones reported.
+    everything = "\n".join(str(e.data) for p in run.board.phones.values() for e in p.sip)
+    assert PASSWORDS["2001"] not in everything and PASSWORDS["1001"] not in everything
+    assert 'response="' not in everything
+
+
+def test_wrong_password_names_the_account_and_the_status(
+    registrar: Kamailio, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CC_TEST_CALLER_PW", PASSWORDS["1001"])
+    monkeypatch.setenv("CC_TEST_ALICE_PW", "not-alices-password")
+    run = ScenarioRun(scenario(tmp_path / "s.scenario.yaml"), target(registrar), None, tmp_path / "run")
+    began = time.monotonic()
+    with pytest.raises(TargetError) as err:
+        try:
+            run.execute()
+        finally:
+            run.close()
+    message = str(err.value)
+    assert "account sip:2001@127.0.0.1 (phone agent-alice) could not register" in message
+    assert "403 Forbidden" in message
+    assert "not-alices-password" not in message
+    assert time.monotonic() - began < 15.0

@@ -76,7 +76,3 @@ class ExpectationFailed(AssertionError):
         self.step = step
         self.detail = message
         super().__init__(f"{scenario}: {step}: {message}")
-
-
-class AudioError(HarnessError):
-    """Audio could not be read or analysed (not a WAV file, a missing DSP library, ...)."""

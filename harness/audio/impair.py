@@ -1,0 +1,67 @@
+"""Impairments a call applies to audio, reproduced on arrays.
+
+Used to show that an analysis survives what a real call does to a signal:
+gain changes, clipping, noise, lost packets and jitter-buffer slips (G.711
+coding is in :mod:`harness.audio.g711`). Random impairments take a
+``numpy.random.Generator`` so that every figure can be reproduced.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from harness.audio.pcm import RATE, FloatArray, Samples, to_float
+
+PACKET_S = 0.020
+"""Audio in one RTP packet at the usual 20 ms packetisation."""
+
+
+def gain(samples: Samples, db: float) -> FloatArray:
+    """Scale by ``db`` decibels and clip to full scale, as a PCM path would."""
+    return clip(to_float(samples) * np.float32(10.0 ** (db / 20.0)), 1.0)
+
+
+def clip(samples: Samples, limit: float) -> FloatArray:
+    """Hard-clip at ``±limit`` (of full scale)."""
+    return np.clip(to_float(samples), -limit, limit).astype(np.float32)
+
+
+def add_noise(
+    samples: Samples, snr_db: float, rng: np.random.Generator, signal: Samples | None = None
+) -> FloatArray:
+    """Add white Gaussian noise ``snr_db`` below the mean power of ``signal``.
+
+    ``signal`` defaults to ``samples``; pass the prompt alone when ``samples``
+    also holds silence, so that the ratio is the one heard during the prompt.
+    """
+    x = to_float(samples)
+    reference = to_float(x if signal is None else signal).astype(np.float64)
+    power = float(np.mean(reference**2))
+    noise = rng.normal(0.0, np.sqrt(power / 10.0 ** (snr_db / 10.0)), x.size)
+    return (x + noise).astype(np.float32)
+
+
+def lose_packets(
+    samples: Samples, fraction: float, rng: np.random.Generator, rate: int = RATE
+) -> FloatArray:
+    """Zero a random ``fraction`` of the 20 ms packets (no concealment), at least one."""
+    x = to_float(samples).copy()
+    size = int(PACKET_S * rate)
+    count = -(-x.size // size)
+    lost = rng.choice(count, size=max(1, round(fraction * count)), replace=False)
+    for index in lost:
+        x[index * size : (index + 1) * size] = 0.0
+    return x
+
+
+def slip(samples: Samples, at_s: float, shift_s: float, rate: int = RATE) -> FloatArray:
+    """Shift everything after ``at_s`` by ``shift_s`` seconds, as a jitter buffer does.
+
+    A positive shift inserts silence (an underrun, the rest arrives late); a
+    negative one discards audio (the buffer drops frames to catch up).
+    """
+    x = to_float(samples)
+    at, shift = int(at_s * rate), round(shift_s * rate)
+    if shift >= 0:
+        return np.concatenate((x[:at], np.zeros(shift, np.float32), x[at:]))
+    return np.concatenate((x[:at], x[at - shift :]))

@@ -98,6 +98,7 @@ class ScenarioFile(pytest.File):
         if scenario.licence_item:
             item.add_marker(pytest.mark.licence_item(scenario.licence_item))
         for tag in scenario.tags:
+            self.config.addinivalue_line("markers", f"{tag}: scenario tag")
             item.add_marker(tag)
         yield item
 

@@ -89,12 +89,16 @@ def match_prompt(
     )
 
 
+MIN_COVERAGE = 0.9
+"""Share of the reference's energy that must match piece by piece for a prompt to count as heard."""
+
+
 def find_prompt(
     capture: Samples,
     reference: Samples,
     min_score: float = 0.8,
     rate: int = RATE,
-    min_coverage: float = 0.9,
+    min_coverage: float = MIN_COVERAGE,
     max_slip_s: float = 0.030,
 ) -> PromptMatch | None:
     """Return the match of ``reference`` in ``capture`` if it is heard, else ``None``.

@@ -20,6 +20,7 @@ RFC4733_PER_DIGIT = 0.25  # PJSIP's 160 ms events plus the gap it leaves
 def send_dtmf(run: ScenarioRun, step: SendDtmfStep) -> dict[str, Any]:
     state = run.call(step.call)
     tl = state.timeline
+    sent_at = round(time.monotonic() - tl.t0, 3)
     if step.method == "inband":
         from harness.audio.tone import dtmf_tones
 
@@ -30,7 +31,7 @@ def send_dtmf(run: ScenarioRun, step: SendDtmfStep) -> dict[str, Any]:
         run.board.command(state.phone, "dtmf", handle=tl.handle, digits=step.digits, method=step.method)
         if step.method == "rfc4733":
             idle(run, run.budget(len(step.digits) * RFC4733_PER_DIGIT))
-    return {"digits": step.digits, "method": step.method, "sent_at_s": round(time.monotonic() - tl.t0, 3)}
+    return {"digits": step.digits, "method": step.method, "sent_at_s": sent_at}
 
 
 def _leg(run: ScenarioRun, step: ExpectDtmfStep) -> tuple[CallState | None, CallTimeline]:

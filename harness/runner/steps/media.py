@@ -73,14 +73,17 @@ def play(run: ScenarioRun, step: PlayStep) -> dict[str, Any]:
 
 @handles(ExpectPromptStep)
 def expect_prompt(run: ScenarioRun, step: ExpectPromptStep) -> dict[str, Any]:
-    from harness.audio.prompt import match_prompt
+    """The prompt must *start* within ``within`` of this step; we then listen to its end."""
+    from harness.audio.prompt import MIN_COVERAGE, match_prompt
     from harness.audio.wav import read_wav
 
     state = run.call(step.call)
     assert run.prompts is not None
     ref_path = run.prompts.prompts[step.prompt].file
     reference, _ = read_wav(ref_path)
-    best: dict[str, Any] = {"score": 0.0, "at": None, "heard_s": 0.0}
+    length = len(reference) / RATE
+    began = time.monotonic()
+    best: dict[str, Any] = {"score": 0.0, "coverage": 0.0, "at": None, "heard_s": 0.0}
     last_check = [0.0]
 
     def heard() -> Any:
@@ -88,26 +91,33 @@ def expect_prompt(run: ScenarioRun, step: ExpectPromptStep) -> dict[str, Any]:
             return None
         last_check[0] = time.monotonic()
         samples, t0 = capture(state)
-        start = int(state.cursor * RATE)
-        match = match_prompt(samples[start:], reference)
+        match = match_prompt(samples[int(state.cursor * RATE):], reference)
         best["heard_s"] = len(samples) / RATE
         if match.score > best["score"]:
-            best.update(score=match.score, at=state.cursor + match.start_s)
-        return (match, t0) if match.score >= step.min_score else None
+            best.update(score=match.score, coverage=match.coverage, at=state.cursor + match.start_s)
+        return (match, t0) if match.score >= step.min_score and match.coverage >= MIN_COVERAGE else None
 
     try:
-        match, t0 = run.board.wait(heard, run.budget(step.within + FLUSH_ALLOWANCE),
+        match, t0 = run.board.wait(heard, run.budget(step.within + length + FLUSH_ALLOWANCE),
                                    lambda: f"prompt {step.prompt!r}", timeline=state.timeline)
     except WaitTimeout:
         where = f" at {best['at']:.2f}s into the capture" if best["at"] is not None else ""
         raise run.fail("expect_prompt", (
-            f"prompt {step.prompt!r} ({ref_path.name}) not heard within {step.within:.1f}s on call "
-            f"{state.timeline}: best score {best['score']:.2f}{where}, need >= {step.min_score:.2f}; "
-            f"{best['heard_s']:.1f}s of audio captured; timeline: {state.timeline.summary()}"
+            f"prompt {step.prompt!r} ({ref_path.name}, {length:.1f}s) not heard on call "
+            f"{state.timeline} within {step.within:.1f}s: best score {best['score']:.2f} "
+            f"(coverage {best['coverage']:.2f}){where}, need score >= {step.min_score:.2f} and "
+            f"coverage >= {MIN_COVERAGE:.2f}; {best['heard_s']:.1f}s of audio captured; "
+            f"timeline: {state.timeline.summary()}"
         )) from None
     start_s, end_s = state.cursor + match.start_s, state.cursor + match.end_s
     state.cursor = end_s
+    late = t0 + start_s - began
+    if late > step.within:
+        raise run.fail("expect_prompt", (
+            f"prompt {step.prompt!r} was heard, but it started {late:.2f}s after the step began "
+            f"(allowed {step.within:.1f}s) on call {state.timeline}"))
     return {"prompt": step.prompt, "score": round(float(match.score), 3),
+            "coverage": round(float(match.coverage), 3),
             "start_s": _call_time(state, t0, start_s), "end_s": _call_time(state, t0, end_s),
             "reference": str(ref_path)}
 

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Sets up everything the harness needs on a Debian or Ubuntu machine, idempotently:
+# the Debian packages (apt-get when root, otherwise the exact command to run),
+# a virtual environment in .venv, and the harness installed into it.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+# kamailio*: the reference platform's registrar/proxy; libspandsp2: in-band DTMF
+# detection; espeak-ng, sox: prompt generation; python3-venv: the virtual environment.
+APT_PACKAGES="kamailio kamailio-sqlite-modules libspandsp2 espeak-ng sox python3-venv"
+
+missing=""
+for pkg in $APT_PACKAGES; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing="$missing $pkg"
+done
+if [ -n "$missing" ]; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "setup: installing Debian packages:$missing"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
+  else
+    echo "setup: these Debian packages are missing:$missing" >&2
+    echo "setup: run this, then run setup again:  sudo apt-get install -y$missing" >&2
+    exit 1
+  fi
+fi
+
+PYTHON="${PYTHON:-python3}"
+if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+  echo "setup: Python 3.11 or newer is needed (found $("$PYTHON" --version 2>&1)); set PYTHON=/path/to/python3.11" >&2
+  exit 1
+fi
+[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+
+# Reinstall only when the project's dependencies changed since the last install.
+stamp=.venv/.ccharness-installed
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  echo "setup: installing Python packages into .venv"
+  .venv/bin/python -m pip install -q --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
+  .venv/bin/python -m pip install -q -e '.[test]' 2>&1 | grep -v "^WARNING: Location" || true
+  .venv/bin/python -c 'import pjsua2, harness' || { echo "setup: the install failed (see above)" >&2; exit 1; }
+  touch "$stamp"
+fi
+echo "setup: ready (.venv/bin/ccharness)"

@@ -1,0 +1,208 @@
+"""What the scenario loader knows while it checks references and builds the model.
+
+Checks report into ``problems`` and carry on with a stand-in value, so that
+one pass finds every problem of the file; a scenario is only returned when
+there are none, so the stand-ins never escape.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.errors import Problem
+from harness.scenario.model import Audio, Tone
+from harness.scenario.schema import Finding, closest
+from harness.scenario.values import BadValue, parse_digits, parse_duration
+from harness.scenario.yamlmarks import DataPath, MarkedDoc
+from harness.targets.model import PromptLibrary, Target
+
+NO_LIBRARY = "no prompt library: set prompts: in the scenario or the target profile"
+PLAY_HINT = "e.g. {prompt: greeting}, {file: hello.wav} or {tone: {freq: 1000, duration: 1s}}"
+
+
+def mapping(value: Any) -> dict[str, Any]:
+    """``value`` if it is a mapping, else an empty one (the schema has said why)."""
+    return value if isinstance(value, dict) else {}
+
+
+@dataclass
+class Checker:
+    """Checks of one document beyond its schema: report, carry on, report again."""
+
+    doc: MarkedDoc
+    dirty: set[DataPath]  # data paths the schema rejected: not checked again
+    problems: list[Problem] = field(default_factory=list)
+    _said: set[str] = field(default_factory=set)
+
+    def report(
+        self,
+        dpath: DataPath,
+        message: str,
+        hint: str = "",
+        once: bool = False,
+        redact: bool = False,
+    ) -> None:
+        """Record a problem at ``dpath``.
+
+        ``once``: only the first time this message comes up; ``redact``: hide
+        the value in the snippet (a literal secret).
+        """
+        if once and message in self._said:
+            return
+        self._said.add(message)
+        self.problems.append(self.doc.problem(dpath, message, hint, redact))
+
+    def clean(self, dpath: DataPath) -> bool:
+        """True when the schema found nothing wrong at or below ``dpath``."""
+        n = len(dpath)
+        return not any(d[:n] == dpath for d in self.dirty)
+
+    def get(self, fields: Mapping[str, Any], at: DataPath, name: str) -> Any:
+        """``fields[name]``, or None when absent or already rejected by the schema."""
+        return fields.get(name) if self.clean(at + (name,)) else None
+
+    def all_problems(self, findings: list[Finding]) -> list[Problem]:
+        """Reading, schema and own problems: this file's by position, then other files'."""
+        found = self.doc.problems + [f.problem for f in findings] + self.problems
+        unique = {p.headline(): p for p in found}
+        here = self.doc.path
+        return sorted(unique.values(), key=lambda p: (p.path != here, str(p.path), p.line, p.col))
+
+    def duration(self, dpath: DataPath, value: Any, allow_zero: bool = False) -> float:
+        """Seconds from a duration value; None (absent or rejected) gives 0."""
+        if value is None:
+            return 0.0
+        try:
+            return parse_duration(value, allow_zero)
+        except BadValue as bad:
+            self.report(dpath, bad.message, bad.hint)
+            return 0.0
+
+    def text(self, dpath: DataPath, value: Any) -> str:
+        """A string field that YAML may have read as a number: the text as written.
+
+        ``01`` is the number 1 to YAML (and ``010`` is 8): when the text
+        written is not how the number reads back, the author must quote it.
+        """
+        if isinstance(value, str):
+            return value
+        info = self.doc.nodes.get(dpath)
+        raw = info.raw if info and info.raw is not None else str(value)
+        if raw != str(value):
+            hint = f'write {dpath[-1]}: "{raw}"'
+            self.report(dpath, f"{raw} must be quoted: YAML reads it as the number {value}", hint)
+        return raw
+
+    def file(self, dpath: DataPath, name: str, what: str = "a file") -> Path:
+        """A file named relative to the document's folder, which must exist; made absolute."""
+        where = self.doc.path.parent / name
+        if not where.is_file():
+            hint = f"{what} is named relative to the folder of {self.doc.path.name}"
+            self.report(dpath, f"no such file: {os.path.normpath(where)}", hint)
+        return where.resolve()
+
+
+@dataclass
+class LoadContext(Checker):
+    """A scenario's checks: the target, the prompt library and the names declared so far."""
+
+    target: Target | None = None
+    library: PromptLibrary | None = None
+    library_broken: bool = False  # its own problems are reported; don't add "unknown prompt"
+    callers: list[str] = field(default_factory=list)
+    agents: list[str] = field(default_factory=list)
+    placed: list[str] = field(default_factory=list)  # call ids, in the order placed
+    calls_seen: int = 0  # call steps so far, for the default ids c1, c2, ...
+
+    def digits(self, dpath: DataPath, value: Any) -> str:
+        """DTMF digits as a string, checked."""
+        if value is None:
+            return ""
+        text = self.text(dpath, value)
+        try:
+            return parse_digits(text)
+        except BadValue as bad:
+            self.report(dpath, bad.message, bad.hint)
+            return text
+
+    def call(self, at: DataPath, fields: Mapping[str, Any]) -> str:
+        """The call a step acts on: its ``call:`` field, else the most recent call placed."""
+        given = self.get(fields, at, "call")
+        if given is None:
+            if "call" in fields:
+                return ""
+            if self.placed:
+                return self.placed[-1]
+            self.report(at, "no call has been placed yet", "put a call step before this one")
+            return ""
+        if given not in self.placed:
+            hint = "put a call step before this one"
+            if self.placed:
+                placed = list(dict.fromkeys(self.placed))
+                hint = f"{closest(given, placed)}calls placed so far: {', '.join(placed)}"
+            self.report(at + ("call",), f"call '{given}' has not been placed yet", hint)
+        return str(given)
+
+    def agent(self, dpath: DataPath, name: str) -> str:
+        """A reference to a declared agent."""
+        if name not in self.agents:
+            hint = "declare it under agents:"
+            if self.agents:
+                hint = f"{closest(name, self.agents)}agents declared: {', '.join(self.agents)}"
+            self.report(dpath, f"unknown agent '{name}'", hint)
+        return name
+
+    def prompt(self, dpath: DataPath, prompt_id: str) -> str:
+        """A reference to a prompt in the library."""
+        if self.library is None:
+            if not self.library_broken:
+                self.report(dpath, NO_LIBRARY, once=True)
+            return prompt_id
+        known = sorted(self.library.prompts)
+        if prompt_id not in self.library.prompts:
+            hint = f"{closest(prompt_id, known)}prompts come from {self.library.path}"
+            self.report(dpath, f"'{prompt_id}' is not one of {known!r}", hint)
+        return prompt_id
+
+    def account(self, dpath: DataPath, account: str, default: str = "") -> None:
+        """Check that the target profile (when known) has ``account``.
+
+        ``default`` says how an account nobody wrote came about.
+        """
+        if self.target is None or account in self.target.accounts:
+            return
+        known = ", ".join(self.target.accounts) or "none"
+        hint = (
+            f"{closest(account, list(self.target.accounts))}accounts in {self.target.path}: {known}"
+        )
+        if default:
+            hint = f"{default}: set account: to one of {known}"
+        self.report(dpath, f"no account '{account}' in target '{self.target.name}'", hint)
+
+    def audio(self, at: DataPath, fields: Mapping[str, Any]) -> Audio:
+        """Audio to play: exactly one of ``prompt``, ``file``, ``tone``."""
+        kinds = [k for k in ("prompt", "file", "tone") if k in fields]
+        if len(kinds) != 1:
+            found = f": found {', '.join(kinds)}" if kinds else ""
+            self.report(at, f"give exactly one of prompt, file or tone{found}", PLAY_HINT)
+        prompt, file, tone = (self.get(fields, at, k) for k in ("prompt", "file", "tone"))
+        return Audio(
+            prompt=self.prompt(at + ("prompt",), prompt) if prompt is not None else None,
+            file=self.file(at + ("file",), file) if file is not None else None,
+            tone=self.tone(at + ("tone",), tone) if tone is not None else None,
+            loop=bool(self.get(fields, at, "loop")),
+        )
+
+    def tone(self, at: DataPath, fields: Mapping[str, Any]) -> Tone:
+        """A tone spec: one frequency or a list of one or two."""
+        freq = self.get(fields, at, "freq")
+        freqs = tuple(
+            float(f) for f in (freq if isinstance(freq, list) else [freq] if freq else [])
+        )
+        level = self.get(fields, at, "level_dbfs")
+        duration = self.duration(at + ("duration",), self.get(fields, at, "duration"))
+        return Tone(freqs, duration, -12.0 if level is None else float(level))

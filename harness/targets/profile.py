@@ -1,0 +1,244 @@
+"""Load target profiles (``fixtures/targets/*.yaml``) and prompt libraries (``prompts.yaml``).
+
+A profile never holds a secret: passwords, tokens and keys are written as
+``${ENV:NAME}`` and become ``Secret("NAME")``, read from the environment only
+when a phone or an adapter needs them.  A literal secret is an error, and
+its value is blanked out of the snippet that reports it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any, cast
+
+from harness.errors import ProfileError
+from harness.scenario.context import Checker, mapping
+from harness.scenario.schema import closest, load_schema, validate
+from harness.scenario.yamlmarks import DataPath, read_marked
+from harness.targets.model import (
+    Account,
+    Managed,
+    Peer,
+    PromptLibrary,
+    PromptRef,
+    Secret,
+    Target,
+    Tls,
+    Transport,
+)
+
+SCHEMA = Path(__file__).with_name("schema.yaml")
+PROMPTS_SCHEMA = Path(__file__).with_name("prompts.schema.yaml")
+
+_ENV_REF = re.compile(r"^\$\{ENV:([A-Za-z_][A-Za-z0-9_]*)\}$")
+# access_token, client_secret, api_key, passwd...: but not token_url
+_SECRET_KEY = re.compile(
+    r"(^|_)(password|passwd|pass|token|secret|api_?key|apikey)$", re.IGNORECASE
+)
+_SECRET_HINT = "write ${ENV:NAME} and set NAME in the environment"
+
+
+def load_target(path: Path) -> Target:
+    """Load and check a target profile; its prompt library is loaded and checked too.
+
+    Relative paths (the prompt library, TLS files) are resolved against the
+    profile's folder.  Raises ``ProfileError`` with every problem found.
+    """
+    doc = read_marked(path, "a profile needs at least name: and platform: {host: ...}", _SECRET_KEY)
+    if not doc.readable:
+        raise ProfileError(doc.problems)
+    findings = validate(doc, load_schema(SCHEMA))
+    chk = Checker(doc, {f.dpath for f in findings})
+    target = _target(chk, doc.data) if isinstance(doc.data, dict) else None
+    problems = chk.all_problems(findings)
+    if problems or target is None:
+        raise ProfileError(problems)
+    return target
+
+
+def load_prompt_library(path: Path) -> PromptLibrary:
+    """Load a prompt library; every prompt's file must exist (relative to the library).
+
+    Raises ``ProfileError`` with every problem found.
+    """
+    doc = read_marked(path, empty_hint="a prompt library needs prompts: {ID: {file: ...}}")
+    if not doc.readable:
+        raise ProfileError(doc.problems)
+    findings = validate(doc, load_schema(PROMPTS_SCHEMA))
+    chk = Checker(doc, {f.dpath for f in findings})
+    prompts = mapping(mapping(doc.data).get("prompts"))
+    refs = [_prompt(chk, pid, spec) for pid, spec in prompts.items()]
+    problems = chk.all_problems(findings)
+    if problems:
+        raise ProfileError(problems)
+    return PromptLibrary(path, {ref.id: ref for ref in refs if ref is not None})
+
+
+def _prompt(chk: Checker, pid: str, spec: Any) -> PromptRef | None:
+    at = ("prompts", pid)
+    fields = mapping(spec)
+    file = chk.get(fields, at, "file")
+    if file is None:
+        return None
+    where = chk.file(at + ("file",), file, "a prompt's file")
+    return PromptRef(
+        pid, where, chk.get(fields, at, "text") or "", chk.get(fields, at, "lang") or ""
+    )
+
+
+def _target(chk: Checker, data: dict[str, Any]) -> Target:
+    platform = mapping(data.get("platform"))
+    at = ("platform",)
+    host = str(chk.get(platform, at, "host") or "")
+    transport = chk.get(platform, at, "transport") or "udp"
+    managed = chk.get(data, (), "managed") or "none"
+    library = _library(chk, chk.get(data, (), "prompts"))
+    return Target(
+        name=str(data.get("name", "")),
+        path=chk.doc.path,
+        host=host,
+        port=chk.get(platform, at, "port") or (5061 if transport == "tls" else 5060),
+        transport=cast(Transport, transport),
+        domain=chk.get(platform, at, "domain") or host,
+        outbound_proxy=chk.get(platform, at, "outbound_proxy"),
+        managed=cast(Managed, managed),
+        dids=_dids(chk, data.get("dids")),
+        accounts=_accounts(chk, data.get("accounts")),
+        prompts=library.path if library else None,
+        adapter=_adapter(chk, ("adapter",), data.get("adapter") or {}),
+        tls=_tls(chk, data.get("tls")),
+        peer=_peer(chk, data, managed, library),
+        dtmf_method=chk.get(data, (), "dtmf_method") or "rfc4733",
+        codecs=tuple(chk.get(data, (), "codecs") or ("PCMU/8000", "PCMA/8000")),
+    )
+
+
+def _library(chk: Checker, name: str | None) -> PromptLibrary | None:
+    if name is None:
+        return None
+    path = Path(os.path.normpath(chk.doc.path.parent / name))
+    if not path.is_file():
+        chk.report(
+            ("prompts",), f"no such file: {path}", "prompts: is relative to the profile's folder"
+        )
+        return None
+    try:
+        return load_prompt_library(path)
+    except ProfileError as err:
+        chk.problems.extend(err.problems)
+        return None
+
+
+def _dids(chk: Checker, dids: Any) -> dict[str, str]:
+    if not isinstance(dids, dict):
+        return {}
+    return {
+        name: chk.text(("dids", name), number)
+        for name, number in dids.items()
+        if chk.clean(("dids", name))
+    }
+
+
+def _accounts(chk: Checker, accounts: Any) -> dict[str, Account]:
+    if not isinstance(accounts, dict):
+        return {}
+    return {name: _account(chk, ("accounts", name), name, spec) for name, spec in accounts.items()}
+
+
+def _account(chk: Checker, at: DataPath, name: str, spec: Any) -> Account:
+    fields = mapping(spec)
+    username, auth_user = (chk.get(fields, at, k) for k in ("username", "auth_user"))
+    register = chk.get(fields, at, "register")
+    return Account(
+        name=name,
+        username=chk.text(at + ("username",), username) if username is not None else "",
+        domain=chk.get(fields, at, "domain"),
+        auth_user=chk.text(at + ("auth_user",), auth_user) if auth_user is not None else None,
+        password=_secret(chk, at + ("password",), fields.get("password")),
+        register=True if register is None else register,
+    )
+
+
+def _secret(chk: Checker, dpath: DataPath, value: Any) -> Secret | None:
+    """``${ENV:NAME}`` -> ``Secret("NAME")``; anything else but null is a literal secret."""
+    if value is None:
+        return None
+    match = _ENV_REF.match(value) if isinstance(value, str) else None
+    if match:
+        return Secret(match.group(1))
+    if isinstance(value, str) and value.startswith("${"):
+        chk.report(
+            dpath, "not a valid ${ENV:NAME} reference", "NAME uses A-Z, 0-9 and _", redact=True
+        )
+    else:
+        message = f"a literal {dpath[-1]} is not allowed in a profile"
+        chk.report(dpath, message, _SECRET_HINT, redact=True)
+    return None
+
+
+def _adapter(chk: Checker, at: DataPath, value: Any) -> Any:
+    """The adapter mapping as written, with every ``${ENV:NAME}`` made a ``Secret``."""
+    if isinstance(value, dict):
+        return {k: _adapter_entry(chk, at + (k,), k, v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_adapter(chk, at + (i,), v) for i, v in enumerate(value)]
+    match = _ENV_REF.match(value) if isinstance(value, str) else None
+    return Secret(match.group(1)) if match else value
+
+
+def _adapter_entry(chk: Checker, at: DataPath, key: str, value: Any) -> Any:
+    if _SECRET_KEY.search(key) and not isinstance(value, (dict, list)):
+        return _secret(chk, at, value)
+    return _adapter(chk, at, value)
+
+
+def _tls(chk: Checker, spec: Any) -> Tls:
+    fields = mapping(spec)
+    at = ("tls",)
+    files = {}
+    for key in ("ca_file", "cert_file", "key_file"):
+        name = chk.get(fields, at, key)
+        files[key] = chk.file(at + (key,), name, "a TLS file") if name is not None else None
+    verify = chk.get(fields, at, "verify")
+    return Tls(**files, verify=True if verify is None else verify)
+
+
+def _peer(
+    chk: Checker, data: dict[str, Any], managed: str, library: PromptLibrary | None
+) -> Peer | None:
+    """The loopback peer; checked whenever written, kept only with ``managed: peer``."""
+    if "peer" in data and managed != "peer":
+        chk.report(
+            ("peer",),
+            f"only used with managed: peer, not {managed}",
+            "remove peer:, or set managed: peer",
+        )
+    at = ("peer",)
+    fields = mapping(data.get("peer"))
+    prompt = chk.get(fields, at, "prompt")
+    on_dtmf = mapping(fields.get("on_dtmf"))
+    uses: list[tuple[DataPath, Any]] = [(at + ("prompt",), prompt)] + [
+        (at + ("on_dtmf", d), p) for d, p in on_dtmf.items()
+    ]
+    for where, pid in uses:
+        if isinstance(pid, str) and chk.clean(where):
+            _check_prompt(chk, where, pid, library, "prompts" in data)
+    answer_after = chk.duration(at + ("answer_after",), chk.get(fields, at, "answer_after"), True)
+    if managed != "peer":
+        return None
+    return Peer(answer_after, prompt, dict(on_dtmf))
+
+
+def _check_prompt(
+    chk: Checker, dpath: DataPath, pid: str, library: PromptLibrary | None, named: bool
+) -> None:
+    if library is None:
+        if not named:  # a named library that failed has said why already
+            chk.report(dpath, "no prompt library: set prompts: in the profile", once=True)
+        return
+    known = sorted(library.prompts)
+    if pid not in library.prompts:
+        hint = f"{closest(pid, known)}prompts come from {library.path}"
+        chk.report(dpath, f"'{pid}' is not one of {known!r}", hint)

@@ -1,0 +1,206 @@
+"""Load a ``*.scenario.yaml`` file into a ``Scenario``, or report every problem in it.
+
+Three passes, all of whose problems are reported together: the YAML is read
+keeping marks (``yamlmarks``), checked against ``schema.yaml`` (``schema``),
+then references and values are checked while the frozen model is built
+(``context`` and ``steps``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, cast
+
+from harness.errors import Problem, ProfileError, ScenarioError
+from harness.scenario.context import LoadContext, mapping
+from harness.scenario.model import AgentSpec, Behaviour, CallerSpec, Scenario, Step
+from harness.scenario.schema import load_schema, validate
+from harness.scenario.steps import STEPS, place_unreadable_call
+from harness.scenario.yamlmarks import MarkedDoc, NodeInfo, read_marked
+from harness.targets.model import PromptLibrary, Target
+from harness.targets.profile import load_prompt_library
+
+SCHEMA = Path(__file__).with_name("schema.yaml")
+SUFFIX = ".scenario.yaml"
+DEFAULT_DEADLINE = 120.0
+
+
+def load_scenario(
+    path: Path, prompts: PromptLibrary | None, target: Target | None = None
+) -> Scenario:
+    """Load and check one scenario file.
+
+    ``prompts`` is the prompt library to check prompt ids against; a
+    ``prompts:`` entry in the scenario overrides it, and without either the
+    target's library (if any) is used.  With a ``target``, accounts and DIDs
+    are checked against it and ``send_dtmf`` defaults to its ``dtmf_method``.
+
+    Raises ``ScenarioError`` carrying every problem found in the file.
+    """
+    doc = read_marked(path, empty_hint="a scenario needs at least name: and steps:")
+    if not doc.readable:
+        raise ScenarioError(doc.problems)
+    _expand_step_shorthand(doc)
+    findings = validate(doc, load_schema(SCHEMA))
+    ctx = LoadContext(doc, {f.dpath for f in findings}, target=target)
+    scenario = _build(ctx, prompts) if isinstance(doc.data, dict) else None
+    problems = ctx.all_problems(findings)
+    if problems or scenario is None:
+        raise ScenarioError(problems)
+    return scenario
+
+
+def discover(paths: Iterable[Path]) -> list[Path]:
+    """The scenario files named by ``paths``: files as given, folders searched for ``**/*.scenario.yaml``.
+
+    Hidden folders are skipped.  Raises ``ScenarioError`` for a path that does not exist.
+    """
+    found: dict[Path, None] = {}
+    for path in paths:
+        if path.is_dir():
+            for file in sorted(path.rglob(f"*{SUFFIX}")):
+                if not any(part.startswith(".") for part in file.relative_to(path).parts):
+                    found[file] = None
+        elif path.is_file():
+            found[path] = None
+        else:
+            raise ScenarioError([Problem(path, 0, 0, "", "no such file or folder")])
+    return list(found)
+
+
+def _expand_step_shorthand(doc: MarkedDoc) -> None:
+    """``- hangup`` means ``- hangup: null``; rewrite it so the schema sees one shape."""
+    steps = doc.data.get("steps") if isinstance(doc.data, dict) else None
+    if not isinstance(steps, list):
+        return
+    for i, item in enumerate(steps):
+        if isinstance(item, str):
+            steps[i] = {item: None}
+            where = doc.nodes[("steps", i)]
+            doc.nodes[("steps", i, item)] = NodeInfo(where.value, where.end, where.value)
+
+
+def _build(ctx: LoadContext, prompts: PromptLibrary | None) -> Scenario:
+    data: dict[str, Any] = ctx.doc.data
+    own_library = _own_library(ctx, ctx.get(data, (), "prompts"))
+    if own_library is None and not ctx.library_broken:
+        ctx.library = prompts or _target_library(ctx)
+    else:
+        ctx.library = own_library
+    callers = _callers(ctx, data.get("callers"))
+    agents = _agents(ctx, data.get("agents"))
+    deadline = ctx.get(data, (), "deadline")
+    return Scenario(
+        path=ctx.doc.path,
+        name=str(data.get("name", "")),
+        description=str(ctx.get(data, (), "description") or ""),
+        deadline=DEFAULT_DEADLINE if deadline is None else ctx.duration(("deadline",), deadline),
+        callers=callers,
+        agents=agents,
+        steps=_steps(ctx, steps if isinstance(steps := data.get("steps"), list) else []),
+        tags=tuple(ctx.get(data, (), "tags") or ()),
+        licence_item=ctx.get(data, (), "licence_item"),
+        prompts=own_library.path if own_library else None,
+        mark=ctx.doc.mark(()),
+    )
+
+
+def _own_library(ctx: LoadContext, name: str | None) -> PromptLibrary | None:
+    """The scenario's own ``prompts:`` library, relative to the scenario file."""
+    if name is None:
+        return None
+    path = Path(os.path.normpath(ctx.doc.path.parent / name))
+    if not path.is_file():
+        ctx.report(
+            ("prompts",), f"no such file: {path}", "prompts: is relative to the scenario file"
+        )
+        ctx.library_broken = True
+        return None
+    return _read_library(ctx, path)
+
+
+def _target_library(ctx: LoadContext) -> PromptLibrary | None:
+    if ctx.target is None or ctx.target.prompts is None:
+        return None
+    return _read_library(ctx, ctx.target.prompts)
+
+
+def _read_library(ctx: LoadContext, path: Path) -> PromptLibrary | None:
+    try:
+        return load_prompt_library(path)
+    except ProfileError as err:
+        ctx.problems.extend(err.problems)
+        ctx.library_broken = True
+        return None
+
+
+def _callers(ctx: LoadContext, spec: Any) -> tuple[CallerSpec, ...]:
+    if not isinstance(spec, dict):
+        ctx.callers = ["caller"]
+        ctx.account(("callers",), "caller", "the default caller's account is 'caller'")
+        return (CallerSpec("caller", "caller"),)
+    ctx.callers = list(spec)
+    out: list[CallerSpec] = []
+    for name, fields in spec.items():
+        at = ("callers", name)
+        account = _account(ctx, at, fields, name)
+        out.append(CallerSpec(name, account, ctx.doc.mark(at)))
+    return tuple(out)
+
+
+def _account(ctx: LoadContext, at: tuple[str, str], fields: Any, name: str) -> str:
+    """A party's account: its ``account:`` field, else its name; checked against the target."""
+    account = ctx.get(fields, at, "account") if isinstance(fields, dict) else None
+    if account is not None:
+        ctx.account(at + ("account",), account)
+    elif ctx.clean(at + ("account",)) and at not in ctx.dirty:  # a rejected name: said already
+        ctx.account(at, name, f"the account defaults to the name, '{name}'")
+    return str(account or name)
+
+
+def _agents(ctx: LoadContext, spec: Any) -> tuple[AgentSpec, ...]:
+    if not isinstance(spec, dict):
+        return ()
+    ctx.agents = list(spec)  # all names first: steps and agent:NAME may refer to any
+    return tuple(_agent(ctx, ("agents", name), name, fields) for name, fields in spec.items())
+
+
+def _agent(ctx: LoadContext, at: tuple[str, str], name: str, spec: Any) -> AgentSpec:
+    fields = mapping(spec)
+    behaviour = ctx.get(fields, at, "behaviour") or "answer"
+    code = ctx.get(fields, at, "code")
+    if code is not None and behaviour != "reject":
+        ctx.report(
+            at + ("code",),
+            f"only used with behaviour: reject, not {behaviour}",
+            "remove code:, or set behaviour: reject",
+        )
+    play = ctx.get(fields, at, "play")
+    return AgentSpec(
+        name=name,
+        account=_account(ctx, at, spec, name),
+        behaviour=cast(Behaviour, behaviour),
+        answer_after=ctx.duration(
+            at + ("answer_after",), ctx.get(fields, at, "answer_after"), True
+        ),
+        reject_code=486 if code is None else code,
+        play=ctx.audio(at + ("play",), play) if play is not None else None,
+        mark=ctx.doc.mark(at),
+    )
+
+
+def _steps(ctx: LoadContext, items: list[Any]) -> tuple[Step, ...]:
+    built: list[Step] = []
+    for i, item in enumerate(items):
+        if not isinstance(item, dict) or len(item) != 1:
+            continue  # the schema has said why
+        kind, body = next(iter(item.items()))
+        at = ("steps", i, kind)
+        if kind not in STEPS or at in ctx.dirty:
+            if kind == "call":
+                place_unreadable_call(ctx)
+            continue
+        built.append(STEPS[kind](ctx, at, body, ctx.doc.mark(("steps", i))))
+    return tuple(built)

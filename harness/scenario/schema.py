@@ -104,7 +104,7 @@ Triple = tuple[DataPath, str, str]
 
 def _found(instance: Any) -> str:
     if isinstance(instance, dict):
-        return ": found " + ", ".join(f"'{k}'" for k in instance)
+        return ": found " + ", ".join(f"'{k}'" for k in instance) if instance else ""
     return f": got {describe(instance)}"
 
 

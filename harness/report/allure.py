@@ -49,6 +49,6 @@ def attach_run(run: "ScenarioRun") -> None:
             try:
                 # allure-python has no WAV type; this one makes the report offer a player.
                 allure.attach.file(tl.capture_path, name=f"{name} received audio",
-                                   attachment_type=("audio/wav", "wav"))
+                                   attachment_type="audio/wav", extension="wav")
             except OSError:
                 pass

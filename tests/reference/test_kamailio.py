@@ -113,6 +113,7 @@ class UserAgent:
         self.port: int = sock.getsockname()[1]
         self.cseq = 0
         self.call_id = ""
+        self.expires = 300  # of REGISTER; 0 unregisters
         self.last: Message | None = None
 
     def close(self) -> None:
@@ -130,7 +131,7 @@ class UserAgent:
             f"Call-ID: {self.call_id}",
             f"CSeq: {self.cseq} {method}",
             f"Contact: <sip:{self.user}@{HOST}:{self.port}>",
-            "Expires: 300" if method == "REGISTER" else "",
+            f"Expires: {self.expires}" if method == "REGISTER" else "",
             auth,
             "Content-Length: 0",
         ]
@@ -398,3 +399,36 @@ def test_a_port_held_by_another_instance_makes_start_raise(
     with pytest.raises(KamailioError, match="already in use"):
         second.start()
     assert not second.running
+
+
+# -- registration state ------------------------------------------------------
+def test_registered_follows_register_and_unregister(kamailio: Kamailio, agents: Agents) -> None:
+    assert kamailio.registered() == set()
+    first, second = agents("1001", USERS["1001"]), agents("1002", USERS["1002"])
+    assert first.send("REGISTER", None) == [401, 200]
+    assert second.send("REGISTER", None) == [401, 200]
+    assert kamailio.registered() == {"1001", "1002"}
+    assert kamailio.registered(["1002", "4711"]) == {"1002"}
+
+    second.expires = 0
+    assert second.send("REGISTER", None) == [401, 200]
+    assert kamailio.registered() == {"1001"}
+    assert kamailio.registered(["1002"]) == set()
+    assert kamailio.registered([]) == set()
+
+
+def test_registered_on_a_stopped_server_raises(tmp_path: Path) -> None:
+    stopped = Kamailio(tmp_path, free_port(), dict(USERS))
+    with pytest.raises(KamailioError, match="not running"):
+        stopped.registered()
+
+
+def test_registered_answers_within_its_deadline(kamailio: Kamailio, tmp_path: Path) -> None:
+    hung = tmp_path / "hung-kamcmd"
+    hung.write_text("#!/bin/sh\nexec sleep 30\n")
+    hung.chmod(0o755)
+    kamailio.kamcmd = str(hung)
+    started = time.monotonic()
+    with pytest.raises(KamailioError, match="no answer within the deadline"):
+        kamailio.registered(timeout=0.3)
+    assert time.monotonic() - started < WAIT

@@ -3,6 +3,8 @@
 The user agent below is deliberately tiny: stdlib UDP sockets and RFC 2617
 MD5 digest with qop=auth, one message per send, every receive bounded by a
 deadline. Kamailio answers a wrong password with 403 after the digest.
+Ring-all is driven the way a media worker drives it: one INVITE to
+`ringall` with one `X-CC-Ring` header per agent, from the worker's address.
 """
 
 from __future__ import annotations
@@ -119,7 +121,7 @@ class UserAgent:
     def close(self) -> None:
         self.sock.close()
 
-    def _build(self, method: str, ruri: str, auth: str) -> bytes:
+    def _build(self, method: str, ruri: str, auth: str, headers: tuple[str, ...] = ()) -> bytes:
         self.cseq += 1
         to_uri = f"sip:{self.user}@{HOST}" if method == "REGISTER" else ruri
         lines = [
@@ -133,6 +135,7 @@ class UserAgent:
             f"Contact: <sip:{self.user}@{HOST}:{self.port}>",
             f"Expires: {self.expires}" if method == "REGISTER" else "",
             auth,
+            *headers,
             "Content-Length: 0",
         ]
         return ("\r\n".join(line for line in lines if line) + "\r\n\r\n").encode()
@@ -147,13 +150,15 @@ class UserAgent:
         self.last = message
         return message
 
-    def send_only(self, method: str, target: str | None) -> str:
+    def send_only(
+        self, method: str, target: str | None, headers: tuple[str, ...] = (), auth: str = ""
+    ) -> str:
         """Start a new request to `target` (None: the server itself); its request-URI."""
         ruri = f"sip:{HOST}:{self.server[1]}"
         if target is not None:
             ruri = f"sip:{target}@{HOST}:{self.server[1]}"
         self.call_id = f"{uuid.uuid4().hex}@{HOST}"
-        self.sock.sendto(self._build(method, ruri, ""), self.server)
+        self.sock.sendto(self._build(method, ruri, auth, headers), self.server)
         return ruri
 
     def send(self, method: str, target: str | None, wait: bool = True) -> list[int]:
@@ -177,13 +182,21 @@ class UserAgent:
 
 
 def reply(
-    sock: socket.socket, request: Message, status: int, reason: str, to: tuple[str, int]
+    sock: socket.socket,
+    request: Message,
+    status: int,
+    reason: str,
+    to: tuple[str, int],
+    tag: str | None = None,
 ) -> None:
     """Answer `request` as a UAS: all Vias, From, To with a tag, Call-ID, CSeq."""
+    tag = tag or f"uas{status}"
     lines = [f"SIP/2.0 {status} {reason}"]
     lines += [f"Via: {via}" for via in request.all("Via")]
-    lines += [f"From: {request.get('From')}", f"To: {request.get('To')};tag=uas{status}"]
+    lines += [f"From: {request.get('From')}", f"To: {request.get('To')};tag={tag}"]
     lines += [f"Call-ID: {request.get('Call-ID')}", f"CSeq: {request.get('CSeq')}"]
+    if status == 200 and request.method == "INVITE":
+        lines += [f"Contact: <sip:agent@{HOST}:{sock.getsockname()[1]}>"]
     lines += ["Content-Length: 0"]
     sock.sendto(("\r\n".join(lines) + "\r\n\r\n").encode(), to)
 
@@ -201,6 +214,13 @@ def expect_request(sock: socket.socket, method: str) -> tuple[Message, tuple[str
         if message.method == method:
             return message, source
     raise AssertionError(f"no {method} arrived at 127.0.0.1:{sock.getsockname()[1]} in {WAIT}s")
+
+
+def branch_of(request: Message) -> str:
+    """The branch parameter of the topmost Via (the hop that sent `request`)."""
+    match = re.search(r";branch=([^;\s,]+)", request.all("Via")[0])
+    assert match, f"no branch in {request.all('Via')[0]!r}"
+    return match.group(1)
 
 
 def relay_busy(caller: UserAgent, callee: socket.socket) -> Message:
@@ -432,3 +452,169 @@ def test_registered_answers_within_its_deadline(kamailio: Kamailio, tmp_path: Pa
     with pytest.raises(KamailioError, match="no answer within the deadline"):
         kamailio.registered(timeout=0.3)
     assert time.monotonic() - started < WAIT
+
+
+# -- ring-all ----------------------------------------------------------------
+RING = ("X-CC-Ring: 1001", "X-CC-Ring: 1003", "X-CC-Ring: 1002")  # 1003 never registers
+
+
+@pytest.fixture
+def worker_sock() -> Iterator[socket.socket]:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind((HOST, 0))
+    yield sock
+    sock.close()
+
+
+@pytest.fixture
+def ring_centre(
+    make_kamailio: KamailioFactory, worker_sock: socket.socket
+) -> Iterator[tuple[Kamailio, UserAgent, UserAgent, UserAgent]]:
+    """Kamailio trusting `worker_sock`, with 1001 and 1002 registered; 1003 is not."""
+    kamailio = make_kamailio(workers=[worker_sock.getsockname()])
+    kamailio.add_subscriber("1003", "secret3")
+    worker = UserAgent(kamailio.sip_port, "500", sock=worker_sock)
+    desk1 = UserAgent(kamailio.sip_port, "1001", USERS["1001"])
+    desk2 = UserAgent(kamailio.sip_port, "1002", USERS["1002"])
+    try:
+        assert desk1.send("REGISTER", None) == [401, 200]
+        assert desk2.send("REGISTER", None) == [401, 200]
+        yield kamailio, worker, desk1, desk2
+    finally:
+        for agent in (desk1, desk2):
+            agent.close()
+
+
+def test_ringall_forks_to_every_registered_agent_and_cancels_the_losers(
+    ring_centre: tuple[Kamailio, UserAgent, UserAgent, UserAgent],
+) -> None:
+    kamailio, worker, desk1, desk2 = ring_centre
+    assert kamailio.registered(["1001", "1002", "1003"]) == {"1001", "1002"}
+    worker.send_only("INVITE", "ringall", headers=(*RING, "X-CC-Ring: 1001"))
+
+    offers = {}
+    for desk in (desk1, desk2):
+        invite, source = expect_request(desk.sock, "INVITE")
+        assert invite.get("Call-ID") == worker.call_id
+        assert invite.first_line.startswith(f"INVITE sip:{desk.user}@{HOST}:{desk.port}")
+        assert not invite.all("X-CC-Ring"), "the ring list is not relayed"
+        reply(desk.sock, invite, 180, "Ringing", source, tag=f"t{desk.user}")
+        offers[desk.user] = (invite, source)
+    assert branch_of(offers["1001"][0]) != branch_of(offers["1002"][0])
+
+    invite, source = offers["1002"]
+    reply(desk2.sock, invite, 200, "OK", source, tag="t1002")
+    answer = worker.wait_final("ring-all INVITE")
+    assert answer.status == 200 and answer.get("To").endswith("tag=t1002")
+
+    # Until its CANCEL, desk1 sees only its one branch (and retransmissions of it),
+    # although 1001 is listed twice.
+    branches, deadline = {branch_of(offers["1001"][0])}, time.monotonic() + WAIT
+    while (request := receive(desk1.sock, "CANCEL at desk1", deadline)).method != "CANCEL":
+        branches.add(branch_of(request))
+    cancel, source = request, offers["1001"][1]
+    assert branches == {branch_of(cancel)}
+    reply(desk1.sock, cancel, 200, "OK", source, tag="t1001")
+    reply(desk1.sock, offers["1001"][0], 487, "Request Terminated", source, tag="t1001")
+
+
+def test_ringall_goes_on_ringing_when_one_agent_declines(
+    ring_centre: tuple[Kamailio, UserAgent, UserAgent, UserAgent],
+) -> None:
+    _, worker, desk1, desk2 = ring_centre
+    worker.send_only("INVITE", "ringall", headers=RING)
+    offers = {}
+    for desk in (desk1, desk2):
+        invite, source = expect_request(desk.sock, "INVITE")
+        reply(desk.sock, invite, 180, "Ringing", source, tag=f"t{desk.user}")
+        offers[desk.user] = (invite, source)
+    invite, source = offers["1001"]
+    reply(desk1.sock, invite, 603, "Decline", source, tag="t1001")
+    expect_request(desk1.sock, "ACK")  # Kamailio has taken the 603
+    # RFC 3261 forking would now CANCEL desk2, sent with that ACK; give it 0.3 s.
+    desk2.sock.settimeout(0.3)
+    try:
+        while True:
+            late = Message.parse(desk2.sock.recv(65535))
+            assert late.method != "CANCEL", "one agent's Decline cancelled the others"
+    except TimeoutError:
+        pass
+    invite, source = offers["1002"]
+    reply(desk2.sock, invite, 200, "OK", source, tag="t1002")
+    assert worker.wait_final("ring-all INVITE after one Decline").status == 200
+
+
+def test_ringall_gives_up_with_408_after_its_timeout(
+    ring_centre: tuple[Kamailio, UserAgent, UserAgent, UserAgent],
+) -> None:
+    _, worker, desk1, desk2 = ring_centre
+    worker.send_only("INVITE", "ringall", headers=(*RING, "X-CC-Ring-Timeout: 1"))
+    offers = []
+    for desk in (desk1, desk2):
+        invite, source = expect_request(desk.sock, "INVITE")
+        assert not invite.all("X-CC-Ring-Timeout")
+        reply(desk.sock, invite, 180, "Ringing", source, tag=f"t{desk.user}")
+        offers.append((desk, invite))
+    # Kamailio's default would ring for 120 s; WAIT is 5 s.
+    assert worker.wait_final("ring-all INVITE with a 1 s timeout").status == 408
+    for desk, invite in offers:
+        cancel, _ = expect_request(desk.sock, "CANCEL")
+        assert branch_of(cancel) == branch_of(invite)
+
+
+def test_ringall_with_nobody_registered_is_480(
+    make_kamailio: KamailioFactory, worker_sock: socket.socket
+) -> None:
+    kamailio = make_kamailio(workers=[worker_sock.getsockname()])
+    worker = UserAgent(kamailio.sip_port, "500", sock=worker_sock)
+    worker.send_only("INVITE", "ringall", headers=RING)
+    assert worker.wait_final("ring-all INVITE to nobody").status == 480
+    worker.send_only("INVITE", "ringall")  # no X-CC-Ring at all
+    assert worker.wait_final("ring-all INVITE without agents").status == 480
+
+
+def test_ringall_refuses_bad_timeouts_and_other_methods(
+    make_kamailio: KamailioFactory, worker_sock: socket.socket
+) -> None:
+    kamailio = make_kamailio(workers=[worker_sock.getsockname()])
+    worker = UserAgent(kamailio.sip_port, "500", sock=worker_sock)
+    for timeout in ("soon", "0", "181", "-1"):
+        worker.send_only("INVITE", "ringall", headers=(*RING, f"X-CC-Ring-Timeout: {timeout}"))
+        assert worker.wait_final(f"ring-all with timeout {timeout!r}").status == 400
+    worker.send_only("MESSAGE", "ringall", headers=RING)
+    assert worker.wait_final("MESSAGE to ringall").status == 405
+
+
+def test_ringall_is_forbidden_to_anyone_but_a_worker(
+    make_kamailio: KamailioFactory, worker_sock: socket.socket
+) -> None:
+    kamailio = make_kamailio(workers=[worker_sock.getsockname()])
+    agent = UserAgent(kamailio.sip_port, "1001", USERS["1001"])
+    try:
+        # No challenge first: ring-all is refused whatever the credentials.
+        agent.send_only("INVITE", "ringall", headers=RING)
+        assert agent.wait_final("ring-all INVITE from an agent").status == 403
+
+        # With valid credentials (the nonce of an ordinary challenge) it is still 403;
+        # the same credentials get an ordinary INVITE past authentication (404).
+        agent.send_only("INVITE", "4711")
+        challenge = agent.wait_final("challenge for a nonce").get("Proxy-Authenticate")
+        for target, status in (("4711", 404), ("ringall", 403)):
+            ruri = f"sip:{target}@{HOST}:{kamailio.sip_port}"
+            credentials = digest(challenge, "INVITE", ruri, "1001", USERS["1001"])
+            auth = f"Proxy-Authorization: {credentials}"
+            agent.send_only("INVITE", target, headers=RING, auth=auth)
+            assert agent.wait_final(f"authenticated INVITE to {target}").status == status
+    finally:
+        agent.close()
+
+
+@pytest.mark.parametrize("field", ["subscriber", "DID"])
+def test_ringall_is_a_reserved_name(tmp_path: Path, field: str) -> None:
+    users, dids = dict(USERS), ["500"]
+    if field == "subscriber":
+        users["ringall"] = "x"
+    else:
+        dids.append("ringall")
+    with pytest.raises(KamailioError, match="reserved"):
+        Kamailio(tmp_path, free_port(), users, dids=dids)

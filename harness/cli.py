@@ -2,6 +2,7 @@
 
 ``ccharness run``       run scenarios against a target (pytest underneath), print report paths
 ``ccharness validate``  check scenarios and target profiles, list every problem
+``ccharness reference up|down|status``  the bundled reference platform
 """
 
 from __future__ import annotations
@@ -30,6 +31,10 @@ def _parser() -> argparse.ArgumentParser:
     val = sub.add_parser("validate", help="check scenarios and target profiles; exit 1 on any problem")
     val.add_argument("paths", nargs="*", help="scenario files/folders and target profiles")
     val.add_argument("--target", default=DEFAULT_TARGET, help="target profile the scenarios are checked against")
+    ref = sub.add_parser("reference", help="start, stop or inspect the bundled reference platform")
+    ref.add_argument("action", choices=["up", "down", "status"])
+    ref.add_argument("--fault", action="append", default=[], help="start with this fault (repeatable)")
+    ref.add_argument("--list-faults", action="store_true", help="list the faults it offers")
     return parser
 
 
@@ -93,11 +98,21 @@ def validate(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
+def reference(args: argparse.Namespace) -> int:
+    from harness.runner.platform import REFERENCE_STATE
+    from harness.runner.platform import reference as call
+
+    extra = ["--list-faults"] if args.list_faults else [a for f in args.fault for a in ("--fault", f)]
+    result = call(args.action, REFERENCE_STATE, *extra)
+    sys.stdout.write(result.stdout)
+    sys.stderr.write(result.stderr)
+    return result.returncode
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    if args.command == "run":
-        return run(args)
-    return validate(args)
+    commands = {"run": run, "validate": validate, "reference": reference}
+    return int(commands[args.command](args))
 
 
 if __name__ == "__main__":

@@ -8,6 +8,9 @@ platform exists.  It is a phone like any other, run in its own process.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,6 +20,10 @@ from harness.errors import TargetError
 from harness.sip.config import AccountSetup, Behaviour, PhoneSetup
 from harness.sip.controller import Switchboard
 from harness.targets.model import PromptLibrary, Target
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+REFERENCE_STATE = PROJECT_ROOT / "var" / "reference"
+REFERENCE_TIMEOUT = 60.0
 
 
 def _prompt_file(library: PromptLibrary | None, prompt: str | None) -> str | None:
@@ -52,7 +59,9 @@ def managed_platform(target: Target, library: PromptLibrary | None, work_dir: Pa
         yield
         return
     if target.managed == "reference":
-        raise TargetError(f"{target.path}: the reference platform is not available in this version")
+        with reference_platform(REFERENCE_STATE):
+            yield
+        return
     board = Switchboard(work_dir / "peer")
     stop = threading.Event()
     # The peer's events must be read or its channel fills and it blocks; only this
@@ -72,3 +81,41 @@ def managed_platform(target: Target, library: PromptLibrary | None, work_dir: Pa
 def _drain(board: Switchboard, stop: threading.Event) -> None:
     while not stop.is_set():
         board.pump(0.1)
+
+
+def reference(command: str, state_dir: Path, *extra: str, timeout: float = REFERENCE_TIMEOUT) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m fixtures.reference COMMAND``: the platform is driven as a program, never imported."""
+    return subprocess.run(
+        [sys.executable, "-m", "fixtures.reference", command, "--state-dir", str(state_dir), *extra],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL,
+    )
+
+
+def load_secrets(path: Path) -> None:
+    """Put the reference platform's generated passwords into this process's environment.
+
+    Variables already set win, so a user can pin them. Values are never printed.
+    """
+    if not path.exists():
+        raise TargetError(f"the reference platform's secrets file {path} is missing (was it started?)")
+    for line in path.read_text().splitlines():
+        if "=" in line and not line.startswith("#"):
+            key, value = line.split("=", 1)
+            os.environ.setdefault(key, value)
+
+
+@contextmanager
+def reference_platform(state_dir: Path, faults: tuple[str, ...] = ()) -> Iterator[None]:
+    """Use the running reference platform, or start it and stop it afterwards."""
+    started = False
+    if reference("status", state_dir).returncode != 0:
+        result = reference("up", state_dir, *[a for f in faults for a in ("--fault", f)])
+        if result.returncode != 0:
+            raise TargetError(f"the reference platform did not start:\n{result.stderr or result.stdout}")
+        started = True
+    try:
+        load_secrets(state_dir / "secrets.env")
+        yield
+    finally:
+        if started:
+            reference("down", state_dir)

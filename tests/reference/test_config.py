@@ -49,7 +49,14 @@ def test_shipped_platform_loads_with_its_values() -> None:
     assert (cfg.api.port, cfg.api.username) == (8188, "admin")
     assert cfg.callers == ("1001", "1002", "1003", "1004")
     assert cfg.agents == ("2001", "2002", "2003", "2004")
-    assert cfg.dids == {"4000": "main", "4001": "direct_sales"}
+    assert cfg.dids == {
+        "4000": "main", "4001": "direct_sales", "4002": "direct_support", "4101": "direct_linear",
+        "4102": "direct_leastrecent", "4103": "direct_fewestcalls", "4104": "direct_random",
+    }
+    assert {q: cfg.queues[q].acd.strategy for q in cfg.queues} == {
+        "sales": "rrmemory", "support": "ringall", "linear": "linear", "leastrecent": "leastrecent",
+        "fewestcalls": "fewestcalls", "random": "random",
+    }
     assert cfg.recording_store == PROJECT_ROOT / "var" / "reference" / "recordings"
     assert cfg.retention_days == 190
     assert cfg.prompts_dir == PROMPTS

@@ -1,0 +1,119 @@
+"""What the checks need from a platform beyond SIP: its recordings, retention and queues.
+
+Checks talk to a platform only through a ``Platform``: one implementation per
+kind of platform API (the reference platform's ARI-shaped API now; Asterisk
+ARI, FreeSWITCH, generic HTTP and plain files later), chosen by the target
+profile's ``adapter.type`` and built by :func:`adapter_for`.  Capabilities a
+platform may lack -- moving its clock, purging on demand -- raise
+``NotSupported``, which a check turns into "not shown on this platform"
+rather than a failure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+from harness.errors import TargetError
+from harness.targets.model import Target
+
+
+class NotSupported(TargetError):
+    """The platform (or its adapter) cannot do this: e.g. move its clock or purge on demand."""
+
+
+@dataclass(frozen=True)
+class RecordingInfo:
+    """One recording as the platform describes it; unknown facts are None."""
+
+    name: str  # the platform's identifier, used to fetch it
+    call_id: str | None  # the SIP Call-ID of the call it recorded, if the platform says
+    started_utc: datetime | None
+    duration_s: float | None
+    sha256: str | None  # the hash the platform keeps for it (hex), if any
+    size: int | None  # bytes
+    format: str  # file format, e.g. wav
+    created_utc: datetime | None = None  # when it was stored (retention counts from this)
+
+
+@runtime_checkable
+class Platform(Protocol):
+    """A platform's API, as the recording, retention and ACD checks use it."""
+
+    description: str  # where it is, for messages: "reference API at http://127.0.0.1:8188"
+
+    def find_recordings(
+        self, call_id: str | None, since: datetime, until: datetime
+    ) -> list[RecordingInfo]:
+        """Recordings of the call with this SIP Call-ID (if given) started within [since, until)."""
+
+    def get_recording(self, name: str) -> RecordingInfo | None:
+        """The recording called ``name``, or None when the platform no longer has it."""
+
+    def fetch(self, rec: RecordingInfo, dest: Path) -> Path:
+        """Download the recording's file into the folder ``dest``; return the file's path."""
+
+    def fetch_unauthenticated(self, rec: RecordingInfo) -> int:
+        """The HTTP status when the file is asked for without credentials."""
+
+    def retention_days(self) -> int | None:
+        """The declared retention policy in days; None if the platform cannot say."""
+
+    def set_clock_offset(self, days: float) -> None:
+        """Move the platform's clock ``days`` ahead of real time (``NotSupported`` if it cannot)."""
+
+    def purge(self) -> list[str]:
+        """Apply the retention policy now; the names purged (``NotSupported`` if it cannot)."""
+
+    def queue_state(self) -> dict[str, Any] | None:
+        """Queues and agents as the platform reports them; None if it cannot."""
+
+
+AdapterFactory = Callable[[Target], Platform]
+
+
+def _reference(target: Target) -> Platform:
+    from harness.targets.reference import ReferencePlatform
+
+    return ReferencePlatform.from_target(target)
+
+
+ADAPTERS: dict[str, AdapterFactory] = {"reference": _reference}
+"""Adapter factories by ``adapter.type``; Asterisk ARI and the others come in their own issue."""
+
+
+def adapter_for(target: Target) -> Platform:
+    """The platform adapter named by the profile's ``adapter.type``.
+
+    Raises ``TargetError`` when the profile has no adapter section or names
+    an adapter that does not exist.
+    """
+    kind = target.adapter.get("type")
+    if kind is None:
+        raise TargetError(
+            f"target profile {target.path} has no adapter: section, so recordings and retention "
+            f"cannot be checked (hint: add adapter: {{type: reference, url: ..., username: ..., "
+            f"password: ${{ENV:NAME}}}})"
+        )
+    if kind not in ADAPTERS:
+        raise TargetError(
+            f"target profile {target.path}: adapter type {kind!r} is not available "
+            f"(available: {', '.join(sorted(ADAPTERS))})"
+        )
+    return ADAPTERS[kind](target)
+
+
+def profile_retention_days(target: Target) -> int | None:
+    """The retention the profile declares (``adapter.retention_days``), for platforms that cannot say."""
+    days = target.adapter.get("retention_days")
+    if days is None:
+        return None
+    if isinstance(days, bool) or not isinstance(days, int) or days < 1:
+        raise TargetError(
+            f"target profile {target.path}: adapter.retention_days must be a positive whole "
+            f"number of days, not {days!r}"
+        )
+    return days

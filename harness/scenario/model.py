@@ -13,6 +13,7 @@ from typing import Literal, Union
 
 DtmfMethod = Literal["rfc4733", "info", "inband"]
 Behaviour = Literal["answer", "reject", "ring", "unregistered"]
+Strategy = Literal["ringall", "rrmemory", "leastrecent", "fewestcalls", "linear", "random"]
 
 
 @dataclass(frozen=True)
@@ -168,8 +169,19 @@ class HangupStep:
     mark: Mark | None = None
 
 
+@dataclass(frozen=True)
+class ExpectDistributionStep:
+    """The answered calls were distributed to the agents the way ``strategy`` says."""
+
+    strategy: Strategy
+    calls: tuple[str, ...] = ()  # empty: every call placed before this step
+    agents: tuple[str, ...] = ()  # the queue's members in configured order; empty: all agents
+    mark: Mark | None = None
+
+
 Step = Union[
     CallStep,
+    ExpectDistributionStep,
     ExpectAnswerStep,
     ExpectHangupStep,
     ExpectPromptStep,

@@ -18,6 +18,7 @@ from harness.scenario.model import (
     Destination,
     ExpectAgentStep,
     ExpectAnswerStep,
+    ExpectDistributionStep,
     ExpectDtmfStep,
     ExpectHangupStep,
     ExpectPromptStep,
@@ -213,6 +214,20 @@ def build_hangup(ctx: LoadContext, at: DataPath, body: Any, mark: Mark) -> Step:
     return HangupStep(ctx.call(at, mapping(body)), mark)
 
 
+def build_expect_distribution(ctx: LoadContext, at: DataPath, body: Any, mark: Mark) -> Step:
+    """``expect_distribution: {strategy, calls, agents}``."""
+    fields = mapping(body)
+    calls = ctx.get(fields, at, "calls") or []
+    for i, call_id in enumerate(calls):
+        ctx.call(at + ("calls", i), {"call": call_id})
+    agents = ctx.get(fields, at, "agents") or []
+    for i, name in enumerate(agents):
+        ctx.agent(at + ("agents", i), name)
+    if not calls and not ctx.placed:
+        ctx.report(at, "no call has been placed yet", "put the calls to check before this step")
+    return ExpectDistributionStep(ctx.get(fields, at, "strategy"), tuple(calls), tuple(agents), mark)
+
+
 STEPS: dict[str, Builder] = {
     "call": build_call,
     "expect_answer": build_expect_answer,
@@ -221,6 +236,7 @@ STEPS: dict[str, Builder] = {
     "send_dtmf": build_send_dtmf,
     "expect_dtmf": build_expect_dtmf,
     "expect_agent": build_expect_agent,
+    "expect_distribution": build_expect_distribution,
     "expect_hangup": build_expect_hangup,
     "play": build_play,
     "wait": build_wait,

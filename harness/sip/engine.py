@@ -110,6 +110,7 @@ class _Call(pj.Call):  # type: ignore[misc]
         )
         if state == "DISCONNECTED":
             self.ended = True
+            self.media_ready = False  # its conference port is gone: nothing may connect to it now
 
     @_guarded
     def onCallMediaState(self, prm: Any) -> None:
@@ -119,7 +120,7 @@ class _Call(pj.Call):  # type: ignore[misc]
             for m in ci.media
         )
         self.engine.emit("media", call=self.handle, active=active)
-        self.media_ready = active
+        self.media_ready = active and not self.ended
 
     @_guarded
     def onDtmfDigit(self, prm: Any) -> None:

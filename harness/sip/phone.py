@@ -58,7 +58,7 @@ class PhoneLoop:
             self.incoming.add(handle)
             self._offered(handle)
         for handle, call in self.engine.calls.items():
-            if call.media_ready and handle not in self.captured:
+            if call.media_ready and not call.ended and handle not in self.captured:
                 self.captured.add(handle)
                 self.engine.start_capture(handle)
                 if handle in self.incoming and self.setup.behaviour.play:

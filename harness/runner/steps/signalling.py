@@ -111,6 +111,10 @@ def expect_agent(run: ScenarioRun, step: ExpectAgentStep) -> dict[str, Any]:
     tl = state.timeline
 
     def answered() -> tuple[str, CallTimeline] | None:
+        if tl.state == "DISCONNECTED":
+            code, reason = tl.final_status() or (0, "")
+            raise run.fail("expect_agent", f"call {tl} ended with {code} {reason} before an agent "
+                           f"answered; timeline: {tl.summary()}")
         legs = _answered_legs(run)
         return legs[0] if legs and tl.state == "CONFIRMED" else None
 

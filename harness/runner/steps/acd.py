@@ -1,0 +1,168 @@
+"""ACD distribution: did each call go to the agent the queue's strategy names?
+
+Judged from what the agent phones saw -- when each was offered a call (its
+INVITE arrived) and who answered -- never from what the platform reports.
+Strategies follow Asterisk app_queue.  Where the platform's history before
+the scenario matters (leastrecent, fewestcalls), only the calls that the
+scenario's own history decides are judged, and the verdict says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.errors import HarnessError
+from harness.runner.run import ScenarioRun
+from harness.runner.steps import handles
+from harness.scenario.model import ExpectDistributionStep
+from harness.sip.timeline import CallTimeline
+
+RINGALL_SPREAD = 0.5  # seconds within which all offers of one ring-all call must arrive
+RANDOM_MIN_CALLS = 10
+
+
+@dataclass
+class Served:
+    """One caller's call as the agents saw it."""
+
+    call: str
+    start: float
+    end: float
+    offers: dict[str, float] = field(default_factory=dict)  # agent -> first offer time
+    agent: str | None = None
+    answered: float | None = None
+    agent_end: float | None = None
+
+    @property
+    def offered_at(self) -> float:
+        """When the platform first offered the call: busy-ness is judged at that moment."""
+        return min(self.offers.values()) if self.offers else self.start
+
+    def row(self) -> dict[str, Any]:
+        return {
+            "call": self.call, "agent": self.agent,
+            "offered": {a: round(t - self.start, 3) for a, t in sorted(self.offers.items(), key=lambda x: x[1])},
+            "answered_after_s": round(self.answered - self.start, 3) if self.answered else None,
+        }
+
+
+def _end(tl: CallTimeline, default: float) -> float:
+    ev = tl.last("call", state="DISCONNECTED")
+    return ev.t if ev else default
+
+
+def _served(run: ScenarioRun, call_id: str, until: float) -> Served:
+    tl = run.call(call_id).timeline
+    s = Served(call_id, tl.t0, _end(tl, until))
+    for agent, phone in run.agent_phone.items():
+        for leg in run.board.calls_of(phone):
+            offered = leg.events[0].t
+            if not s.start <= offered <= s.end:
+                continue
+            s.offers.setdefault(agent, offered)
+            confirmed = leg.last("call", state="CONFIRMED")
+            if confirmed is not None and (s.answered is None or confirmed.t < s.answered):
+                s.agent, s.answered, s.agent_end = agent, confirmed.t, _end(leg, until)
+    return s
+
+
+def _cyclic_next(order: list[str], after: str, eligible: set[str]) -> str | None:
+    i = order.index(after)
+    for step in range(1, len(order) + 1):
+        candidate = order[(i + step) % len(order)]
+        if candidate in eligible:
+            return candidate
+    return None
+
+
+def _busy(served: list[Served], upto: int, at: float) -> set[str]:
+    """Agents on another scenario call at time ``at``."""
+    return {s.agent for s in served[:upto] if s.agent and s.answered and s.answered <= at < (s.agent_end or 0)}
+
+
+def _judge(strategy: str, served: list[Served], order: list[str], answering: set[str]) -> tuple[list[str], str]:
+    problems: list[str] = []
+    note = ""
+    answered = [s for s in served if s.agent]
+    if strategy == "ringall":
+        for s in served:
+            free = answering - _busy(served, served.index(s), s.offered_at) if s.offers else set()
+            missing = sorted(free - s.offers.keys())
+            spread = max(s.offers.values()) - min(s.offers.values()) if s.offers else 0.0
+            if missing:
+                problems.append(f"{s.call}: agents {missing} were free but not rung (rung: {sorted(s.offers)})")
+            elif spread > RINGALL_SPREAD:
+                problems.append(f"{s.call}: offers were spread over {spread:.1f}s, not rung at once")
+    elif strategy == "rrmemory":
+        for prev, cur in zip(answered, answered[1:]):
+            eligible = answering - _busy(served, served.index(cur), cur.offered_at)
+            want = _cyclic_next(order, prev.agent or "", eligible | {prev.agent or ""})
+            if cur.agent != want:
+                problems.append(f"{cur.call}: went to {cur.agent}; round robin after {prev.agent} gives {want}")
+            if len(cur.offers) > 1 and min(cur.offers.values()) + RINGALL_SPREAD > sorted(cur.offers.values())[1]:
+                problems.append(f"{cur.call}: {sorted(cur.offers)} were rung at once, not in turn")
+    elif strategy == "linear":
+        for s in answered:
+            free = [a for a in order if a in answering and a not in _busy(served, served.index(s), s.offered_at)]
+            if free and s.agent != free[0]:
+                problems.append(f"{s.call}: went to {s.agent}; linear order gives the first free agent, {free[0]}")
+    elif strategy == "leastrecent":
+        last_end: dict[str, float] = {}
+        judged = 0
+        for s in answered:
+            free = [a for a in order if a in answering and a not in _busy(served, served.index(s), s.offered_at)]
+            if free and all(a in last_end for a in free):
+                judged += 1
+                want = min(free, key=lambda a: last_end[a])
+                if s.agent != want:
+                    problems.append(f"{s.call}: went to {s.agent}; {want} had been idle longest")
+            last_end[s.agent or ""] = s.agent_end or s.end
+        note = f"{judged} of {len(answered)} calls decidable from the scenario's own history"
+        if judged == 0:
+            raise HarnessError("leastrecent: no call could be judged; place more calls than agents")
+    elif strategy == "fewestcalls":
+        taken: dict[str, int] = {}
+        judged = 0
+        for s in answered:
+            free = [a for a in order if a in answering and a not in _busy(served, served.index(s), s.offered_at)]
+            if free and all(a in taken for a in free):
+                judged += 1
+                fewest = min(taken[a] for a in free)
+                if taken[s.agent or ""] != fewest:
+                    problems.append(f"{s.call}: went to {s.agent} ({taken[s.agent or '']} calls here); "
+                                    f"an agent with {fewest} was free")
+            taken[s.agent or ""] = taken.get(s.agent or "", 0) + 1
+        note = (f"{judged} of {len(answered)} calls judged on calls taken in this scenario "
+                "(the platform's earlier counts are not visible over SIP)")
+        if judged == 0:
+            raise HarnessError("fewestcalls: no call could be judged; place more calls than agents")
+    elif strategy == "random":
+        if len(answered) < RANDOM_MIN_CALLS:
+            raise HarnessError(f"random: judge at least {RANDOM_MIN_CALLS} answered calls")
+        if len({s.agent for s in answered}) < 2:
+            problems.append(f"all {len(answered)} calls went to {answered[0].agent}: not random")
+        note = "random: judged only as not always the same agent"
+    return problems, note
+
+
+@handles(ExpectDistributionStep)
+def expect_distribution(run: ScenarioRun, step: ExpectDistributionStep) -> dict[str, Any]:
+    import time
+
+    order = list(step.agents) or [a.name for a in run.scenario.agents]
+    answering = {a.name for a in run.scenario.agents if a.behaviour == "answer" and a.name in order}
+    call_ids = list(step.calls) or list(run.calls)
+    served = [_served(run, c, time.monotonic()) for c in call_ids]
+    unanswered = [s.call for s in served if s.agent is None]
+    problems, note = _judge(step.strategy, served, order, answering)
+    if unanswered and step.strategy != "ringall":
+        problems.append(f"calls {unanswered} were not answered by any agent")
+    table = [s.row() for s in served]
+    if problems:
+        shown = "; ".join(problems[:6])
+        pairs = ", ".join(f"{s.call}->{s.agent}" for s in served)
+        raise run.fail("expect_distribution", (
+            f"calls were not distributed as {step.strategy} (ACD智能分配): {shown}; "
+            f"caller -> agent: {pairs}"))
+    return {"strategy": step.strategy, "agents": order, "table": table, "note": note}

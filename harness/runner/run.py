@@ -35,6 +35,8 @@ class CallState:
     cursor: float = 0.0  # seconds into the capture already listened to
     agent_leg: CallTimeline | None = None
     agent: str | None = None
+    markers: dict[str, Any] = field(default_factory=dict)  # party -> the marker it played
+    recording: Any = None  # what expect_recording found and downloaded
 
 
 @dataclass
@@ -123,6 +125,7 @@ class ScenarioRun:
                     record.measurements = handler_for(step)(self, step) or {}
             except AssertionError as exc:
                 record.status, record.detail = "failed", str(getattr(exc, "detail", exc))
+                record.measurements = getattr(exc, "measurements", None) or record.measurements
                 raise
             except HarnessError as exc:
                 record.status, record.detail = "error", str(exc)

@@ -28,6 +28,6 @@ def handles(step_type: type) -> Callable[[H], H]:
 
 def handler_for(step: Step) -> Handler:
     if not _HANDLERS:
-        from harness.runner.steps import acd, dtmf, media, signalling  # noqa: F401 -- they register
+        from harness.runner.steps import acd, dtmf, media, recording, signalling  # noqa: F401
 
     return _HANDLERS[type(step)]

@@ -1,0 +1,296 @@
+"""Steps about recording and retention: play_marker, expect_recording, expect_retention,
+expect_retention_proof, verify_canaries.
+
+The platform is reached only through its adapter (``harness.targets.adapter``);
+the verdicts are ``harness.checks.recording`` and ``harness.checks.retention``.
+Everything downloaded goes under the scenario's work folder, and every
+verdict -- pass or fail -- carries its measurements.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from harness.audio.marker import Marker, marker_for, render, scan
+from harness.audio.wav import read_wav
+from harness.checks.recording import (
+    RECORDED,
+    Expectation,
+    RecordingAnalysis,
+    analyse,
+    bridged,
+    judge,
+    measurements,
+)
+from harness.checks.retention import policy_problem, prove_retention, verify_canaries
+from harness.errors import AudioError, ExpectationFailed, HarnessError, TargetError
+from harness.evidence.ledger import Canary, Ledger
+from harness.runner.run import CallState, ScenarioRun
+from harness.runner.steps import handles
+from harness.runner.steps.media import idle
+from harness.scenario.model import (
+    ExpectRecordingStep,
+    ExpectRetentionProofStep,
+    ExpectRetentionStep,
+    PlayMarkerStep,
+    VerifyCanariesStep,
+)
+from harness.sip.timeline import CallTimeline
+from harness.targets.adapter import (
+    NotSupported,
+    Platform,
+    RecordingInfo,
+    adapter_for,
+    profile_retention_days,
+)
+
+POLL = 0.5  # seconds between searches while the platform files the recording
+CLOCK_SKEW = timedelta(minutes=10)  # how far the platform's clock may be from ours
+MAX_WINDOW_CANDIDATES = 20  # recordings downloaded to look for markers when the Call-ID fails
+PLAY_START_TIMEOUT = 5.0
+
+
+class NotConformant(ExpectationFailed):
+    """A failed check that keeps its measurements for the step's record."""
+
+    def __init__(self, run: ScenarioRun, step: str, message: str, figures: dict[str, Any]) -> None:
+        super().__init__(run.scenario.path, step, message)
+        self.measurements = figures
+
+
+@dataclass(frozen=True)
+class PlayedMarker:
+    """A marker as played: which, by whom, and when (phone clock and UTC)."""
+
+    marker: Marker
+    t: float
+    wall: float
+
+
+@dataclass(frozen=True)
+class FoundRecording:
+    """The recording expect_recording found for a call, as downloaded."""
+
+    info: RecordingInfo
+    path: Path
+    sha256: str
+    found_by: str
+
+
+def reports_dir(run: ScenarioRun) -> Path:
+    """``reports/``: the run folder is ``reports/<run-id>/<scenario>/``."""
+    return run.work_dir.parent.parent
+
+
+def _run_id(run: ScenarioRun) -> str:
+    return run.work_dir.parent.name
+
+
+def _ledger(run: ScenarioRun) -> Ledger:
+    return Ledger(reports_dir(run) / "ledger.sqlite")
+
+
+def _utc(wall: float) -> datetime:
+    return datetime.fromtimestamp(wall, UTC)
+
+
+# -- play_marker -------------------------------------------------------------------------
+def _player(run: ScenarioRun, state: CallState, party: str) -> tuple[str, CallTimeline]:
+    if party == "caller":
+        return state.phone, state.timeline
+    if state.agent_leg is None or state.agent is None:
+        raise HarnessError(f"play_marker {{party: agent}} on call {state.id}: no agent has answered "
+                           f"it yet (hint: put expect_agent before this step)")
+    return run.agent_phone[state.agent], state.agent_leg
+
+
+@handles(PlayMarkerStep)
+def play_marker(run: ScenarioRun, step: PlayMarkerStep) -> dict[str, Any]:
+    state = run.call(step.call)
+    call_id = state.timeline.sip_call_id
+    if call_id is None or state.timeline.state != "CONFIRMED":
+        raise HarnessError(f"play_marker on call {state.timeline}: the call is not up "
+                           f"(timeline: {state.timeline.summary()})")
+    phone, leg = _player(run, state, step.party)
+    marker = marker_for(call_id, step.party)
+    path = run.write_generated(f"marker-{step.party}", render(marker))
+    before = len(leg.events)
+    run.board.command(phone, "play", handle=leg.handle, path=path, loop=False,
+                      name=f"marker-{step.party}")
+    started = run.board.wait(
+        lambda: next((e for e in leg.events[before:] if e.kind == "play"), None),
+        PLAY_START_TIMEOUT, lambda: f"the {step.party}'s marker to start playing", timeline=leg)
+    state.markers[step.party] = PlayedMarker(marker, started.t, started.wall)
+    if step.wait:
+        idle(run, run.budget(marker.duration + 0.1))
+    return {"party": step.party, "marker": marker.id, "tones_hz": list(marker.freqs),
+            "played_at_s": round(started.t - state.timeline.t0, 3),
+            "played_utc": _utc(started.wall).isoformat(timespec="milliseconds"), "file": path}
+
+
+# -- expect_recording --------------------------------------------------------------------
+def _window(state: CallState) -> tuple[datetime, datetime]:
+    first = state.timeline.events[0].wall if state.timeline.events else time.time()
+    return _utc(first) - CLOCK_SKEW, datetime.now(UTC) + CLOCK_SKEW
+
+
+def _by_call_id(platform: Platform, state: CallState) -> list[RecordingInfo]:
+    call_id = state.timeline.sip_call_id
+    found = platform.find_recordings(call_id, *_window(state))
+    return [r for r in found if r.call_id in (None, call_id)]
+
+
+def _by_marker(platform: Platform, state: CallState, folder: Path
+               ) -> tuple[RecordingInfo | None, int]:
+    """The newest recording in the call's time window that holds one of its markers."""
+    candidates = platform.find_recordings(None, *_window(state))
+    markers = [p.marker for p in state.markers.values()]
+    for rec in list(reversed(candidates))[:MAX_WINDOW_CANDIDATES]:
+        try:
+            samples, _ = read_wav(platform.fetch(rec, folder))
+        except AudioError:
+            continue
+        if any(hit.found for hit in scan(samples, markers).values()):
+            return rec, len(candidates)
+    return None, len(candidates)
+
+
+def _locate(run: ScenarioRun, platform: Platform, state: CallState, step: ExpectRecordingStep,
+            folder: Path) -> tuple[RecordingInfo, str]:
+    deadline = time.monotonic() + run.budget(step.within)
+    while True:
+        found = _by_call_id(platform, state)
+        if found:
+            return found[0], "SIP Call-ID"
+        if time.monotonic() >= deadline:
+            break
+        idle(run, min(POLL, max(0.0, deadline - time.monotonic())))
+    rec, looked_at = _by_marker(platform, state, folder / "candidates") if state.markers else (None, 0)
+    if rec is not None:
+        return rec, "time window and marker"
+    since, until = _window(state)
+    raise NotConformant(run, "expect_recording", (
+        f"no recording of call {step.call} (SIP Call-ID {state.timeline.sip_call_id}) was found "
+        f"through the {platform.description} within {step.within:g}s of the hang-up: none under its "
+        f"Call-ID, and none of the {looked_at} recording(s) started between {since:%H:%M:%S} and "
+        f"{until:%H:%M:%S} UTC holds its markers; the call was not recorded ({RECORDED})"),
+        {"sip_call_id": state.timeline.sip_call_id, "window_candidates": looked_at})
+
+
+def _markers(state: CallState, parties: tuple[str, ...]) -> dict[str, Marker]:
+    missing = [p for p in parties if p not in state.markers]
+    if missing:
+        raise HarnessError(f"expect_recording on call {state.id}: no marker was played for "
+                           f"{', '.join(missing)} (hint: add play_marker steps while the call is up)")
+    return {p: state.markers[p].marker for p in parties}
+
+
+def _expected_offsets(state: CallState, rec: RecordingInfo) -> dict[str, float]:
+    """Where each marker should sit in the recording, from when it was played."""
+    if rec.started_utc is None:
+        return {}
+    return {p: round(m.wall - rec.started_utc.timestamp(), 2) for p, m in state.markers.items()}
+
+
+@handles(ExpectRecordingStep)
+def expect_recording(run: ScenarioRun, step: ExpectRecordingStep) -> dict[str, Any]:
+    state = run.call(step.call)
+    if state.timeline.state != "DISCONNECTED":
+        raise HarnessError(f"expect_recording on call {state.timeline}: the call has not ended "
+                           f"(hint: put hangup before this step)")
+    markers = _markers(state, step.parties)
+    platform = adapter_for(run.target)
+    folder = run.work_dir / "recordings"
+    folder.mkdir(parents=True, exist_ok=True)
+    rec, how = _locate(run, platform, state, step, folder)
+    path = platform.fetch(rec, folder)
+    analysis = analyse(path, markers)
+    status = platform.fetch_unauthenticated(rec) if step.require_auth else None
+    expect = Expectation(step.parties, bridged(state.timeline, state.agent_leg),
+                         step.max_duration_error, rec.sha256, status)
+    problems, notes = judge(analysis, expect)
+    figures = {"name": rec.name, "found_by": how, "file": str(path), "platform": platform.description,
+               "sip_call_id": state.timeline.sip_call_id, **measurements(analysis, expect),
+               "expected_marker_at_s": _expected_offsets(state, rec), "notes": notes}
+    if problems:
+        raise NotConformant(run, "expect_recording",
+                            f"recording {rec.name} of call {step.call} " + "; ".join(problems), figures)
+    state.recording = FoundRecording(rec, path, analysis.sha256, how)
+    if step.canary:
+        figures["canary"] = _keep_canary(run, platform, rec, analysis)
+    return figures
+
+
+def _keep_canary(run: ScenarioRun, platform: Platform, rec: RecordingInfo,
+                 analysis: RecordingAnalysis) -> str:
+    made = rec.created_utc or rec.started_utc or datetime.now(UTC)
+    ledger = _ledger(run)
+    ledger.add_canary(Canary(platform.description, rec.name, rec.call_id, analysis.sha256,
+                             analysis.size, made, _run_id(run), run.scenario.name))
+    return str(ledger.path)
+
+
+# -- retention -----------------------------------------------------------------------------
+def _declared_days(run: ScenarioRun, platform: Platform) -> tuple[int, str]:
+    days = platform.retention_days()
+    if days is not None:
+        return days, platform.description
+    days = profile_retention_days(run.target)
+    if days is None:
+        raise TargetError(f"the {platform.description} does not say how long it keeps recordings, "
+                          f"and target profile {run.target.path} declares no adapter.retention_days")
+    return days, f"adapter.retention_days in {run.target.path}"
+
+
+@handles(ExpectRetentionStep)
+def expect_retention(run: ScenarioRun, step: ExpectRetentionStep) -> dict[str, Any]:
+    platform = adapter_for(run.target)
+    days, source = _declared_days(run, platform)
+    figures = {"declared_days": days, "declared_by": source, "min_days": step.min_days,
+               "clause": step.clause}
+    problem = policy_problem(days, step.min_days, step.clause)
+    if problem:
+        raise NotConformant(run, "expect_retention", problem, figures)
+    return figures
+
+
+@handles(ExpectRetentionProofStep)
+def expect_retention_proof(run: ScenarioRun, step: ExpectRetentionProofStep) -> dict[str, Any]:
+    state = run.call(step.call)
+    found = state.recording
+    if not isinstance(found, FoundRecording):
+        raise HarnessError(f"expect_retention_proof on call {step.call}: its recording was not "
+                           f"found (hint: a passing expect_recording must come first)")
+    platform = adapter_for(run.target)
+    days, _ = _declared_days(run, platform)
+    started = datetime.now(UTC)
+    moved = True  # purging under a moved clock removes older recordings: retire their canaries
+    try:
+        proof = prove_retention(platform, found.info, found.sha256, run.work_dir / "retention",
+                                days, step.min_days, step.ages)
+    except NotSupported:
+        moved = False  # the platform cannot move its clock: nothing was purged
+        raise
+    finally:
+        if moved:
+            _ledger(run).note_clock_proof(platform.description, _run_id(run), started)
+    figures = {**proof.measurements(), "notes": proof.notes()}
+    if proof.problems():
+        raise NotConformant(run, "expect_retention_proof", "; ".join(proof.problems()), figures)
+    return figures
+
+
+@handles(VerifyCanariesStep)
+def verify_canaries_step(run: ScenarioRun, step: VerifyCanariesStep) -> dict[str, Any]:
+    platform = adapter_for(run.target)
+    ledger = _ledger(run)
+    report = verify_canaries(platform, ledger, platform.description, _run_id(run), step.min_days,
+                             run.work_dir / "canaries")
+    figures = {"ledger": str(ledger.path), **report.measurements()}
+    if report.problems:
+        raise NotConformant(run, "verify_canaries", "; ".join(report.problems), figures)
+    return figures

@@ -22,6 +22,7 @@ from harness.sip.controller import WaitTimeout
 RATE = 8000
 FLUSH_ALLOWANCE = 1.0  # seconds the capture file may lag the call
 POLL = 0.2  # seconds between analyses of a growing capture
+LATE_MARGIN = 5.0  # keep listening this long past ``within``, to tell "late" from "never"
 
 
 def idle(run: ScenarioRun, seconds: float) -> None:
@@ -98,7 +99,7 @@ def expect_prompt(run: ScenarioRun, step: ExpectPromptStep) -> dict[str, Any]:
         return (match, t0) if match.score >= step.min_score and match.coverage >= MIN_COVERAGE else None
 
     try:
-        match, t0 = run.board.wait(heard, run.budget(step.within + length + FLUSH_ALLOWANCE),
+        match, t0 = run.board.wait(heard, run.budget(step.within + LATE_MARGIN + length + FLUSH_ALLOWANCE),
                                    lambda: f"prompt {step.prompt!r}", timeline=state.timeline)
     except WaitTimeout:
         where = f" at {best['at']:.2f}s into the capture" if best["at"] is not None else ""
@@ -114,8 +115,9 @@ def expect_prompt(run: ScenarioRun, step: ExpectPromptStep) -> dict[str, Any]:
     late = t0 + start_s - began
     if late > step.within:
         raise run.fail("expect_prompt", (
-            f"prompt {step.prompt!r} was heard, but it started {late:.2f}s after the step began "
-            f"(allowed {step.within:.1f}s) on call {state.timeline}"))
+            f"prompt {step.prompt!r} was heard, but only {late:.2f}s after the step began, "
+            f"{late - step.within:.2f}s later than allowed ({step.within:.1f}s): dead air or a slow "
+            f"prompt on call {state.timeline}"))
     return {"prompt": step.prompt, "score": round(float(match.score), 3),
             "coverage": round(float(match.coverage), 3),
             "start_s": _call_time(state, t0, start_s), "end_s": _call_time(state, t0, end_s),

@@ -19,7 +19,7 @@ from harness.errors import ExpectationFailed, HarnessError, SpecError
 
 SUFFIX = ".scenario.yaml"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_TARGET = "fixtures/targets/loopback.yaml"
+DEFAULT_TARGET = "fixtures/targets/reference.yaml"
 _SESSION = pytest.StashKey["CcSession"]()
 
 

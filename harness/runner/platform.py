@@ -108,7 +108,13 @@ def load_secrets(path: Path) -> None:
 def reference_platform(state_dir: Path, faults: tuple[str, ...] = ()) -> Iterator[None]:
     """Use the running reference platform, or start it and stop it afterwards."""
     started = False
-    if reference("status", state_dir).returncode != 0:
+    status = reference("status", state_dir)
+    if status.returncode == 0 and "faults: none" not in status.stdout and not faults:
+        raise TargetError(
+            f"the reference platform is already running with faults ({status.stdout.strip()}); "
+            "a conformance run against it would judge the faults, not the platform "
+            "(hint: ccharness reference down, then run again)")
+    if status.returncode != 0:
         result = reference("up", state_dir, *[a for f in faults for a in ("--fault", f)])
         if result.returncode != 0:
             raise TargetError(f"the reference platform did not start:\n{result.stderr or result.stdout}")

@@ -164,6 +164,12 @@ class ScenarioRun:
         self.board.close()
 
     # -- evidence ----------------------------------------------------------------------
+    def _write_trace(self, phone: str, handle: str, tl: CallTimeline) -> None:
+        """The call leg's SIP messages (already redacted by the phone) as a text file."""
+        events = self.board.sip_trace(tl)
+        if events:
+            (self.work_dir / f"sip-{phone}-{handle}.txt").write_text(_trace_text(events, tl.t0))
+
     def write_records(self) -> Path:
         """One JSON line per step and per call leg, for the report to be rendered from."""
         path = self.work_dir / "records.jsonl"
@@ -171,12 +177,19 @@ class ScenarioRun:
             for r in self.records:
                 out.write(json.dumps({"type": "step", **r.__dict__}, default=str) + "\n")
             for (phone, handle), tl in self.board.timelines.items():
+                self._write_trace(phone, handle, tl)
                 out.write(json.dumps({
                     "type": "call", "phone": phone, "handle": handle, "description": tl.description,
                     "sip_call_id": tl.sip_call_id, "capture": tl.capture_path,
                     "timeline": tl.summary(), "final": tl.final_status(),
                 }) + "\n")
         return path
+
+
+def _trace_text(events: list[Any], t0: float) -> str:
+    return "\n\n".join(
+        f"[{e.t - t0:+.3f}s {time.strftime('%H:%M:%S', time.gmtime(e.wall))}] {e.data['dir']} "
+        f"{e.data['peer']}\n{e.data['text']}" for e in events)
 
 
 def step_kind(step: Step) -> str:

@@ -28,9 +28,9 @@ def board(tmp_path: Path) -> Iterator[Switchboard]:
     sb.close()
 
 
-def phone(name: str, tmp: Path, behaviour: Behaviour | None = None) -> PhoneSetup:
+def phone(name: str, tmp: Path, behaviour: Behaviour | None = None, transport: str = "udp") -> PhoneSetup:
     return PhoneSetup(name=name, capture_dir=str(tmp), account=AccountSetup(id_uri=f"sip:{name}@127.0.0.1"),
-                      behaviour=behaviour or Behaviour())
+                      behaviour=behaviour or Behaviour(), transport=transport)  # type: ignore[arg-type]
 
 
 def tone_file(tmp: Path, freq: float, seconds: float = 1.0) -> str:
@@ -172,3 +172,12 @@ def test_unreachable_target_is_ended_by_our_deadline(board: Switchboard, tmp_pat
     hang_up(board, tl)  # PJSIP alone would wait 32 s for timer B
     assert tl.state == "DISCONNECTED"
     assert not [e for e in board.sip_trace(tl) if e.data["dir"] == "RX"]
+
+
+def test_calls_over_tcp(board: Switchboard, tmp_path: Path) -> None:
+    callee, _ = board.start([phone("callee", tmp_path, Behaviour(), "tcp"), phone("caller", tmp_path, None, "tcp")])
+    tl = board.open_call("caller", "c1", f"sip:callee@{callee.address};transport=tcp", {})
+    board.wait(lambda: tl.state == "CONFIRMED" or None, 5.0, lambda: "answer over TCP", timeline=tl)
+    hang_up(board, tl)
+    peers = {e.data["peer"].split(" ")[0] for e in board.sip_trace(tl)}
+    assert peers == {"TCP"}, f"messages went over {peers}"

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from harness.runner.run import ScenarioRun
 
+allure: Any
 try:
     import allure
 except ImportError:  # pragma: no cover - depends on the environment
@@ -22,10 +23,11 @@ def step_context(index: int, kind: str, step: Any) -> AbstractContextManager[Any
         return nullcontext()
     mark = getattr(step, "mark", None)
     where = f" (line {mark.line})" if mark else ""
-    return allure.step(f"{index + 1}. {kind}{where}")
+    context: AbstractContextManager[Any] = allure.step(f"{index + 1}. {kind}{where}")
+    return context
 
 
-def attach_run(run: "ScenarioRun") -> None:
+def attach_run(run: ScenarioRun) -> None:
     """Attach each call leg's timeline, SIP trace and captured audio."""
     if allure is None:
         return

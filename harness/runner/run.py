@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from contextlib import AbstractContextManager, nullcontext
-from typing import Any, Callable
+from typing import Any
 
 from harness.errors import ExpectationFailed, HarnessError, TargetError
 from harness.scenario.model import Audio, Scenario, Step
@@ -94,7 +95,6 @@ class ScenarioRun:
             return str(audio.file)
         assert audio.tone is not None
         from harness.audio.tone import dual_tone, sine
-        from harness.audio.wav import write_wav
 
         t = audio.tone
         samples = (sine(t.freqs[0], t.duration, t.level_dbfs) if len(t.freqs) == 1
@@ -145,19 +145,22 @@ class ScenarioRun:
 
     def _await_registrations(self, setups: list[Any]) -> None:
         for s in setups:
-            phone = self.board.phones[s.name]
-            reg = self.board.wait(
-                lambda: phone.registrations[-1] if phone.registrations else None,
-                self.budget(REGISTER_TIMEOUT),
-                lambda: f"registration of {s.account.id_uri} with {s.account.registrar}",
-                phones=[phone],
+            self._await_registration(s)
+
+    def _await_registration(self, s: Any) -> None:
+        phone = self.board.phones[s.name]
+        reg = self.board.wait(
+            lambda: phone.registrations[-1] if phone.registrations else None,
+            self.budget(REGISTER_TIMEOUT),
+            lambda: f"registration of {s.account.id_uri} with {s.account.registrar}",
+            phones=[phone],
+        )
+        if reg.data["code"] // 100 != 2:
+            raise TargetError(
+                f"account {s.account.id_uri} (phone {s.name}) could not register with "
+                f"{s.account.registrar}: {reg.data['code']} {reg.data['reason']} "
+                f"(hint: check the account's username and password in {self.target.path})"
             )
-            if reg.data["code"] // 100 != 2:
-                raise TargetError(
-                    f"account {s.account.id_uri} (phone {s.name}) could not register with "
-                    f"{s.account.registrar}: {reg.data['code']} {reg.data['reason']} "
-                    f"(hint: check the account's username and password in {self.target.path})"
-                )
 
     def close(self) -> None:
         """Hang up and unregister everything, then stop the phones (always runs)."""
@@ -174,8 +177,7 @@ class ScenarioRun:
         """One JSON line per step and per call leg, for the report to be rendered from."""
         path = self.work_dir / "records.jsonl"
         with open(path, "w", encoding="utf-8") as out:
-            for r in self.records:
-                out.write(json.dumps({"type": "step", **r.__dict__}, default=str) + "\n")
+            out.writelines(json.dumps({"type": "step", **r.__dict__}, default=str) + "\n" for r in self.records)
             for (phone, handle), tl in self.board.timelines.items():
                 self._write_trace(phone, handle, tl)
                 out.write(json.dumps({

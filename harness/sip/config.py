@@ -58,7 +58,7 @@ class PhoneSetup:
         return asdict(self)
 
     @classmethod
-    def from_wire(cls, raw: dict[str, Any]) -> "PhoneSetup":
+    def from_wire(cls, raw: dict[str, Any]) -> PhoneSetup:
         raw = dict(raw)
         acc = raw.pop("account")
         raw["account"] = AccountSetup(**{**acc, "proxies": tuple(acc["proxies"])}) if acc else None

@@ -16,10 +16,11 @@ import select
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from multiprocessing.connection import Connection, Listener, wait
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar, cast
 
 from harness.errors import PhoneError
 from harness.sip.config import PhoneSetup
@@ -205,10 +206,11 @@ class Switchboard:
     def pump(self, timeout: float) -> None:
         """Receive whatever the phones have sent within ``timeout`` seconds."""
         live = {p.conn: p for p in self.phones.values() if p.conn is not None and p.dead is None}
-        for conn in wait(list(live), timeout) if live else []:
-            phone = live[conn]  # type: ignore[index]
+        for ready in wait(list(live), timeout) if live else []:
+            conn = cast(Connection, ready)
+            phone = live[conn]
             try:
-                self._receive(phone, conn.recv())  # type: ignore[union-attr]
+                self._receive(phone, cast("list[dict[str, Any]]", conn.recv()))
             except (EOFError, OSError):
                 phone.proc.poll()
                 phone.dead = f"its control channel closed (exit code {phone.proc.returncode})"

@@ -18,7 +18,8 @@ import os
 import time
 import traceback
 import wave
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pjsua2 as pj
 
@@ -53,7 +54,7 @@ def _guarded(method: Callable[..., None]) -> Callable[..., None]:
 
 
 class _LogWriter(pj.LogWriter):  # type: ignore[misc]
-    def __init__(self, engine: "Engine") -> None:
+    def __init__(self, engine: Engine) -> None:
         super().__init__()
         self.engine = engine
 
@@ -70,7 +71,7 @@ class _LogWriter(pj.LogWriter):  # type: ignore[misc]
 
 
 class _Account(pj.Account):  # type: ignore[misc]
-    def __init__(self, engine: "Engine") -> None:
+    def __init__(self, engine: Engine) -> None:
         super().__init__()
         self.engine = engine
 
@@ -90,7 +91,7 @@ class _Account(pj.Account):  # type: ignore[misc]
 
 
 class _Call(pj.Call):  # type: ignore[misc]
-    def __init__(self, engine: "Engine", handle: str, acc: _Account, call_id: int = -1) -> None:
+    def __init__(self, engine: Engine, handle: str, acc: _Account, call_id: int = -1) -> None:
         if call_id < 0:
             super().__init__(acc)
         else:

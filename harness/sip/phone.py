@@ -10,12 +10,14 @@ end of the channel closes, so a dead controller never leaves phones behind.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from multiprocessing.connection import Client, Connection
-from typing import Any, Callable
+from typing import Any
 
 from harness.sip.config import PhoneSetup
 
@@ -70,7 +72,7 @@ class PhoneLoop:
             if record["kind"] == "dtmf" and record["call"] in self.incoming:
                 reply = self.setup.behaviour.on_dtmf.get(record["digit"])
                 if reply:
-                    self._schedule(0.0, lambda h=record["call"], r=reply: self._reply(h, r))
+                    self._schedule(0.0, functools.partial(self._reply, str(record["call"]), reply))
         now = time.monotonic()
         due = [fn for at, fn in self.timers if at <= now]
         self.timers = [(at, fn) for at, fn in self.timers if at > now]
@@ -155,7 +157,7 @@ def _describe(exc: BaseException) -> str:
     if callable(info):
         try:
             return str(info()).strip()
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001, S110 -- fall back to the plain text below
             pass
     return f"{type(exc).__name__}: {exc}"
 

@@ -7,8 +7,9 @@ compared directly; ``wall`` is the UTC epoch time for reports.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,7 @@ class Event:
     data: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_wire(cls, phone: str, raw: Mapping[str, Any]) -> "Event":
+    def from_wire(cls, phone: str, raw: Mapping[str, Any]) -> Event:
         data = {k: v for k, v in raw.items() if k not in ("kind", "t", "wall", "call")}
         return cls(raw["kind"], phone, raw["t"], raw["wall"], raw.get("call"), data)
 

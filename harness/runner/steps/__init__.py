@@ -7,7 +7,8 @@ a ``HarnessError``).
 
 from __future__ import annotations
 
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from harness.scenario.model import Step
 

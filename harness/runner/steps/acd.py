@@ -9,6 +9,7 @@ scenario's own history decides are judged, and the verdict says so.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -87,15 +88,15 @@ def _judge(strategy: str, served: list[Served], order: list[str], answering: set
     answered = [s for s in served if s.agent]
     if strategy == "ringall":
         for s in served:
-            free = answering - _busy(served, served.index(s), s.offered_at) if s.offers else set()
-            missing = sorted(free - s.offers.keys())
+            idle = answering - _busy(served, served.index(s), s.offered_at) if s.offers else set()
+            missing = sorted(idle - s.offers.keys())
             spread = max(s.offers.values()) - min(s.offers.values()) if s.offers else 0.0
             if missing:
                 problems.append(f"{s.call}: agents {missing} were free but not rung (rung: {sorted(s.offers)})")
             elif spread > RINGALL_SPREAD:
                 problems.append(f"{s.call}: offers were spread over {spread:.1f}s, not rung at once")
     elif strategy == "rrmemory":
-        for prev, cur in zip(answered, answered[1:]):
+        for prev, cur in itertools.pairwise(answered):
             eligible = answering - _busy(served, served.index(cur), cur.offered_at)
             want = _cyclic_next(order, prev.agent or "", eligible | {prev.agent or ""})
             if cur.agent != want:

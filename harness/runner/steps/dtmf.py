@@ -7,7 +7,7 @@ from typing import Any
 
 from harness.runner.run import CallState, ScenarioRun
 from harness.runner.steps import handles
-from harness.runner.steps.media import FLUSH_ALLOWANCE, POLL, capture, idle
+from harness.runner.steps.media import FLUSH_ALLOWANCE, POLL, idle
 from harness.scenario.model import ExpectDtmfStep, SendDtmfStep
 from harness.sip.controller import WaitTimeout
 from harness.sip.timeline import CallTimeline

@@ -1,8 +1,8 @@
 """A reference platform started for one test, and scenarios run against it as the plugin runs them.
 
 The platform is driven as a program (``python -m fixtures.reference up/down``)
-on a block of free ports; blocks are reserved with the same lock files as
-``tests/reference`` uses, so the two never share a port when run side by side.
+on a block of free ports; its 100-port slots are locked with the same lock files
+as ``tests/reference`` takes, so the two never share a port when run side by side.
 The target profile is written into the test's folder from
 ``fixtures/targets/reference.yaml``, with the ports moved and the passwords
 left as ``${ENV:...}`` references to the platform's generated ``secrets.env``.
@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import pytest
 import yaml
@@ -47,29 +48,53 @@ def _free(port: int, kind: int) -> bool:
     return True
 
 
+def _lock_slots(first: int, count: int) -> list[IO[str]] | None:
+    """Exclusive locks on the 100-port slots ``first ..`` (``<slot * 100>.lock``), or None."""
+    locks: list[IO[str]] = []
+    for slot in range(first, first + count):
+        lock = open(_LOCKS / f"{slot * 100}.lock", "w")  # noqa: SIM115 -- held until released
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            lock.close()
+            _release(locks)
+            return None
+        locks.append(lock)
+    return locks
+
+
+def _release(locks: list[IO[str]]) -> None:
+    for lock in locks:
+        fcntl.flock(lock, fcntl.LOCK_UN)
+        lock.close()
+
+
 @contextmanager
 def _port_block() -> Iterator[int]:
-    """A 1,000-aligned base whose SIP, worker, API and RTP ports are free, locked while in use."""
+    """A base whose SIP, worker, API and RTP ports are free; its 100-port slots locked while in use.
+
+    The same slot lock files as ``tests/reference`` takes, so the two never share a port.
+    """
     _LOCKS.mkdir(exist_ok=True)
     size = _RTP_OFFSET + 100 * WORKERS
-    bases = list(range(_PORT_LOW, _PORT_HIGH - size, 1000))
-    random.shuffle(bases)
-    for base in bases:
-        with open(_LOCKS / f"{base}.lock", "w") as lock:
+    slots = list(range(_PORT_LOW // 100, (_PORT_HIGH - size) // 100))
+    random.shuffle(slots)
+    for slot in slots:
+        locks = _lock_slots(slot, size // 100)
+        if locks is None:
+            continue
+        base = slot * 100
+        udp = [base, *range(base + 1, base + 1 + WORKERS), *range(base + _RTP_OFFSET, base + size)]
+        tcp = [base, base + 1 + WORKERS]
+        if all(_free(p, socket.SOCK_DGRAM) for p in udp) and all(
+            _free(p, socket.SOCK_STREAM) for p in tcp
+        ):
             try:
-                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                continue
-            udp = [base, *range(base + 1, base + 1 + WORKERS), *range(base + _RTP_OFFSET, base + size)]
-            if all(_free(p, socket.SOCK_DGRAM) for p in udp) and all(
-                _free(p, socket.SOCK_STREAM) for p in (base, base + 1 + WORKERS)
-            ):
-                try:
-                    yield base
-                finally:
-                    fcntl.flock(lock, fcntl.LOCK_UN)
-                return
-            fcntl.flock(lock, fcntl.LOCK_UN)
+                yield base
+            finally:
+                _release(locks)
+            return
+        _release(locks)
     raise RuntimeError(f"no free block of {size} ports between {_PORT_LOW} and {_PORT_HIGH}")
 
 

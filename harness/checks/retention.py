@@ -18,7 +18,7 @@ from typing import Any
 
 from harness.checks.recording import UNCHANGED, sha256_of
 from harness.evidence.ledger import Canary, Ledger
-from harness.targets.adapter import Platform, RecordingInfo
+from harness.targets.adapter import Platform, RecordingInfo, StorageDeclared
 
 KEPT = "录音存储≥6个月"
 PAST_POLICY = 1 + 1 / 24  # days past the policy at which a purge must have removed it
@@ -30,6 +30,22 @@ def policy_problem(days: int, min_days: int, clause: str) -> str | None:
         return None
     return (f"the platform keeps recordings {days} days, fewer than the {min_days} days "
             f"required ({clause})")
+
+
+def storage_needed(bytes_per_minute: float, declared: StorageDeclared, days: int) -> float:
+    """Bytes that ``days`` of the declared traffic take at ``bytes_per_minute``."""
+    return bytes_per_minute * declared.minutes_per_call * declared.calls_per_day * days
+
+
+def storage_problem(bytes_per_minute: float, declared: StorageDeclared, days: int) -> str | None:
+    """Why the declared storage cannot hold ``days`` of recordings, or None."""
+    needed = storage_needed(bytes_per_minute, declared, days)
+    if needed <= declared.capacity_gb * 1e9:
+        return None
+    return (f"keeping {days} days of recordings needs {needed / 1e9:,.0f} GB "
+            f"({bytes_per_minute / 1e6:.2f} MB per recorded minute x {declared.minutes_per_call:g} "
+            f"min x {declared.calls_per_day:g} calls a day x {days} days), more than the "
+            f"{declared.capacity_gb:g} GB of storage declared ({KEPT})")
 
 
 @dataclass(frozen=True)

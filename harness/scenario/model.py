@@ -211,6 +211,15 @@ class VerifyCanariesStep:
 
 
 @dataclass(frozen=True)
+class ExpectStorageStep:
+    """At the call's recorded bytes per minute, ``min_days`` of the declared traffic fit the storage."""
+
+    call: str
+    min_days: int = RETENTION_DAYS
+    mark: Mark | None = None
+
+
+@dataclass(frozen=True)
 class WaitStep:
     duration: float
     mark: Mark | None = None
@@ -248,6 +257,7 @@ Step = Union[
     ExpectRetentionStep,
     ExpectRetentionProofStep,
     VerifyCanariesStep,
+    ExpectStorageStep,
     WaitStep,
     HangupStep,
 ]

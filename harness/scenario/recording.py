@@ -18,6 +18,7 @@ from harness.scenario.model import (
     ExpectRecordingStep,
     ExpectRetentionProofStep,
     ExpectRetentionStep,
+    ExpectStorageStep,
     Mark,
     Party,
     PlayMarkerStep,
@@ -110,11 +111,23 @@ def build_expect_retention_proof(ctx: LoadContext, at: DataPath, body: Any, mark
     """``expect_retention_proof: {call, min_days, ages}``."""
     fields = mapping(body)
     call = ctx.call(at, fields)
-    if call and call not in _earlier(ctx, at)[1].get("expect_recording", ()):
-        ctx.report(at, f"no expect_recording step finds call '{call}'s recording before this step",
-                   f"put - expect_recording: {{call: {call}}} before it: the proof ages that recording")
+    _after_recording(ctx, at, call, "the proof ages that recording")
     ages = tuple(float(a) for a in ctx.get(fields, at, "ages") or ())
     return ExpectRetentionProofStep(call, _min_days(ctx, at, fields), ages, mark)
+
+
+def _after_recording(ctx: LoadContext, at: DataPath, call: str, what: str) -> None:
+    if call and call not in _earlier(ctx, at)[1].get("expect_recording", ()):
+        ctx.report(at, f"no expect_recording step finds call '{call}'s recording before this step",
+                   f"put - expect_recording: {{call: {call}}} before it: {what}")
+
+
+def build_expect_storage(ctx: LoadContext, at: DataPath, body: Any, mark: Mark) -> Step:
+    """``expect_storage: {call, min_days}``."""
+    fields = mapping(body)
+    call = ctx.call(at, fields)
+    _after_recording(ctx, at, call, "the projection starts from its bytes per minute")
+    return ExpectStorageStep(call, _min_days(ctx, at, fields), mark)
 
 
 def build_verify_canaries(ctx: LoadContext, at: DataPath, body: Any, mark: Mark) -> Step:
@@ -128,4 +141,5 @@ STEPS: dict[str, Callable[[LoadContext, DataPath, Any, Mark], Step]] = {
     "expect_retention": build_expect_retention,
     "expect_retention_proof": build_expect_retention_proof,
     "verify_canaries": build_verify_canaries,
+    "expect_storage": build_expect_storage,
 }

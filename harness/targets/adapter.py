@@ -117,3 +117,27 @@ def profile_retention_days(target: Target) -> int | None:
             f"number of days, not {days!r}"
         )
     return days
+
+
+@dataclass(frozen=True)
+class StorageDeclared:
+    """The recording storage and traffic a profile declares (``adapter.storage``)."""
+
+    capacity_gb: float  # decimal gigabytes (10**9 bytes)
+    calls_per_day: float
+    minutes_per_call: float
+
+
+def profile_storage(target: Target) -> StorageDeclared | None:
+    """``adapter.storage: {capacity_gb, calls_per_day, minutes_per_call}``, or None if absent."""
+    spec = target.adapter.get("storage")
+    if spec is None:
+        return None
+    keys = ("capacity_gb", "calls_per_day", "minutes_per_call")
+    values = [spec.get(k) if isinstance(spec, dict) else None for k in keys]
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) and v > 0 for v in values):
+        raise TargetError(
+            f"target profile {target.path}: adapter.storage needs positive numbers for "
+            f"{', '.join(keys)}, e.g. {{capacity_gb: 2000, calls_per_day: 2000, minutes_per_call: 3}}"
+        )
+    return StorageDeclared(*(float(v) for v in values))  # type: ignore[arg-type]

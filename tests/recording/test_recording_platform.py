@@ -63,6 +63,9 @@ def test_a_conformant_platform_passes_and_the_ledger_carries_canaries_across_run
         proof = measured(run, "expect_retention_proof")
         assert [a["age_days"] for a in proof["ages"]] == [182.0, 190.0]
         assert proof["purged_past_policy"] is True
+        storage = measured(run, "expect_storage")  # 8 kHz 16-bit mono: 16,000 bytes a second
+        assert storage["bytes_per_minute"] == pytest.approx(960_000, rel=0.01)
+        assert storage["needed_gb"] == pytest.approx(1054, rel=0.01)  # x 3 min x 2000 x 183 days
 
         run = run_scenario(platform, RETENTION, reports, "run-3")
         canaries = measured(run, "verify_canaries")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -12,6 +13,7 @@ from harness.scenario.model import (
     ExpectRecordingStep,
     ExpectRetentionProofStep,
     ExpectRetentionStep,
+    ExpectStorageStep,
     PlayMarkerStep,
     VerifyCanariesStep,
 )
@@ -24,7 +26,7 @@ steps:
 """
 
 
-def load(tmp_path: Path, steps: str) -> list[object]:
+def load(tmp_path: Path, steps: str) -> list[Any]:
     path = tmp_path / "r.scenario.yaml"
     path.write_text(HEAD + steps, encoding="utf-8")
     return list(load_scenario(path, None).steps)
@@ -46,17 +48,19 @@ def test_the_full_recording_scenario_loads_with_its_values(tmp_path: Path) -> No
   - hangup
   - expect_recording: {within: 20s, max_duration_error: 500ms, require_auth: false, canary: true}
   - expect_retention_proof: {min_days: 190, ages: [30, 100.5]}
+  - expect_storage
 """)
-    assert steps[0] == ExpectRetentionStep(200, "clause 7", steps[0].mark)  # type: ignore[attr-defined]
-    assert steps[1] == VerifyCanariesStep(183, steps[1].mark)  # type: ignore[attr-defined]
-    assert steps[3] == PlayMarkerStep("c1", "caller", True, steps[3].mark)  # type: ignore[attr-defined]
-    assert steps[4] == PlayMarkerStep("c1", "agent", False, steps[4].mark)  # type: ignore[attr-defined]
+    assert steps[0] == ExpectRetentionStep(200, "clause 7", steps[0].mark)
+    assert steps[1] == VerifyCanariesStep(183, steps[1].mark)
+    assert steps[3] == PlayMarkerStep("c1", "caller", True, steps[3].mark)
+    assert steps[4] == PlayMarkerStep("c1", "agent", False, steps[4].mark)
     rec = steps[6]
     assert isinstance(rec, ExpectRecordingStep)
     assert (rec.call, rec.within, rec.parties, rec.max_duration_error) == (
         "c1", 20.0, ("caller", "agent"), 0.5)
     assert (rec.require_auth, rec.canary) == (False, True)
-    assert steps[7] == ExpectRetentionProofStep("c1", 190, (30.0, 100.5), steps[7].mark)  # type: ignore[attr-defined]
+    assert steps[7] == ExpectRetentionProofStep("c1", 190, (30.0, 100.5), steps[7].mark)
+    assert steps[8] == ExpectStorageStep("c1", 183, steps[8].mark)
 
 
 def test_defaults(tmp_path: Path) -> None:
@@ -67,7 +71,7 @@ def test_defaults(tmp_path: Path) -> None:
   - hangup
   - expect_recording: {parties: [caller]}
 """)
-    assert steps[0] == ExpectRetentionStep(mark=steps[0].mark)  # type: ignore[attr-defined]
+    assert steps[0] == ExpectRetentionStep(mark=steps[0].mark)
     rec = steps[4]
     assert isinstance(rec, ExpectRecordingStep)
     assert (rec.within, rec.max_duration_error, rec.require_auth, rec.canary) == (15.0, 1.0, True, False)
@@ -98,14 +102,18 @@ def test_every_party_listed_must_have_played_its_marker_on_that_call(tmp_path: P
                      "party: caller} while the call is up, or leave the party out of parties)")]
 
 
-def test_the_proof_needs_the_recording_found_first(tmp_path: Path) -> None:
+def test_the_proof_and_the_projection_need_the_recording_found_first(tmp_path: Path) -> None:
     assert problems(tmp_path, """\
   - call: {to: "100"}
   - hangup
   - expect_retention_proof
+  - expect_storage
 """) == [("steps[2].expect_retention_proof: no expect_recording step finds call 'c1's recording "
          "before this step (hint: put - expect_recording: {call: c1} before it: the proof ages that "
-         "recording)")]
+         "recording)"),
+             ("steps[3].expect_storage: no expect_recording step finds call 'c1's recording before "
+              "this step (hint: put - expect_recording: {call: c1} before it: the projection starts "
+              "from its bytes per minute)")]
 
 
 def test_bad_values_are_reported_by_the_schema(tmp_path: Path) -> None:

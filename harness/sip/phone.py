@@ -81,7 +81,9 @@ class PhoneLoop:
 
     def _offered(self, handle: str) -> None:
         b = self.setup.behaviour
-        if b.mode == "ignore":
+        # A forked INVITE may be CANCELled (another branch answered) within the same
+        # pump that delivered it; answering that ended call raises and killed the phone.
+        if b.mode == "ignore" or self.engine.calls[handle].ended:
             return
         if b.mode == "reject":
             self.engine.answer(handle, b.code)

@@ -128,11 +128,11 @@ def play_marker(run: ScenarioRun, step: PlayMarkerStep) -> dict[str, Any]:
     phone, leg = _player(run, state, step.party)
     marker = marker_for(call_id, step.party)
     path = run.write_generated(f"marker-{step.party}", render(marker))
-    before = len(leg.events)
-    run.board.command(phone, "play", handle=leg.handle, path=path, loop=False,
-                      name=f"marker-{step.party}")
-    started = run.board.wait(
-        lambda: next((e for e in leg.events[before:] if e.kind == "play"), None),
+    before, name = len(leg.events), f"marker-{step.party}"
+    run.board.command(phone, "play", handle=leg.handle, path=path, loop=False, name=name)
+    started = run.board.wait(  # by name: the agent's greeting may end meanwhile
+        lambda: next((e for e in leg.events[before:] if e.kind == "play"
+                      and e.data.get("name") == name and e.data.get("state") == "started"), None),
         PLAY_START_TIMEOUT, lambda: f"the {step.party}'s marker to start playing", timeline=leg)
     state.markers[step.party] = PlayedMarker(marker, started.t, started.wall)
     if step.wait:

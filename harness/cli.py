@@ -28,6 +28,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--reports", default="reports", help="folder for run folders (default reports/)")
     run.add_argument("--run-id", default=None, help="name of the run folder (default: UTC time)")
     run.add_argument("-k", dest="keyword", default=None, help="only scenarios whose name matches")
+    run.add_argument("--reference-fault", action="append", default=[], metavar="NAME",
+                     help="start the reference platform with this fault (repeatable; see "
+                          "ccharness reference up --list-faults) to watch a check fail")
     val = sub.add_parser("validate", help="check scenarios and target profiles; exit 1 on any problem")
     val.add_argument("paths", nargs="*", help="scenario files/folders and target profiles")
     val.add_argument("--target", default=DEFAULT_TARGET, help="target profile the scenarios are checked against")
@@ -57,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
         pytest_args.append(f"--alluredir={run_dir / 'allure-results'}")
     if args.keyword:
         pytest_args += ["-k", args.keyword]
+    pytest_args += [f"--cc-reference-fault={f}" for f in args.reference_fault]
     code = int(pytest.main(pytest_args))
     print(f"\nrun folder:      {run_dir}")
     print(f"JUnit XML:       {run_dir / 'junit.xml'}")

@@ -30,6 +30,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help=f"target profile (YAML) to run scenarios against (default {DEFAULT_TARGET})")
     group.addoption("--cc-reports", default="reports", help="folder that holds one folder per run")
     group.addoption("--cc-run-id", default=None, help="name of this run's folder (default: UTC time)")
+    group.addoption("--cc-reference-fault", action="append", default=[], metavar="NAME",
+                    help="run against the reference platform with this fault on (repeatable): "
+                         "to see a check fail as it should")
 
 
 def resolve(path: str) -> Path:
@@ -63,8 +66,10 @@ class CcSession:
             from harness.runner.platform import managed_platform
 
             target, prompts = self.target()
-            self._platform = managed_platform(target, prompts, self.run_dir / "platform")
-            self._platform.__enter__()
+            faults = tuple(self.config.getoption("--cc-reference-fault"))
+            platform = managed_platform(target, prompts, self.run_dir / "platform", faults)
+            platform.__enter__()  # raises for every item alike until the platform is up
+            self._platform = platform
 
     def close(self) -> None:
         if self._platform is not None:

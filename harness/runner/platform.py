@@ -53,13 +53,16 @@ def peer_setup(target: Target, library: PromptLibrary | None, work_dir: Path) ->
 
 
 @contextmanager
-def managed_platform(target: Target, library: PromptLibrary | None, work_dir: Path) -> Iterator[None]:
+def managed_platform(target: Target, library: PromptLibrary | None, work_dir: Path,
+                     faults: tuple[str, ...] = ()) -> Iterator[None]:
     """Run what the profile says the harness manages for as long as the block lasts."""
+    if faults and target.managed != "reference":
+        raise TargetError(f"faults {list(faults)} need the reference platform; {target.path} is not it")
     if target.managed == "none":
         yield
         return
     if target.managed == "reference":
-        with reference_platform(REFERENCE_STATE):
+        with reference_platform(REFERENCE_STATE, faults):
             yield
         return
     board = Switchboard(work_dir / "peer")
@@ -105,15 +108,23 @@ def load_secrets(path: Path) -> None:
             os.environ.setdefault(key, value)
 
 
+def _running_faults(status_line: str) -> set[str]:
+    """The faults named in ``status`` output (``..., faults: a, b`` or ``faults: none``)."""
+    text = status_line.rsplit("faults:", 1)[-1].split(" -- ")[0].strip()
+    return set() if text in ("", "none") else {f.strip() for f in text.split(",")}
+
+
 @contextmanager
 def reference_platform(state_dir: Path, faults: tuple[str, ...] = ()) -> Iterator[None]:
     """Use the running reference platform, or start it and stop it afterwards."""
     started = False
     status = reference("status", state_dir)
-    if status.returncode == 0 and "faults: none" not in status.stdout and not faults:
+    running = _running_faults(status.stdout) if status.returncode == 0 else None
+    if running is not None and running != set(faults):
+        want = ", ".join(sorted(faults)) or "none"
         raise TargetError(
-            f"the reference platform is already running with faults ({status.stdout.strip()}); "
-            "a conformance run against it would judge the faults, not the platform "
+            f"the reference platform is already running with faults: {', '.join(sorted(running)) or 'none'}, "
+            f"but this run asks for: {want}; a run against it would not judge what was asked "
             "(hint: ccharness reference down, then run again)")
     if status.returncode != 0:
         result = reference("up", state_dir, *[a for f in faults for a in ("--fault", f)])

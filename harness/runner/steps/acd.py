@@ -121,7 +121,7 @@ def _judge(strategy: str, served: list[Served], order: list[str], answering: set
             last_end[s.agent or ""] = s.agent_end or s.end
         note = f"{judged} of {len(answered)} calls decidable from the scenario's own history"
         if judged == 0:
-            raise HarnessError("leastrecent: no call could be judged; place more calls than agents")
+            note = "undecided: no call could be judged; place more calls than agents"
     elif strategy == "fewestcalls":
         taken: dict[str, int] = {}
         judged = 0
@@ -137,7 +137,7 @@ def _judge(strategy: str, served: list[Served], order: list[str], answering: set
         note = (f"{judged} of {len(answered)} calls judged on calls taken in this scenario "
                 "(the platform's earlier counts are not visible over SIP)")
         if judged == 0:
-            raise HarnessError("fewestcalls: no call could be judged; place more calls than agents")
+            note = "undecided: no call could be judged; place more calls than agents"
     elif strategy == "random":
         if len(answered) < RANDOM_MIN_CALLS:
             raise HarnessError(f"random: judge at least {RANDOM_MIN_CALLS} answered calls")
@@ -145,6 +145,15 @@ def _judge(strategy: str, served: list[Served], order: list[str], answering: set
             problems.append(f"all {len(answered)} calls went to {answered[0].agent}: not random")
         note = "random: judged only as not always the same agent"
     return problems, note
+
+
+def _never_offered(strategy: str, served: list[Served], answering: set[str]) -> list[str]:
+    """Every strategy but linear and random must reach each logged-in agent over enough calls."""
+    if strategy in ("linear", "random") or len(served) <= len(answering):
+        return []
+    offered = {a for s in served for a in s.offers}
+    return [f"agent {a} was logged in and free but was never offered any of the {len(served)} calls"
+            for a in sorted(answering - offered)]
 
 
 @handles(ExpectDistributionStep)
@@ -157,6 +166,9 @@ def expect_distribution(run: ScenarioRun, step: ExpectDistributionStep) -> dict[
     served = [_served(run, c, time.monotonic()) for c in call_ids]
     unanswered = [s.call for s in served if s.agent is None]
     problems, note = _judge(step.strategy, served, order, answering)
+    problems += _never_offered(step.strategy, served, answering)
+    if not problems and note.startswith("undecided"):
+        raise HarnessError(f"{step.strategy}: {note}")
     if unanswered and step.strategy != "ringall":
         problems.append(f"calls {unanswered} were not answered by any agent")
     table = [s.row() for s in served]

@@ -1,0 +1,72 @@
+"""The fault matrix for IVR语音导航 and ACD智能分配: each fault fails exactly the scenarios concerned.
+
+For every IVR and ACD fault the reference platform offers, the platform is
+started with it and the licence item's scenarios from the default suite are
+run, plus one scenario of the other item as a witness that the rest still
+passes. The scenarios that fail must be exactly the expected ones, each with
+the named non-conformance in its message. (The recording and retention
+faults have their own matrix in tests/recording.)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from harness.errors import HarnessError
+from tests.recording.reference import reference_platform, run_scenario
+
+SUITE = Path(__file__).resolve().parents[2] / "scenarios"
+IVR = ["ivr/greeting_and_menu", "ivr/invalid_key", "ivr/service_menu", "ivr/queue_routes"]
+# fewestcalls first: it is judged on the calls each agent takes within the scenario, which is
+# decidable only while earlier scenarios on the same platform have not left the counts uneven.
+ACD = ["acd/fewestcalls", "acd/rrmemory", "acd/ringall", "acd/leastrecent", "acd/linear",
+       "acd/busy_agent_skipped", "acd/no_answer_failover"]
+# fault -> (scenarios run, {scenario that must fail: words its message must hold})
+MATRIX: dict[str, tuple[list[str], dict[str, str]]] = {
+    "ivr_wrong_route": (IVR + ["acd/linear"], {"ivr/queue_routes": "was answered by agent agent4, expected agent1"}),
+    "ivr_no_reprompt": (["ivr/no_input", "ivr/greeting_and_menu", "acd/linear"],
+                        {"ivr/no_input": "prompt 'no_input'"}),
+    "ivr_dead_air": (IVR + ["acd/linear"], {s: "dead air" for s in IVR}),
+    "ivr_ignores_dtmf": (IVR + ["acd/linear"], {
+        "ivr/greeting_and_menu": "prompt 'opening_hours'", "ivr/invalid_key": "prompt 'invalid_option'",
+        "ivr/service_menu": "prompt 'service_menu'", "ivr/queue_routes": "agent1"}),
+    "acd_ringall_not_roundrobin": (ACD + ["ivr/greeting_and_menu"], {"acd/rrmemory": "not in turn"}),
+    # fewestcalls is left out here: with one agent never offered, no call is decidable from what
+    # SIP shows (the platform's earlier counts are not visible), so that check reports an error.
+    "acd_skips_agent": ([a for a in ACD if a != "acd/fewestcalls"] + ["ivr/greeting_and_menu"], {
+        "acd/rrmemory": "round robin", "acd/ringall": "were free but not rung",
+        "acd/leastrecent": "never offered"}),
+    "acd_offers_busy_agent": (ACD + ["ivr/greeting_and_menu"], {
+        "acd/busy_agent_skipped": "was answered by agent agent1, expected agent2 or agent3"}),
+    "acd_no_rna_failover": (ACD + ["ivr/greeting_and_menu"], {
+        "acd/no_answer_failover": "for one of agents ['agent2'] to answer"}),
+}
+
+
+def _outcome(platform: object, scenario: str, reports: Path) -> str | None:
+    """None when the scenario passed, else its failure message."""
+    try:
+        run_scenario(platform, SUITE / f"{scenario}.scenario.yaml", reports, "matrix")  # type: ignore[arg-type]
+    except AssertionError as exc:
+        return str(exc)
+    except HarnessError as exc:
+        return f"ERROR: {exc}"
+    return None
+
+
+@pytest.mark.sip
+@pytest.mark.parametrize("fault", sorted(MATRIX))
+def test_each_ivr_and_acd_fault_fails_exactly_the_scenarios_concerned(
+    fault: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scenarios, expected = MATRIX[fault]
+    with reference_platform(tmp_path, monkeypatch, (fault,)) as platform:
+        outcomes = {s: _outcome(platform, s, tmp_path / "reports") for s in scenarios}
+    failed = {s: msg for s, msg in outcomes.items() if msg is not None}
+    assert set(failed) == set(expected), f"under {fault}: failed {sorted(failed)}, expected {sorted(expected)}:\n" + \
+        "\n".join(f"  {s}: {m}" for s, m in failed.items())
+    for scenario, words in expected.items():
+        assert words in failed[scenario], f"{scenario} under {fault}: {failed[scenario]!r} lacks {words!r}"
+        assert not failed[scenario].startswith("ERROR"), f"{scenario} could not decide under {fault}"

@@ -1,0 +1,397 @@
+"""Every switchable fault, shown by its behaviour on the wire.
+
+Each test starts a fresh platform with one fault (one media worker: two
+conversations are all a probe needs) and runs the same probe, at the same
+time, against the module's conformant platform: the conformant result must
+be what the licence expects and the faulty one must differ as the fault is
+named. The platform never confesses a fault (``GET /reference/faults`` is
+not consulted): only calls, audio and the API's answers count.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+
+from harness.sip.config import Behaviour
+from harness.sip.controller import WaitTimeout
+from tests.reference.conftest import (
+    AGENT_TONE,
+    CALLER_TONE,
+    MAIN,
+    PROJECT,
+    SALES,
+    TONE_SECONDS,
+    Desk,
+    RefPlatform,
+    Script,
+    Until,
+    capture,
+    every,
+    heard,
+    prompt_seconds,
+    purge_at,
+    recorded,
+    reset_clock,
+    run_scripts,
+    to_menu,
+    tone_agent,
+)
+
+pytestmark = [
+    pytest.mark.sip,
+    pytest.mark.kamailio,
+    pytest.mark.skipif(shutil.which("kamailio") is None, reason="needs Debian's kamailio package"),
+]
+
+LINEAR = "4101"
+THREE = ("2001", "2002", "2003")
+DIGIT_TIMEOUT = 5.0
+
+
+def listed_faults() -> list[str]:
+    done = subprocess.run([sys.executable, "-m", "fixtures.reference", "--list-faults"],
+                          cwd=PROJECT, capture_output=True, text=True, timeout=30, check=True)
+    return [line.split()[0] for line in done.stdout.splitlines() if line.strip()]
+
+
+Probe = Callable[[Desk], Script]
+
+
+class Pair:
+    """The module's conformant platform and a fresh faulty one, with phones on both."""
+
+    def __init__(self, ok: Desk, bad: Desk) -> None:
+        self.ok, self.bad = ok, bad
+
+    def run(self, **probes: Probe) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Run each probe on both platforms at once: (conformant results, faulty results)."""
+        scripts = {f"{side}:{name}": (desk, probe(desk)) for name, probe in probes.items()
+                   for side, desk in (("ok", self.ok), ("bad", self.bad))}
+        outcomes = run_scripts(scripts)
+        for key, outcome in outcomes.items():
+            if outcome.error is not None:
+                desk = scripts[key][0]
+                raise AssertionError(f"probe {key} failed: {outcome.error}\n"
+                                     f"{desk.ref.log_tail()}") from outcome.error
+        results: tuple[dict[str, Any], dict[str, Any]] = ({}, {})
+        for key, outcome in outcomes.items():
+            side, name = key.split(":")
+            results[side == "bad"][name] = outcome.value
+        return results
+
+
+@pytest.fixture
+def pair(platform: RefPlatform, start_platform: Callable[..., RefPlatform],
+         desk_for: Callable[[RefPlatform], Desk], request: pytest.FixtureRequest) -> Callable[..., Pair]:
+    """``pair(agents, callers=1)``: phones on the conformant platform and on a fresh one
+    with the fault the test is named after (``test_<fault>``)."""
+    fault = request.node.name.removeprefix("test_").split("[")[0]
+
+    def make(agents: dict[str, Behaviour], callers: int = 1) -> Pair:
+        faulty = start_platform(fault, wait=False)
+        ok = desk_for(platform).start(agents, callers)  # while the faulty one starts
+        return Pair(ok, desk_for(faulty.ready()).start(agents, callers))
+
+    return make
+
+
+def test_every_listed_fault_has_a_test_here() -> None:
+    tested = {name.removeprefix("test_") for name in globals() if name.startswith("test_")}
+    missing = [f for f in listed_faults() if f not in tested]
+    assert not missing, f"faults without a test: {missing}"
+
+
+# -- IVR ----------------------------------------------------------------------------------------
+def key_route(key: str, delay: float = 0.0) -> Probe:
+    """Press ``key`` in the main menu: which agent (2001 sales, 2004 support) is offered."""
+    def probe(desk: Desk) -> Script:
+        yield desk.until_time(delay)
+        call = desk.dial(MAIN, "caller" if key == "1" else "caller1")
+        yield from to_menu(desk, call)
+        since = time.monotonic()
+        desk.dtmf(call, key)
+        try:
+            agent, _ = yield desk.until_offer(since, ("2001", "2004"), timeout=5.0)
+        except WaitTimeout:
+            agent = None
+        desk.drop(call)
+        yield desk.until_ended(call, 5.0)
+        return agent
+    return probe
+
+
+def test_ivr_wrong_route(pair: Callable[..., Pair]) -> None:
+    ok, bad = pair({"2001": Behaviour(), "2004": Behaviour()}, callers=2).run(
+        key1=key_route("1"), key2=key_route("2", delay=4.0))  # offers 4 s apart: no mix-up
+    assert (ok["key1"], ok["key2"]) == ("2001", "2004")
+    assert (bad["key1"], bad["key2"]) == ("2004", "2001"), "keys 1 and 2 are not swapped"
+
+
+def after_the_menu(desk: Desk) -> Script:
+    """Stay silent after the whole main menu: what comes first, no_input or the end?"""
+    call = desk.dial(MAIN)
+    yield desk.until_answered(call)
+    menu = yield desk.until_prompt(call, "main_menu",
+                                   timeout=prompt_seconds("welcome") + prompt_seconds("main_menu") + 10)
+    reprompted = every(0.4, lambda: heard(call, "no_input", after=menu.end_s - 0.2))
+
+    def next_thing() -> tuple[str, float] | None:
+        if call.state == "DISCONNECTED":
+            assert call.capture_t0 is not None
+            ended = call.last("call", state="DISCONNECTED")
+            return ("hung_up_by_platform" if desk.ended_by_platform(call) else "hung_up",
+                    ended.t - call.capture_t0 if ended else 0.0)
+        found = reprompted()
+        return ("no_input", found.start_s) if found else None
+
+    what, at = yield Until(next_thing, DIGIT_TIMEOUT + prompt_seconds("no_input") + 8.0,
+                           "no_input or the end of the call", call)
+    desk.drop(call)
+    yield desk.until_ended(call, 5.0)
+    return what, at - menu.end_s
+
+
+def test_ivr_no_reprompt(pair: Callable[..., Pair]) -> None:
+    ok, bad = pair({}).run(silent=after_the_menu)
+    what, after = ok["silent"]
+    assert what == "no_input" and abs(after - DIGIT_TIMEOUT) < 1.0, ok
+    what, after = bad["silent"]
+    assert what == "hung_up_by_platform", f"the faulty platform re-prompted: {bad}"
+    assert abs(after - DIGIT_TIMEOUT) < 1.5, f"hung up {after:.1f}s after the menu"
+
+
+def greeting(desk: Desk) -> Script:
+    """When the greeting starts after the answer, and how loud the line is before it."""
+    call = desk.dial(MAIN)
+    yield desk.until_answered(call)
+    welcome = yield desk.until_prompt(call, "welcome", timeout=20.0)
+    before = capture(call)[: int(welcome.start_s * 8000)]
+    desk.drop(call)
+    yield desk.until_ended(call, 5.0)
+    rms = float(np.sqrt(np.mean(before**2))) if before.size else 0.0
+    return welcome.start_s, rms
+
+
+def test_ivr_dead_air(pair: Callable[..., Pair]) -> None:
+    ok, bad = pair({}).run(greeting=greeting)
+    assert ok["greeting"][0] < 1.0, ok
+    start, rms = bad["greeting"]
+    assert start >= 3.0, f"the greeting began {start:.2f}s after the answer"
+    assert rms < 0.003, f"not silence before the greeting (rms {rms:.4f})"
+
+
+def key_in_menu(desk: Desk) -> Script:
+    """Press 1 in the main menu: is an agent offered, or does the menu play on?"""
+    call = desk.dial(MAIN)
+    _, menu = yield from to_menu(desk, call)
+    since = time.monotonic()
+    key_at = desk.dtmf(call, "1")
+    try:
+        agent, _ = yield desk.until_offer(since, ("2001",), timeout=4.0)
+    except WaitTimeout:
+        agent = None
+    into_menu = key_at - menu.start_s + 0.5  # where the menu was just after the key
+    try:
+        went_on = yield Until(every(0.4, lambda: heard(call, "main_menu", after=key_at,
+                                                       start=into_menu, seconds=3.0)),
+                              4.5, "the rest of the menu", call)
+    except WaitTimeout:
+        went_on = None
+    desk.drop(call)
+    yield desk.until_ended(call, 5.0)
+    return agent, bool(went_on)
+
+
+def test_ivr_ignores_dtmf(pair: Callable[..., Pair]) -> None:
+    ok, bad = pair({"2001": Behaviour()}).run(key=key_in_menu)
+    assert ok["key"] == ("2001", False), "conformant: key 1 stops the menu and queues the call"
+    assert bad["key"] == (None, True), "faulty: the menu played on as if no key was pressed"
+
+
+# -- ACD -------------------------------------------------------------------------------------------
+def answering() -> dict[str, Behaviour]:
+    return {a: Behaviour() for a in THREE}
+
+
+def one_sales_call(desk: Desk) -> Script:
+    """Who is offered one sales (rrmemory) call, and how far apart their INVITEs came."""
+    since = time.monotonic()
+    call = desk.dial(SALES)
+    yield desk.until_answered(call)
+    _, leg = yield desk.until_bridged(since)
+    yield desk.until_time(0.5)  # every INVITE of a fork has arrived by now
+    offered = desk.offered(since)
+    desk.drop(call)
+    yield desk.until_ended(call, 5.0)
+    yield desk.until_ended(leg, 5.0)
+    times = [o.t0 for o in offered.values()]
+    return sorted(offered), max(times) - min(times)
+
+
+def test_acd_ringall_not_roundrobin(pair: Callable[..., Pair]) -> None:
+    ok, bad = pair(answering()).run(call=one_sales_call)
+    assert len(ok["call"][0]) == 1, f"conformant rrmemory rang {ok['call'][0]}"
+    agents, spread = bad["call"]
+    assert agents == list(THREE) and spread < 0.5, f"faulty rang {agents} within {spread:.2f}s"
+
+
+def sequential_calls(did: str, n: int) -> Probe:
+    def probe(desk: Desk) -> Script:
+        answered = []
+        since = time.monotonic()
+        for _ in range(n):
+            t = time.monotonic()
+            call = desk.dial(did)
+            yield desk.until_answered(call)
+            agent, leg = yield desk.until_bridged(t)
+            answered.append(agent)
+            desk.drop(call)
+            yield desk.until_ended(call, 5.0)
+            yield desk.until_ended(leg, 5.0)
+        return answered, sorted(desk.offered(since))
+    return probe
+
+
+def test_acd_skips_agent(pair: Callable[..., Pair]) -> None:
+    ok, bad = pair(answering()).run(calls=sequential_calls(SALES, 4))
+    assert set(ok["calls"][0]) == set(THREE), ok
+    answered, offered = bad["calls"]
+    assert "2003" not in offered, f"the last agent was offered a call: {answered}"
+    assert set(answered) == {"2001", "2002"}
+
+
+def busy_then_another(desk: Desk) -> Script:
+    """Two linear calls at once: who answers the second while 2001 holds the first?"""
+    t = time.monotonic()
+    first = desk.dial(LINEAR)
+    yield desk.until_answered(first)
+    agent, leg = yield desk.until_bridged(t)
+    t = time.monotonic()
+    second = desk.dial(LINEAR)
+    yield desk.until_answered(second)
+    other, other_leg = yield desk.until_bridged(t)
+    for call, agent_leg in ((second, other_leg), (first, leg)):
+        desk.drop(call)
+        yield desk.until_ended(call, 5.0)
+        yield desk.until_ended(agent_leg, 5.0)
+    return agent, other
+
+
+def test_acd_offers_busy_agent(pair: Callable[..., Pair]) -> None:
+    ok, bad = pair(answering()).run(calls=busy_then_another)
+    assert ok["calls"] == ("2001", "2002")
+    assert bad["calls"] == ("2001", "2001"), "faulty: 2001 got a second call while on one"
+
+
+def unanswered(desk: Desk) -> Script:
+    """2001 rings without answering: who is offered the call over 9 s?"""
+    since = time.monotonic()
+    call = desk.dial(LINEAR)
+    yield desk.until_answered(call)
+    try:
+        agent, _ = yield desk.until_bridged(since, timeout=9.0)
+    except WaitTimeout:
+        agent = None
+    offers = sorted((o.t0, a) for a in THREE for o in desk.offers(a, since))
+    desk.drop(call)
+    yield desk.until_ended(call, 5.0)
+    for a in THREE:
+        for leg in desk.offers(a, since):
+            yield desk.until_ended(leg, 5.0)
+    return agent, [a for _, a in offers]
+
+
+def test_acd_no_rna_failover(pair: Callable[..., Pair]) -> None:
+    agents = {**answering(), "2001": Behaviour(mode="ring")}
+    ok, bad = pair(agents).run(call=unanswered)
+    assert ok["call"] == ("2002", ["2001", "2002"]), ok
+    agent, offers = bad["call"]
+    assert agent is None and set(offers) == {"2001"} and len(offers) >= 2, (
+        f"faulty: expected 2001 offered again and again, got {offers} (answered by {agent})")
+
+
+# -- recording ---------------------------------------------------------------------------------------
+@pytest.fixture
+def recording_pair(pair: Callable[..., Pair], tmp_path: Any) -> Pair:
+    agent = tone_agent(tmp_path / "tones")
+    return pair({a: agent for a in THREE})
+
+
+def test_rec_missing(recording_pair: Pair) -> None:
+    ok, bad = recording_pair.run(rec=recorded)
+    assert len(ok["rec"][1].rows) == 1
+    assert bad["rec"][1].rows == [], "faulty: a recording was stored"
+
+
+def test_rec_one_party(recording_pair: Pair) -> None:
+    ok, bad = recording_pair.run(rec=recorded)
+    both = {f: ok["rec"][1].tone_seconds(f) for f in (CALLER_TONE, AGENT_TONE)}
+    assert all(s > TONE_SECONDS - 0.3 for s in both.values()), both
+    one = {f: bad["rec"][1].tone_seconds(f) for f in (CALLER_TONE, AGENT_TONE)}
+    assert one[CALLER_TONE] > TONE_SECONDS - 0.3 and one[AGENT_TONE] == 0.0, one
+
+
+def test_rec_truncated(recording_pair: Pair) -> None:
+    ok, bad = recording_pair.run(rec=recorded)
+    call, stored = ok["rec"]
+    assert abs(stored.seconds - call.bridged_s) <= 1.0
+    call, stored = bad["rec"]
+    assert stored.seconds < call.bridged_s - 2.0, (
+        f"faulty: {stored.seconds:.1f}s recorded of {call.bridged_s:.1f}s bridged")
+    assert stored.tone_seconds(CALLER_TONE) == 0.0  # the caller's tone came after the cut
+
+
+def test_rec_unauthenticated(recording_pair: Pair) -> None:
+    ok, bad = recording_pair.run(rec=recorded)
+    assert ok["rec"][1].anonymous_status == 401
+    stored = bad["rec"][1]
+    assert stored.anonymous_status == 200
+    anonymous = recording_pair.bad.ref.api(
+        "GET", f"/ari/recordings/stored/{stored.row['name']}/file", auth=None)
+    assert anonymous.content == stored.data, "faulty: not the same file without credentials"
+    listing = recording_pair.bad.ref.api("GET", "/ari/recordings/stored", auth=None)
+    assert listing.status_code == 200 and stored.row["name"] in listing.text
+
+
+def test_rec_altered(recording_pair: Pair) -> None:
+    ok, bad = recording_pair.run(rec=recorded)
+    assert ok["rec"][1].sha256 == ok["rec"][1].row["sha256"]
+    stored = bad["rec"][1]
+    assert stored.sha256 != stored.row["sha256"], "faulty: the file still matches its row"
+
+
+# -- retention -----------------------------------------------------------------------------------------
+def kept_at(pair: Pair, day: float) -> tuple[dict[str, Any], bool, dict[str, Any], bool]:
+    """Record on both, then purge both at ``day``: (ok policy, ok kept, bad policy, bad kept)."""
+    ok, bad = pair.run(rec=recorded)
+    answers = []
+    for desk, result in ((pair.ok, ok), (pair.bad, bad)):
+        name = result["rec"][1].row["name"]
+        policy = desk.ref.api("GET", "/reference/retention").json()
+        try:
+            purged = purge_at(desk.ref, day)
+        finally:
+            reset_clock(desk.ref)
+        answers += [policy, name not in purged]
+    return answers[0], answers[1], answers[2], answers[3]
+
+
+def test_retention_short(recording_pair: Pair) -> None:
+    ok_policy, ok_kept, bad_policy, bad_kept = kept_at(recording_pair, 91)
+    assert ok_policy["days"] == 190 and ok_kept
+    assert bad_policy["days"] == 90 and not bad_kept, (bad_policy, bad_kept)
+
+
+def test_retention_purges_early(recording_pair: Pair) -> None:
+    ok_policy, ok_kept, bad_policy, bad_kept = kept_at(recording_pair, 31)
+    assert ok_policy["days"] == 190 and ok_kept
+    assert bad_policy["days"] == 190, "faulty: the policy itself should still read 190"
+    assert not bad_kept, "faulty: the recording survived day 31"

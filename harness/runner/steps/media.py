@@ -95,7 +95,8 @@ def expect_prompt(run: ScenarioRun, step: ExpectPromptStep) -> dict[str, Any]:
         match = match_prompt(samples[int(state.cursor * RATE):], reference)
         best["heard_s"] = len(samples) / RATE
         if match.score > best["score"]:
-            best.update(score=match.score, coverage=match.coverage, at=state.cursor + match.start_s)
+            at = state.cursor + match.start_s
+            best.update(score=match.score, coverage=match.coverage, at=at, after=t0 + at - began)
         return (match, t0) if match.score >= step.min_score and match.coverage >= MIN_COVERAGE else None
 
     try:
@@ -103,6 +104,9 @@ def expect_prompt(run: ScenarioRun, step: ExpectPromptStep) -> dict[str, Any]:
                                    lambda: f"prompt {step.prompt!r}", timeline=state.timeline)
     except WaitTimeout:
         where = f" at {best['at']:.2f}s into the capture" if best["at"] is not None else ""
+        if best["at"] is not None and best["score"] >= step.min_score and best["after"] > step.within:
+            where += (f", {best['after']:.2f}s after the step began, later than the allowed "
+                      f"{step.within:.1f}s (dead air or a slow prompt, and not heard whole)")
         raise run.fail("expect_prompt", (
             f"prompt {step.prompt!r} ({ref_path.name}, {length:.1f}s) not heard on call "
             f"{state.timeline} within {step.within:.1f}s: best score {best['score']:.2f} "

@@ -82,6 +82,12 @@ def _busy(served: list[Served], upto: int, at: float) -> set[str]:
     return {s.agent for s in served[:upto] if s.agent and s.answered and s.answered <= at < (s.agent_end or 0)}
 
 
+def _free_in_order(served: list[Served], s: Served, order: list[str], answering: set[str]) -> list[str]:
+    """The answering agents, in configured order, not on another call when ``s`` was offered."""
+    busy = _busy(served, served.index(s), s.offered_at)
+    return [a for a in order if a in answering and a not in busy]
+
+
 def _judge(strategy: str, served: list[Served], order: list[str], answering: set[str]) -> tuple[list[str], str]:
     problems: list[str] = []
     note = ""
@@ -105,14 +111,14 @@ def _judge(strategy: str, served: list[Served], order: list[str], answering: set
                 problems.append(f"{cur.call}: {sorted(cur.offers)} were rung at once, not in turn")
     elif strategy == "linear":
         for s in answered:
-            free = [a for a in order if a in answering and a not in _busy(served, served.index(s), s.offered_at)]
+            free = _free_in_order(served, s, order, answering)
             if free and s.agent != free[0]:
                 problems.append(f"{s.call}: went to {s.agent}; linear order gives the first free agent, {free[0]}")
     elif strategy == "leastrecent":
         last_end: dict[str, float] = {}
         judged = 0
         for s in answered:
-            free = [a for a in order if a in answering and a not in _busy(served, served.index(s), s.offered_at)]
+            free = _free_in_order(served, s, order, answering)
             if free and all(a in last_end for a in free):
                 judged += 1
                 want = min(free, key=lambda a: last_end[a])
@@ -126,7 +132,7 @@ def _judge(strategy: str, served: list[Served], order: list[str], answering: set
         taken: dict[str, int] = {}
         judged = 0
         for s in answered:
-            free = [a for a in order if a in answering and a not in _busy(served, served.index(s), s.offered_at)]
+            free = _free_in_order(served, s, order, answering)
             if free and all(a in taken for a in free):
                 judged += 1
                 fewest = min(taken[a] for a in free)

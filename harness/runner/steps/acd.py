@@ -20,6 +20,10 @@ from harness.scenario.model import ExpectDistributionStep
 from harness.sip.timeline import CallTimeline
 
 RINGALL_SPREAD = 0.5  # seconds within which all offers of one ring-all call must arrive
+# An agent whose call ended less than this before an offer may still be busy in the
+# platform's eyes: the BYE that reached the agent phone and the ACD's release of the agent
+# race the next INVITE.  Such an agent is "settling": neither required nor barred.
+SETTLE = 1.0
 RANDOM_MIN_CALLS = 10
 
 
@@ -82,10 +86,24 @@ def _busy(served: list[Served], upto: int, at: float) -> set[str]:
     return {s.agent for s in served[:upto] if s.agent and s.answered and s.answered <= at < (s.agent_end or 0)}
 
 
+def _settling(served: list[Served], upto: int, at: float) -> set[str]:
+    """Agents whose scenario call ended less than ``SETTLE`` before ``at``."""
+    return {s.agent for s in served[:upto]
+            if s.agent and s.agent_end is not None and at - SETTLE < s.agent_end <= at}
+
+
 def _free_in_order(served: list[Served], s: Served, order: list[str], answering: set[str]) -> list[str]:
     """The answering agents, in configured order, not on another call when ``s`` was offered."""
     busy = _busy(served, served.index(s), s.offered_at)
     return [a for a in order if a in answering and a not in busy]
+
+
+def _free_sets(served: list[Served], s: Served, order: list[str], answering: set[str]) -> list[list[str]]:
+    """The free agents when ``s`` was offered: one set, or two when a settling agent may count."""
+    free = _free_in_order(served, s, order, answering)
+    settling = _settling(served, served.index(s), s.offered_at)
+    settled = [a for a in free if a not in settling]
+    return [f for f in (free, settled) if f] if settled != free else ([free] if free else [])
 
 
 def _judge(strategy: str, served: list[Served], order: list[str], answering: set[str]) -> tuple[list[str], str]:
@@ -94,8 +112,9 @@ def _judge(strategy: str, served: list[Served], order: list[str], answering: set
     answered = [s for s in served if s.agent]
     if strategy == "ringall":
         for s in served:
-            idle = answering - _busy(served, served.index(s), s.offered_at) if s.offers else set()
-            missing = sorted(idle - s.offers.keys())
+            i = served.index(s)
+            idle = answering - _busy(served, i, s.offered_at) - _settling(served, i, s.offered_at)
+            missing = sorted(idle - s.offers.keys()) if s.offers else []
             spread = max(s.offers.values()) - min(s.offers.values()) if s.offers else 0.0
             if missing:
                 problems.append(f"{s.call}: agents {missing} were free but not rung (rung: {sorted(s.offers)})")
@@ -103,27 +122,36 @@ def _judge(strategy: str, served: list[Served], order: list[str], answering: set
                 problems.append(f"{s.call}: offers were spread over {spread:.1f}s, not rung at once")
     elif strategy == "rrmemory":
         for prev, cur in itertools.pairwise(answered):
-            eligible = answering - _busy(served, served.index(cur), cur.offered_at)
-            want = _cyclic_next(order, prev.agent or "", eligible | {prev.agent or ""})
-            if cur.agent != want:
+            i = served.index(cur)
+            eligible = answering - _busy(served, i, cur.offered_at)
+            settled = eligible - _settling(served, i, cur.offered_at)
+            wants = {_cyclic_next(order, prev.agent or "", e | {prev.agent or ""}) for e in (eligible, settled)}
+            if cur.agent not in wants:
+                want = " or ".join(sorted(w or "nobody" for w in wants))
                 problems.append(f"{cur.call}: went to {cur.agent}; round robin after {prev.agent} gives {want}")
             if len(cur.offers) > 1 and min(cur.offers.values()) + RINGALL_SPREAD > sorted(cur.offers.values())[1]:
                 problems.append(f"{cur.call}: {sorted(cur.offers)} were rung at once, not in turn")
     elif strategy == "linear":
         for s in answered:
             free = _free_in_order(served, s, order, answering)
-            if free and s.agent != free[0]:
-                problems.append(f"{s.call}: went to {s.agent}; linear order gives the first free agent, {free[0]}")
+            settling = _settling(served, served.index(s), s.offered_at)
+            # the first free agent that is surely free, or any settling agent ahead of it
+            allowed = list(itertools.takewhile(lambda a: a in settling, free))
+            allowed += [a for a in free if a not in settling][:1]
+            if allowed and s.agent not in allowed:
+                problems.append(f"{s.call}: went to {s.agent}; linear order gives the first free agent, "
+                                + " or ".join(allowed))
     elif strategy == "leastrecent":
         last_end: dict[str, float] = {}
         judged = 0
         for s in answered:
-            free = _free_in_order(served, s, order, answering)
-            if free and all(a in last_end for a in free):
+            frees = _free_sets(served, s, order, answering)
+            if frees and all(a in last_end for f in frees for a in f):
                 judged += 1
-                want = min(free, key=lambda a: last_end[a])
-                if s.agent != want:
-                    problems.append(f"{s.call}: went to {s.agent}; {want} had been idle longest")
+                wants = {min(f, key=lambda a: last_end[a]) for f in frees}
+                if s.agent not in wants:
+                    problems.append(f"{s.call}: went to {s.agent}; {' or '.join(sorted(wants))} "
+                                    "had been idle longest")
             last_end[s.agent or ""] = s.agent_end or s.end
         note = f"{judged} of {len(answered)} calls decidable from the scenario's own history"
         if judged == 0:
@@ -132,13 +160,13 @@ def _judge(strategy: str, served: list[Served], order: list[str], answering: set
         taken: dict[str, int] = {}
         judged = 0
         for s in answered:
-            free = _free_in_order(served, s, order, answering)
-            if free and all(a in taken for a in free):
+            frees = _free_sets(served, s, order, answering)
+            if frees and all(a in taken for f in frees for a in f):
                 judged += 1
-                fewest = min(taken[a] for a in free)
-                if taken[s.agent or ""] != fewest:
+                fewest = {min(taken[a] for a in f) for f in frees}
+                if taken[s.agent or ""] not in fewest:
                     problems.append(f"{s.call}: went to {s.agent} ({taken[s.agent or '']} calls here); "
-                                    f"an agent with {fewest} was free")
+                                    f"an agent with {min(fewest)} was free")
             taken[s.agent or ""] = taken.get(s.agent or "", 0) + 1
         note = (f"{judged} of {len(answered)} calls judged on calls taken in this scenario "
                 "(the platform's earlier counts are not visible over SIP)")

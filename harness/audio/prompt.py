@@ -12,8 +12,8 @@ the share of energy they change (10 dB SNR gives about 0.95).
 A jitter buffer, though, may drop or repeat a packet mid-prompt, so the
 rest of the prompt arrives 10-20 ms early or late and a rigid match falls to
 the share that kept its place. The reported ``score`` therefore lets each
-quarter-second piece of the reference *slip* up to ``max_slip_s`` around the
-rigid lag; pieces are scored against their own windows and summed the same
+quarter-second piece of the reference *slip* up to ``max_slip_s`` from where
+its neighbour landed (slips add up over a long prompt); pieces are scored against their own windows and summed the same
 way, so ``score`` is still at most 1 and equals the rigid score when nothing
 slipped (it is never reported below it).
 
@@ -64,7 +64,7 @@ class _Piece:
 
 
 def match_prompt(
-    capture: Samples, reference: Samples, rate: int = RATE, max_slip_s: float = 0.030
+    capture: Samples, reference: Samples, rate: int = RATE, max_slip_s: float = 0.060
 ) -> PromptMatch:
     """Return the best fit of ``reference`` inside ``capture`` (both mono at ``rate``).
 
@@ -99,7 +99,7 @@ def find_prompt(
     min_score: float = 0.8,
     rate: int = RATE,
     min_coverage: float = MIN_COVERAGE,
-    max_slip_s: float = 0.030,
+    max_slip_s: float = 0.060,
 ) -> PromptMatch | None:
     """Return the match of ``reference`` in ``capture`` if it is heard, else ``None``.
 
@@ -138,9 +138,33 @@ def _rigid_match(c: _F64, r: _F64, energy: _F64) -> tuple[int, float]:
 def _place_pieces(
     c: _F64, r: _F64, energy: _F64, lag: int, piece_len: int, max_slip: int
 ) -> list[_Piece]:
-    """Cut ``r`` into pieces of about ``piece_len`` and place each near its rigid place."""
+    """Cut ``r`` into pieces of about ``piece_len`` and place each where it fits best.
+
+    Slips add up: every packet a jitter buffer drops or repeats moves the rest
+    of the prompt, and a bridged call passes two jitter buffers.  So each piece
+    may slip up to ``max_slip`` from where its *neighbour* landed, walking out
+    from the piece that fits best at the rigid lag; each still has to match on
+    its own, which a different prompt's pieces do not.
+    """
     bounds = np.array_split(np.arange(r.size), max(1, round(r.size / max(1, piece_len))))
-    return [_place(c, r[idx], energy, lag + int(idx[0]), max_slip) for idx in bounds]
+    rigid = [_place(c, r[idx], energy, lag + int(idx[0]), 0) for idx in bounds]
+    if max_slip <= 0:
+        return rigid
+    anchor = max(range(len(rigid)), key=lambda i: (rigid[i].ncc, rigid[i].energy))
+    placed: list[_Piece | None] = [None] * len(bounds)
+
+    def place(i: int, drift: int) -> _Piece:
+        at = lag + int(bounds[i][0])
+        centre = min(max(at + drift, 0), c.size - bounds[i].size)
+        found = _place(c, r[bounds[i]], energy, centre, max_slip)
+        return _Piece(found.product, found.window_energy, found.energy, found.ncc, found.slip + centre - at)
+
+    placed[anchor] = place(anchor, 0)
+    for i in range(anchor + 1, len(bounds)):
+        placed[i] = place(i, placed[i - 1].slip)  # type: ignore[union-attr]
+    for i in range(anchor - 1, -1, -1):
+        placed[i] = place(i, placed[i + 1].slip)  # type: ignore[union-attr]
+    return [p for p in placed if p is not None]
 
 
 def _place(c: _F64, piece: _F64, energy: _F64, at: int, max_slip: int) -> _Piece:

@@ -41,6 +41,13 @@ DEGRADATIONS: dict[str, Degrade] = {
         START_S + _duration(ref) * 0.7,
         0.020,
     ),
+    # a bridged call passes two jitter buffers: slips of 40 ms each, adding up to 80 ms
+    # (seen on the reference platform under load: 40 ms two-thirds into agent_hello)
+    "bridged+40ms,+40ms": lambda cap, ref, rng: impair.slip(
+        impair.slip(cap, START_S + _duration(ref) * 0.35, 0.040),
+        START_S + _duration(ref) * 0.7,
+        0.040,
+    ),
     "ulaw+gain-12dB+loss3%+noise20dB": lambda cap, ref, rng: g711.ulaw_roundtrip(
         impair.add_noise(
             impair.lose_packets(impair.gain(cap, -12.0), 0.03, rng),

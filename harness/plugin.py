@@ -51,6 +51,18 @@ class CcSession:
         self.run_dir = Path(config.getoption("--cc-reports")).resolve() / run_id
         self._target: Any = None
         self._platform: Any = None
+        self._evidence: Any = None
+
+    def evidence(self) -> Any:
+        """The run's evidence log; its first use writes the run record."""
+        if self._evidence is None:
+            from harness.evidence.records import EvidenceLog, target_secrets
+
+            target, _ = self.target()
+            self._evidence = EvidenceLog(self.run_dir, target_secrets(target))
+            faults = tuple(self.config.getoption("--cc-reference-fault"))
+            self._evidence.run_started(self.run_dir.name, target, faults, list(self.config.invocation_params.args))
+        return self._evidence
 
     def target(self) -> Any:
         if self._target is None:
@@ -72,6 +84,9 @@ class CcSession:
             self._platform = platform
 
     def close(self) -> None:
+        if self._evidence is not None:
+            self._evidence.run_ended(int(getattr(self.config, "_cc_exitstatus", 0)))
+            self._evidence = None
         if self._platform is not None:
             self._platform.__exit__(None, None, None)
             self._platform = None
@@ -80,6 +95,10 @@ class CcSession:
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[_SESSION] = CcSession(config)
     config.addinivalue_line("markers", "licence_item(name): the licence item a scenario covers")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    session.config._cc_exitstatus = int(exitstatus)  # type: ignore[attr-defined]
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -124,7 +143,8 @@ class ScenarioItem(pytest.Item):
         from harness.runner.run import ScenarioRun
 
         session: CcSession = self.config.stash[_SESSION]
-        session.ensure_platform()
+        evidence = session.evidence()
+        started = time.time()
         target, prompts = session.target()
         if self.scenario.prompts is not None:
             from harness.targets.profile import load_prompt_library
@@ -132,12 +152,18 @@ class ScenarioItem(pytest.Item):
             prompts = load_prompt_library(self.scenario.prompts)
         work = session.run_dir / self.path.name.removesuffix(SUFFIX)
         run = ScenarioRun(self.scenario, target, prompts, work, on_step=step_context)
+        error: BaseException | None = None
         try:
+            session.ensure_platform()
             run.execute()
+        except BaseException as exc:
+            error = exc
+            raise
         finally:
             run.close()
             run.write_records()
             attach_run(run)
+            evidence.scenario_ended(run, started, error, work)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         exc = excinfo.value

@@ -66,6 +66,16 @@ class Peer:
 
 
 @dataclass(frozen=True)
+class Licence:
+    """What the run is evidence for: the licence kind and who applies (for the report's cover)."""
+
+    kind: Literal["nationwide", "provincial"] = "nationwide"
+    applicant: str = ""
+    platform: str = ""
+    seats: int | None = None
+
+
+@dataclass(frozen=True)
 class Target:
     name: str
     path: Path
@@ -83,6 +93,7 @@ class Target:
     peer: Peer | None = None
     dtmf_method: Literal["rfc4733", "info", "inband"] = "rfc4733"
     codecs: tuple[str, ...] = ("PCMU/8000", "PCMA/8000")
+    licence: Licence = field(default_factory=Licence)
 
 
 @dataclass(frozen=True)

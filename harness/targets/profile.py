@@ -19,6 +19,7 @@ from harness.scenario.schema import closest, load_schema, validate
 from harness.scenario.yamlmarks import DataPath, read_marked
 from harness.targets.model import (
     Account,
+    Licence,
     Managed,
     Peer,
     PromptLibrary,
@@ -112,7 +113,13 @@ def _target(chk: Checker, data: dict[str, Any]) -> Target:
         peer=_peer(chk, data, managed, library),
         dtmf_method=chk.get(data, (), "dtmf_method") or "rfc4733",
         codecs=tuple(chk.get(data, (), "codecs") or ("PCMU/8000", "PCMA/8000")),
+        licence=_licence(mapping(data.get("licence"))),
     )
+
+
+def _licence(data: dict[str, Any]) -> Licence:
+    return Licence(kind=data.get("kind", "nationwide"), applicant=str(data.get("applicant", "")),
+                   platform=str(data.get("platform", "")), seats=data.get("seats"))
 
 
 def _library(chk: Checker, name: str | None) -> PromptLibrary | None:

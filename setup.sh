@@ -43,4 +43,16 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -c 'import pjsua2, harness' || { echo "setup: the install failed (see above)" >&2; exit 1; }
   touch "$stamp"
 fi
+# The Allure 3 command line renders the Allure HTML report; it needs Node.js 20+ (from npm's
+# registry into .allure/). Without Node.js the run still writes allure-results and says so.
+if command -v npm >/dev/null && node -e 'process.exit(+process.versions.node.split(".")[0] < 20)' 2>/dev/null; then
+  if [ ! -x .allure/node_modules/.bin/allure ]; then
+    echo "setup: installing the Allure command line (npm allure@3) into .allure/"
+    mkdir -p .allure
+    (cd .allure && npm install --no-audit --no-fund --loglevel=error allure@3 >/dev/null) \
+      || echo "setup: could not install allure@3 from npm; reports skip the Allure HTML" >&2
+  fi
+else
+  echo "setup: Node.js 20+ not found: the Allure HTML report will be skipped (allure-results are still written)"
+fi
 echo "setup: ready (.venv/bin/ccharness)"

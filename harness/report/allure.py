@@ -6,6 +6,7 @@ allure-pytest is optional: without it these functions do nothing.
 from __future__ import annotations
 
 from contextlib import AbstractContextManager, nullcontext
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -54,3 +55,43 @@ def attach_run(run: ScenarioRun) -> None:
                                    attachment_type="audio/wav", extension="wav")
             except OSError:
                 pass
+
+
+ALLURE_TIMEOUT = 180.0
+
+
+def allure_command() -> list[str] | None:
+    """The Allure 3 command line: ./setup.sh installs it under .allure/ when Node.js is present."""
+    import shutil
+
+    from harness.plugin import PROJECT_ROOT
+
+    local = PROJECT_ROOT / ".allure" / "node_modules" / ".bin" / "allure"
+    if local.exists() and shutil.which("node"):
+        return [str(local)]
+    found = shutil.which("allure")
+    return [found] if found else None
+
+
+def generate_html(run_dir: Path) -> tuple[Path | None, str]:
+    """Render ``allure-results`` into ``allure-report/``; (path, "") or (None, why it was skipped)."""
+    import subprocess
+
+    results = run_dir / "allure-results"
+    if not results.is_dir():
+        return None, "no allure-results in the run folder (allure-pytest is not installed)"
+    command = allure_command()
+    if command is None:
+        return None, "skipped: Node.js or the Allure command line is missing (install Node.js 20+, run ./setup.sh)"
+    out = run_dir / "allure-report"
+    try:
+        done = subprocess.run([*command, "generate", str(results), "--output", str(out),
+                               "--report-name", f"ccharness {run_dir.name}"],
+                              cwd=run_dir, capture_output=True, text=True, timeout=ALLURE_TIMEOUT,
+                              stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        return None, f"failed: allure generate did not finish within {ALLURE_TIMEOUT:.0f}s"
+    if done.returncode != 0 or not (out / "index.html").exists():
+        tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
+        return None, f"failed: allure generate exited {done.returncode}: {' | '.join(tail)}"
+    return out / "index.html", ""

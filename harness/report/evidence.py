@@ -1,0 +1,249 @@
+"""The evidence report: ``report.html`` rendered from a run folder's evidence records only.
+
+In Simplified Chinese with English alongside, self-contained (styles and
+figures inline; captured and retrieved audio linked from the run folder next
+to it, so the same file plays it when opened there). Failures come first,
+then the requirement matrix, the evidence scenario by scenario, and what the
+harness cannot verify. The PDF is printed from the same HTML.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from harness.evidence.records import read_evidence
+from harness.report.figures import Arrow, bars_svg, ladder_svg, waveform_svg
+from harness.report.narration import licence_item, say
+
+VERDICT_WORDS = {
+    "passed": ("符合", "conformant"), "not_conformant": ("不符合", "NOT CONFORMANT"),
+    "error": ("未能判定", "could not decide"), "uncovered": ("未覆盖", "not covered"),
+}
+LICENCE_KIND = {"nationwide": ("全网", "nationwide, issued by MIIT 工信部"),
+                "provincial": ("地网", "provincial, issued by the provincial communications administration 省通信管理局")}
+MAX_LADDER = 80  # messages drawn per scenario; the trace files hold all of them
+
+
+@dataclass(frozen=True)
+class Requirement:
+    key: str
+    zh: str
+    en: str
+    answers: str  # the clause or review item it answers
+
+
+REQUIREMENTS = (
+    Requirement("ivr", "IVR语音导航", "IVR voice navigation",
+                "技术方案·功能测试视频；专家评审·呼叫系统功能；现场核查·演示IVR导航"),
+    Requirement("acd", "ACD智能分配", "ACD intelligent distribution",
+                "技术方案·功能测试视频；现场核查·演示ACD分配"),
+    Requirement("retention", "录音存储≥6个月", "recordings stored at least 6 months (183 days)",
+                "技术方案·功能测试视频；专家评审·录音存储"),
+    Requirement("retrieval", "录音调取", "recording retrieval",
+                "现场核查·演示录音调取"),
+    Requirement("auth", "录音须认证访问", "recordings retrievable only with authentication",
+                "用户隐私保护方案·数据加密与存储规则"),
+)
+
+UNVERIFIABLE = (
+    ("系统拓扑图", "system topology diagram", "技术方案"),
+    ("设备合同", "equipment purchase or lease contracts", "技术方案"),
+    ("等保测评报告（二级及以上；金融、医疗三级）", "security grading (等保) report, level 2+ (level 3 for finance/medical)", "信息安全方案"),
+    ("数据备份方案", "data backup plan", "专家评审·信息安全"),
+    ("应急响应预案", "emergency response plan", "专家评审·信息安全"),
+    ("防骚扰承诺书（禁呼时段与管控措施）", "anti-harassment commitment (forbidden calling hours)", "合规文件"),
+    ("用户隐私保护方案", "user-privacy protection plan", "合规文件"),
+    ("经营场地", "business premises", "现场核查"),
+    ("工位数量与申报一致", "number of seats matches the application", "现场核查"),
+)
+
+
+@dataclass
+class Item:
+    """One requirement row: the scenarios (or steps) covering it and the combined verdict."""
+
+    req: Requirement
+    covered_by: list[tuple[str, str, str]] = field(default_factory=list)  # (anchor, name, verdict)
+    verdict: str = "uncovered"
+
+
+def combine(verdicts: list[str]) -> str:
+    if not verdicts:
+        return "uncovered"
+    for worst in ("not_conformant", "error"):
+        if worst in verdicts:
+            return worst
+    return "passed"
+
+
+def _auth_verdict(step: dict[str, Any]) -> str | None:
+    if step["kind"] != "expect_recording" or not step["spec"].get("require_auth", True):
+        return None
+    status = (step.get("measurements") or {}).get("unauthenticated_status")
+    if status is not None:
+        return "not_conformant" if int(status) < 300 else "passed"
+    if "without credentials" in step.get("detail", ""):
+        return "not_conformant"
+    return "error" if step["status"] != "passed" else None
+
+
+def requirement_matrix(scenarios: list[dict[str, Any]]) -> list[Item]:
+    items = {r.key: Item(r) for r in REQUIREMENTS}
+    for sc in scenarios:
+        if sc["licence_item"] in items and sc["licence_item"] != "recording":
+            items[sc["licence_item"]].covered_by.append((sc["anchor"], sc["name"], sc["verdict"]))
+        for step in sc["steps"]:
+            if step["kind"] == "expect_recording":
+                verdict = "passed" if step["status"] == "passed" else \
+                    ("not_conformant" if step["status"] == "failed" else "error")
+                items["retrieval"].covered_by.append((sc["anchor"], sc["name"], verdict))
+            auth = _auth_verdict(step)
+            if auth is not None:
+                items["auth"].covered_by.append((sc["anchor"], sc["name"], auth))
+    for item in items.values():
+        item.verdict = combine([v for _, _, v in item.covered_by])
+    return list(items.values())
+
+
+def _ladder(sc: dict[str, Any]) -> tuple[str, int]:
+    legs = [c for c in sc["calls"] if c["sip"]]
+    callers = sorted({c["role"] for c in legs if c["role"].startswith("caller")})
+    agents = sorted({c["role"] for c in legs if not c["role"].startswith("caller")})
+    columns = [*callers, "平台 platform", *agents]
+    arrows = []
+    for leg in legs:
+        me, platform = columns.index(leg["role"]), columns.index("平台 platform")
+        for m in leg["sip"]:
+            src, dst = (me, platform) if m["dir"] == "TX" else (platform, me)
+            arrows.append(Arrow(leg["at_s"] + m["t"], src, dst, _short(m["first_line"])))
+    arrows.sort(key=lambda a: a.t)
+    return ladder_svg(columns, arrows[:MAX_LADDER]), len(arrows)
+
+
+def _short(first_line: str) -> str:
+    parts = first_line.split()
+    if first_line.startswith("SIP/2.0") and len(parts) >= 2:
+        return " ".join(parts[1:])[:40]
+    return parts[0] if parts else first_line
+
+
+def _prompt_figures(sc: dict[str, Any], run_dir: Path) -> dict[int, dict[str, Any]]:
+    """For each expect_prompt step that found its prompt: the capture's waveform around the match."""
+    captures = {c["call"]: c["capture"] for c in sc["calls"] if c.get("call") and c.get("capture")}
+    figures = {}
+    for step in sc["steps"]:
+        m = step.get("measurements") or {}
+        capture = captures.get(step["spec"].get("call"))
+        if step["kind"] != "expect_prompt" or "start_s" not in m or capture is None:
+            continue
+        start, end = float(m["start_s"]), float(m["end_s"])
+        svg = waveform_svg(run_dir / capture, max(0.0, start - 1.0), end + 1.0, (start, end))
+        figures[step["index"]] = {"svg": svg, "audio": capture}
+    return figures
+
+
+def _distribution(sc: dict[str, Any]) -> list[dict[str, Any]]:
+    tables = []
+    for step in sc["steps"]:
+        m = step.get("measurements") or {}
+        if step["kind"] == "expect_distribution" and m.get("table"):
+            counts = Counter(row["agent"] or "（未接 unanswered）" for row in m["table"])
+            ordered = {a: counts.get(a, 0) for a in m.get("agents", [])}
+            ordered.update({a: n for a, n in counts.items() if a not in ordered})
+            tables.append({"step": step, "rows": m["table"], "svg": bars_svg(ordered), "note": m.get("note", "")})
+    return tables
+
+
+def _relative(path: Any, run_dir: Path) -> str | None:
+    if not path:
+        return None
+    p = Path(str(path))
+    try:
+        return str(p.resolve().relative_to(run_dir.resolve()))
+    except ValueError:
+        return None
+
+
+def _recordings(sc: dict[str, Any], run_dir: Path) -> list[dict[str, Any]]:
+    out = []
+    for step in sc["steps"]:
+        m = step.get("measurements") or {}
+        if step["kind"] == "expect_recording" and m.get("name"):
+            out.append({**m, "link": _relative(m.get("file"), run_dir)})
+    return out
+
+
+def _scenario_view(sc: dict[str, Any], run_dir: Path, index: int) -> dict[str, Any]:
+    sc["anchor"] = f"s{index}"
+    ladder, messages = _ladder(sc)
+    steps = []
+    for step in sc["steps"]:
+        zh, en = say(step["kind"], step["spec"])
+        steps.append({**step, "zh": zh, "en": en})
+    return {
+        **sc, "steps": steps, "item": licence_item(sc["licence_item"]), "ladder": ladder,
+        "ladder_total": messages, "prompts": _prompt_figures(sc, run_dir), "distributions": _distribution(sc),
+        "recordings": _recordings(sc, run_dir), "verdict_words": VERDICT_WORDS[sc["verdict"]],
+        "retention": [s for s in sc["steps"] if s["kind"] in
+                      ("expect_retention", "verify_canaries", "expect_retention_proof", "expect_storage")],
+    }
+
+
+@dataclass
+class ReportModel:
+    run: dict[str, Any]
+    end: dict[str, Any] | None
+    scenarios: list[dict[str, Any]]
+    matrix: list[Item]
+
+    @property
+    def verdict(self) -> str:
+        return combine([s["verdict"] for s in self.scenarios]) if self.scenarios else "error"
+
+    @property
+    def failures(self) -> list[dict[str, Any]]:
+        return [s for s in self.scenarios if s["verdict"] != "passed"]
+
+    def counts(self) -> Counter[str]:
+        return Counter(s["verdict"] for s in self.scenarios)
+
+
+def load_model(run_dir: Path) -> ReportModel:
+    records = read_evidence(run_dir)
+    run = next((r for r in records if r["type"] == "run"), {})
+    end = next((r for r in records if r["type"] == "end"), None)
+    raw = [r for r in records if r["type"] == "scenario"]
+    # failures first, then by licence item in the order of the requirement matrix
+    order = {r.key: i for i, r in enumerate(REQUIREMENTS)}
+    raw.sort(key=lambda s: (s["verdict"] == "passed", order.get(s["licence_item"] or "", 9), s["file"]))
+    scenarios = [_scenario_view(sc, run_dir, i) for i, sc in enumerate(raw, 1)]
+    return ReportModel(run, end, scenarios, requirement_matrix(scenarios))
+
+
+def _environment() -> Environment:
+    env = Environment(loader=PackageLoader("harness.report", "templates"),
+                      autoescape=select_autoescape(["html", "j2"]), trim_blocks=True, lstrip_blocks=True)
+    env.filters["words"] = lambda v: VERDICT_WORDS.get(v, (v, v))
+    return env
+
+
+def render_html(run_dir: Path, out: Path | None = None) -> Path:
+    """Write ``report.html`` into the run folder (atomically) and return its path."""
+    from markupsafe import Markup
+
+    model = load_model(run_dir)
+    lic = model.run.get("licence", {})
+    html = _environment().get_template("report.html.j2").render(
+        m=model, run=model.run, lic=lic, kind=LICENCE_KIND.get(lic.get("kind", "nationwide"), ("", "")),
+        unverifiable=UNVERIFIABLE, verdicts=VERDICT_WORDS, Markup=Markup,
+    )
+    out = out or run_dir / "report.html"
+    tmp = out.with_suffix(".html.tmp")
+    tmp.write_text(html, encoding="utf-8")
+    tmp.replace(out)
+    return out

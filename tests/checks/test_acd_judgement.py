@@ -70,7 +70,7 @@ def test_ringall_need_not_ring_a_settling_agent_but_must_ring_a_free_one() -> No
 
 @pytest.mark.parametrize(("fifth", "problems"), [
     ("agent1", []),
-    ("agent3", ["c5: went to agent3 (2 calls here); an agent with 1 was free"]),
+    ("agent3", ["c5: went to agent3 (2 calls taken); an agent with 1 was free"]),
 ])
 def test_fewestcalls_judges_once_every_free_agent_has_a_count(fifth: str, problems: list[str]) -> None:
     served = sequence(["agent1", "agent2", "agent3", "agent3", fifth], gap=SETTLE + 0.5)
@@ -85,3 +85,13 @@ def test_leastrecent_names_the_agent_idle_longest() -> None:
     served = sequence(["agent1", "agent2", "agent3", "agent1"], gap=SETTLE + 0.5)
     problems, note = _judge("leastrecent", served, ORDER, ALL)
     assert problems == [] and note == "1 of 4 calls decidable from the scenario's own history"
+
+
+def test_fewestcalls_counts_from_the_platforms_history_when_it_is_known() -> None:
+    before = {"agent1": 2, "agent2": 0, "agent3": 0}
+    fair = sequence(["agent2", "agent3", "agent2"], gap=SETTLE + 0.5)
+    problems, note = _judge("fewestcalls", fair, ORDER, ALL, before)
+    assert problems == [] and note.startswith("3 of 3 calls judged")
+    unfair = sequence(["agent1", "agent2", "agent3"], gap=SETTLE + 0.5)
+    assert _judge("fewestcalls", unfair, ORDER, ALL, before)[0] == [
+        "c1: went to agent1 (2 calls taken); an agent with 0 was free"]

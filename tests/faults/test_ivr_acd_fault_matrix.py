@@ -19,8 +19,8 @@ from tests.recording.reference import reference_platform, run_scenario
 
 SUITE = Path(__file__).resolve().parents[2] / "scenarios"
 IVR = ["ivr/greeting_and_menu", "ivr/invalid_key", "ivr/service_menu", "ivr/queue_routes"]
-# fewestcalls first: it is judged on the calls each agent takes within the scenario, which is
-# decidable only while earlier scenarios on the same platform have not left the counts uneven.
+# fewestcalls first: it starts from the platform's reported counts, and that start is checked
+# against what the phones saw; running it first also keeps it decidable from SIP alone.
 ACD = ["acd/fewestcalls", "acd/rrmemory", "acd/ringall", "acd/leastrecent", "acd/linear",
        "acd/busy_agent_skipped", "acd/no_answer_failover"]
 # fault -> (scenarios run, {scenario that must fail: words its message must hold})

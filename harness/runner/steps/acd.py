@@ -24,6 +24,7 @@ RINGALL_SPREAD = 0.5  # seconds within which all offers of one ring-all call mus
 # platform's eyes: the BYE that reached the agent phone and the ACD's release of the agent
 # race the next INVITE.  Such an agent is "settling": neither required nor barred.
 SETTLE = 1.0
+SETTLE_WAIT = 5.0  # for the agent legs to end before the platform's counts are read
 RANDOM_MIN_CALLS = 10
 
 
@@ -106,7 +107,8 @@ def _free_sets(served: list[Served], s: Served, order: list[str], answering: set
     return [f for f in (free, settled) if f] if settled != free else ([free] if free else [])
 
 
-def _judge(strategy: str, served: list[Served], order: list[str], answering: set[str]) -> tuple[list[str], str]:
+def _judge(strategy: str, served: list[Served], order: list[str], answering: set[str],
+           before: dict[str, int] | None = None) -> tuple[list[str], str]:
     problems: list[str] = []
     note = ""
     answered = [s for s in served if s.agent]
@@ -157,7 +159,7 @@ def _judge(strategy: str, served: list[Served], order: list[str], answering: set
         if judged == 0:
             note = "undecided: no call could be judged; place more calls than agents"
     elif strategy == "fewestcalls":
-        taken: dict[str, int] = {}
+        taken: dict[str, int] = dict(before or {})
         judged = 0
         for s in answered:
             frees = _free_sets(served, s, order, answering)
@@ -165,10 +167,12 @@ def _judge(strategy: str, served: list[Served], order: list[str], answering: set
                 judged += 1
                 fewest = {min(taken[a] for a in f) for f in frees}
                 if taken[s.agent or ""] not in fewest:
-                    problems.append(f"{s.call}: went to {s.agent} ({taken[s.agent or '']} calls here); "
+                    problems.append(f"{s.call}: went to {s.agent} ({taken[s.agent or '']} calls taken); "
                                     f"an agent with {min(fewest)} was free")
             taken[s.agent or ""] = taken.get(s.agent or "", 0) + 1
-        note = (f"{judged} of {len(answered)} calls judged on calls taken in this scenario "
+        note = (f"{judged} of {len(answered)} calls judged on calls taken, counted from the platform's own "
+                f"counts before the scenario ({before})" if before else
+                f"{judged} of {len(answered)} calls judged on calls taken in this scenario "
                 "(the platform's earlier counts are not visible over SIP)")
         if judged == 0:
             note = "undecided: no call could be judged; place more calls than agents"
@@ -194,6 +198,38 @@ def _never_offered(strategy: str, served: list[Served], answering: set[str]) -> 
             for a in sorted(answering - offered)]
 
 
+def _counts_before(run: ScenarioRun, served: list[Served], order: list[str]) -> dict[str, int] | None:
+    """Each agent's calls before the scenario: the platform's count now, less the calls seen here.
+
+    Fewestcalls weighs history SIP cannot show. Where the adapter reports
+    per-agent counts (``queue_state``), the history is taken from it -- and
+    only the history: every call of the scenario is still judged from what the
+    agent phones saw. None when the platform cannot say, or its count is below
+    what the phones saw (then it is not to be trusted).
+    """
+    from harness.targets.adapter import adapter_for
+
+    legs = [c.agent_leg for c in run.calls.values() if c.agent_leg is not None]
+    try:  # the platform counts a call when it frees the agent, before the agent's BYE goes out
+        run.board.wait(lambda: all(leg.state == "DISCONNECTED" for leg in legs) or None,
+                       run.budget(SETTLE_WAIT), lambda: "the agent legs to end")
+        state = adapter_for(run.target).queue_state()
+    except HarnessError:  # a WaitTimeout too: then the counts may not be final
+        return None
+    agents = (state or {}).get("agents")
+    if not isinstance(agents, dict):
+        return None
+    seen = {a: sum(1 for s in served if s.agent == a) for a in order}
+    before = {}
+    for name in order:
+        account = run.target.accounts.get(next((a.account for a in run.scenario.agents if a.name == name), name))
+        reported = (agents.get(account.username) or {}).get("calls_taken") if account else None
+        if not isinstance(reported, int) or reported < seen[name]:
+            return None
+        before[name] = reported - seen[name]
+    return before
+
+
 @handles(ExpectDistributionStep)
 def expect_distribution(run: ScenarioRun, step: ExpectDistributionStep) -> dict[str, Any]:
     import time
@@ -203,7 +239,8 @@ def expect_distribution(run: ScenarioRun, step: ExpectDistributionStep) -> dict[
     call_ids = list(step.calls) or list(run.calls)
     served = [_served(run, c, time.monotonic()) for c in call_ids]
     unanswered = [s.call for s in served if s.agent is None]
-    problems, note = _judge(step.strategy, served, order, answering)
+    before = _counts_before(run, served, order) if step.strategy == "fewestcalls" else None
+    problems, note = _judge(step.strategy, served, order, answering, before)
     problems += _never_offered(step.strategy, served, answering)
     if not problems and note.startswith("undecided"):
         raise HarnessError(f"{step.strategy}: {note}")

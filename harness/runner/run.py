@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -68,7 +68,7 @@ class ScenarioRun:
         self.records: list[StepRecord] = []
         self.deadline = 0.0
         self._generated = 0
-        self._on_step = on_step or (lambda index, kind, step: nullcontext())
+        self._observers: list[StepObserver] = [on_step] if on_step else []
 
     # -- deadlines ---------------------------------------------------------------------
     def remaining(self) -> float:
@@ -110,10 +110,12 @@ class ScenarioRun:
         return str(path)
 
     # -- the run -------------------------------------------------------------------------
+    def observe(self, observer: StepObserver) -> None:
+        """Run ``observer`` around every step too, inside those given before."""
+        self._observers.append(observer)
+
     def execute(self) -> None:
         """Run every step; raise the first failure or error after recording it."""
-        from harness.runner.steps import handler_for
-
         self.deadline = time.monotonic() + self.scenario.deadline
         self._start_phones()
         for index, step in enumerate(self.scenario.steps):
@@ -121,8 +123,13 @@ class ScenarioRun:
             record = StepRecord(index, kind, time.monotonic())
             self.records.append(record)
             try:
-                with self._on_step(index, kind, step):
-                    record.measurements = handler_for(step)(self, step) or {}
+                with ExitStack() as observed:
+                    for observer in self._observers:
+                        observed.enter_context(observer(index, kind, step))
+                    self._take_step(record, step)
+                # What observers do around a step (a rehearsal waiting for its presenter,
+                # playing a recording back) is neither the step's time nor the scenario's.
+                self.deadline += time.monotonic() - record.ended
             except AssertionError as exc:
                 record.status, record.detail = "failed", str(getattr(exc, "detail", exc))
                 record.measurements = getattr(exc, "measurements", None) or record.measurements
@@ -131,7 +138,18 @@ class ScenarioRun:
                 record.status, record.detail = "error", str(exc)
                 raise
             finally:
-                record.ended = time.monotonic()
+                record.ended = record.ended or time.monotonic()
+
+    def _take_step(self, record: StepRecord, step: Step) -> None:
+        from harness.runner.steps import handler_for
+
+        began = time.monotonic()
+        self.deadline += began - record.started  # the observers' time before the step
+        record.started = began
+        try:
+            record.measurements = handler_for(step)(self, step) or {}
+        finally:
+            record.ended = time.monotonic()
 
     def _start_phones(self) -> None:
         from harness.runner.cast import cast

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import functools
 import os
+import signal
 import sys
 import time
 import traceback
@@ -165,6 +166,9 @@ def _describe(exc: BaseException) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Ctrl-C at a terminal reaches the whole process group. It is the controller's to answer:
+    # it hangs our calls up and stops us in order, and we leave when its channel closes.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     parser = argparse.ArgumentParser(prog="harness.sip.phone")
     parser.add_argument("--control", required=True, help="controller address HOST:PORT")
     parser.add_argument("--name", required=True)

@@ -1,6 +1,7 @@
 """The ``ccharness`` command.
 
 ``ccharness run``       run scenarios against a target (pytest underneath), print report paths
+``ccharness rehearse``  the same run paced for an on-site inspection: each step announced, then Enter
 ``ccharness validate``  check scenarios and target profiles, list every problem
 ``ccharness reference up|down|status``  the bundled reference platform
 """
@@ -22,15 +23,12 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ccharness", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="run scenarios against a target platform")
-    run.add_argument("paths", nargs="*", help=f"scenario files or folders (default {DEFAULT_SCENARIOS}/)")
-    run.add_argument("--target", default=DEFAULT_TARGET, help="target profile (YAML)")
-    run.add_argument("--reports", default="reports", help="folder for run folders (default reports/)")
-    run.add_argument("--run-id", default=None, help="name of the run folder (default: UTC time)")
-    run.add_argument("-k", dest="keyword", default=None, help="only scenarios whose name matches")
-    run.add_argument("--reference-fault", action="append", default=[], metavar="NAME",
-                     help="start the reference platform with this fault (repeatable; see "
-                          "ccharness reference up --list-faults) to watch a check fail")
+    _run_arguments(sub.add_parser("run", help="run scenarios against a target platform"))
+    reh = sub.add_parser("rehearse", help="rehearse the on-site inspection (现场核查): a run that "
+                                          "announces each step and waits for Enter")
+    _run_arguments(reh)
+    reh.add_argument("--pace", type=_seconds, default=None, metavar="SECONDS",
+                     help="advance every SECONDS instead of waiting for Enter")
     val = sub.add_parser("validate", help="check scenarios and target profiles; exit 1 on any problem")
     val.add_argument("paths", nargs="*", help="scenario files/folders and target profiles")
     val.add_argument("--target", default=DEFAULT_TARGET, help="target profile the scenarios are checked against")
@@ -41,11 +39,45 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _run_arguments(run: argparse.ArgumentParser) -> None:
+    run.add_argument("paths", nargs="*", help=f"scenario files or folders (default {DEFAULT_SCENARIOS}/)")
+    run.add_argument("--target", default=DEFAULT_TARGET, help="target profile (YAML)")
+    run.add_argument("--reports", default="reports", help="folder for run folders (default reports/)")
+    run.add_argument("--run-id", default=None, help="name of the run folder (default: UTC time)")
+    run.add_argument("-k", dest="keyword", default=None, help="only scenarios whose name matches")
+    run.add_argument("--reference-fault", action="append", default=[], metavar="NAME",
+                     help="start the reference platform with this fault (repeatable; see "
+                          "ccharness reference up --list-faults) to watch a check fail")
+
+
+def _seconds(text: str) -> float:
+    value = float(text)
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text}: not a number of seconds >= 0")
+    return value
+
+
 def _scenario_paths(paths: list[str]) -> list[str]:
     return [str(resolve(p)) for p in (paths or [DEFAULT_SCENARIOS])]
 
 
 def run(args: argparse.Namespace) -> int:
+    return _run_pytest(args)
+
+
+def rehearse(args: argparse.Namespace) -> int:
+    from harness.runner.rehearsal import intro
+
+    print("\n".join(intro(args.pace)), end="\n\n")
+    # -s: the presenter's Enter and the live display must pass pytest's capture untouched.
+    extra = ["-s", "--cc-rehearse=" + ("enter" if args.pace is None else f"{args.pace:g}")]
+    if args.pace is None and importlib.util.find_spec("pytest_timeout") is not None:
+        extra.append("--timeout=0")  # a person presenting has no time limit; paced runs keep the backstop
+    return _run_pytest(args, extra)
+
+
+def _run_pytest(args: argparse.Namespace, extra: tuple[str, ...] | list[str] = ()) -> int:
+    """Run the scenarios under pytest into reports/<run-id>/, then print where everything is."""
     import pytest
 
     run_id = args.run_id or time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
@@ -61,6 +93,7 @@ def run(args: argparse.Namespace) -> int:
     if args.keyword:
         pytest_args += ["-k", args.keyword]
     pytest_args += [f"--cc-reference-fault={f}" for f in args.reference_fault]
+    pytest_args += extra
     code = int(pytest.main(pytest_args))
     print(f"\nrun folder:      {run_dir}")
     print(f"JUnit XML:       {run_dir / 'junit.xml'}")
@@ -115,7 +148,7 @@ def reference(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    commands = {"run": run, "validate": validate, "reference": reference}
+    commands = {"run": run, "rehearse": rehearse, "validate": validate, "reference": reference}
     return int(commands[args.command](args))
 
 

@@ -22,6 +22,7 @@ SUFFIX = ".scenario.yaml"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TARGET = "fixtures/targets/reference.yaml"
 _SESSION = pytest.StashKey["CcSession"]()
+_REHEARSAL = pytest.StashKey[Any]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -33,6 +34,29 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--cc-reference-fault", action="append", default=[], metavar="NAME",
                     help="run against the reference platform with this fault on (repeatable): "
                          "to see a check fail as it should")
+    group.addoption("--cc-rehearse", default=None, type=_rehearse_mode, metavar="enter|SECONDS",
+                    help="rehearse the on-site inspection: announce each step, then wait for Enter "
+                         "(enter) or that many seconds; needs -s")
+
+
+def _rehearse_mode(text: str) -> str:
+    if text != "enter" and not 0 <= float(text) < float("inf"):  # float() raises ValueError for words
+        raise ValueError(text)
+    return text
+
+
+def _rehearsal(config: pytest.Config) -> Any:
+    """The session's rehearsal observer (``--cc-rehearse``), or None for a normal run."""
+    mode = config.getoption("--cc-rehearse")
+    if mode is None:
+        return None
+    if _REHEARSAL not in config.stash:
+        from harness.runner.rehearsal import Rehearsal
+
+        rehearsal = Rehearsal(None if mode == "enter" else float(mode))
+        config.add_cleanup(rehearsal.close)
+        config.stash[_REHEARSAL] = rehearsal
+    return config.stash[_REHEARSAL]
 
 
 def resolve(path: str) -> Path:
@@ -152,6 +176,9 @@ class ScenarioItem(pytest.Item):
             prompts = load_prompt_library(self.scenario.prompts)
         work = session.run_dir / self.path.name.removesuffix(SUFFIX)
         run = ScenarioRun(self.scenario, target, prompts, work, on_step=step_context)
+        rehearsal = _rehearsal(self.config)
+        if rehearsal is not None:
+            run.observe(rehearsal.watch(run))
         error: BaseException | None = None
         try:
             session.ensure_platform()

@@ -3,6 +3,8 @@
 ``ccharness run``       run scenarios against a target (pytest underneath), print report paths
 ``ccharness rehearse``  the same run paced for an on-site inspection: each step announced, then Enter
 ``ccharness validate``  check scenarios and target profiles, list every problem
+``ccharness report``    render a run folder's report, checklist and manifest again
+``ccharness verify``    check a run folder against its manifest (what changed since)
 ``ccharness reference up|down|status``  the bundled reference platform
 """
 
@@ -32,6 +34,11 @@ def _parser() -> argparse.ArgumentParser:
     val = sub.add_parser("validate", help="check scenarios and target profiles; exit 1 on any problem")
     val.add_argument("paths", nargs="*", help="scenario files/folders and target profiles")
     val.add_argument("--target", default=DEFAULT_TARGET, help="target profile the scenarios are checked against")
+    rep = sub.add_parser("report", help="render a run folder's evidence report, video checklist and manifest")
+    rep.add_argument("run_dir", help="the run folder (reports/<run-id>)")
+    rep.add_argument("--no-pdf", action="store_true", help="skip the PDF")
+    ver = sub.add_parser("verify", help="check a run folder against its manifest; exit 1 if anything changed")
+    ver.add_argument("run_dir", help="the run folder (reports/<run-id>)")
     ref = sub.add_parser("reference", help="start, stop or inspect the bundled reference platform")
     ref.add_argument("action", choices=["up", "down", "status"])
     ref.add_argument("--fault", action="append", default=[], help="start with this fault (repeatable)")
@@ -95,12 +102,22 @@ def _run_pytest(args: argparse.Namespace, extra: tuple[str, ...] | list[str] = (
     pytest_args += [f"--cc-reference-fault={f}" for f in args.reference_fault]
     pytest_args += extra
     code = int(pytest.main(pytest_args))
-    print(f"\nrun folder:      {run_dir}")
+    verdict = {0: "CONFORMANT", 1: "NOT CONFORMANT (or errors; see above)"}.get(code, f"pytest exit {code}")
+    print(f"\nverdict:         {verdict}")
+    print(f"run folder:      {run_dir}")
     print(f"JUnit XML:       {run_dir / 'junit.xml'}")
     if (run_dir / "allure-results").exists():
         print(f"Allure results:  {run_dir / 'allure-results'}")
-    verdict = {0: "CONFORMANT", 1: "NOT CONFORMANT (or errors; see above)"}.get(code, f"pytest exit {code}")
-    print(f"verdict:         {verdict}")
+    if (run_dir / "evidence.jsonl").exists():
+        from harness.errors import HarnessError
+        from harness.report.render import render_run
+
+        try:
+            for line in render_run(run_dir).lines():
+                print(line)
+        except HarnessError as exc:
+            print(f"evidence report: NOT RENDERED: {exc}", file=sys.stderr)
+            code = code or 2
     return code
 
 
@@ -135,6 +152,35 @@ def validate(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
+def report(args: argparse.Namespace) -> int:
+    from harness.errors import HarnessError
+    from harness.report.render import render_run
+
+    try:
+        rendered = render_run(Path(args.run_dir), pdf=not args.no_pdf)
+    except HarnessError as exc:
+        print(f"ccharness report: {exc}", file=sys.stderr)
+        return 2
+    for line in rendered.lines():
+        print(line)
+    return 0
+
+
+def verify(args: argparse.Namespace) -> int:
+    from harness.errors import HarnessError
+    from harness.evidence.manifest import verify as check
+
+    try:
+        result = check(Path(args.run_dir))
+    except HarnessError as exc:
+        print(f"ccharness verify: {exc}", file=sys.stderr)
+        return 2
+    for line in result.lines():
+        print(line)
+    print(f"{result.checked} file(s) in the manifest: " + ("intact" if result.intact else "CHANGED since the run"))
+    return 0 if result.intact else 1
+
+
 def reference(args: argparse.Namespace) -> int:
     from harness.runner.platform import REFERENCE_STATE
     from harness.runner.platform import reference as call
@@ -148,7 +194,8 @@ def reference(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    commands = {"run": run, "rehearse": rehearse, "validate": validate, "reference": reference}
+    commands = {"run": run, "rehearse": rehearse, "validate": validate, "report": report, "verify": verify,
+                "reference": reference}
     return int(commands[args.command](args))
 
 

@@ -8,8 +8,9 @@ cd "$(dirname "$0")"
 # kamailio*: the reference platform's registrar/proxy; libspandsp2: in-band DTMF
 # detection; espeak-ng, sox: prompt generation; python3-venv: the virtual environment;
 # chromium, fonts-noto-cjk: the evidence report's PDF (Chinese fonts embedded) and its
-# screenshots; poppler-utils: the report tests look into the PDF (pdffonts, pdftoppm).
-APT_PACKAGES="kamailio kamailio-sqlite-modules libspandsp2 espeak-ng sox python3-venv chromium fonts-noto-cjk poppler-utils"
+# screenshots; poppler-utils: the report tests look into the PDF (pdffonts, pdftoppm);
+# ffmpeg: decodes recordings stored as GSM, WAV49, MP3 or Ogg (Opus, Vorbis).
+APT_PACKAGES="kamailio kamailio-sqlite-modules libspandsp2 espeak-ng sox python3-venv chromium fonts-noto-cjk poppler-utils ffmpeg"
 
 missing=""
 for pkg in $APT_PACKAGES; do

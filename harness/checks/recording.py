@@ -2,15 +2,17 @@
 
 Pure functions over a file, the call's timelines and what the platform said;
 the step handler (``harness.runner.steps.recording``) finds and downloads
-the recording.  Problems are written in a reviewer's words, each ending with
-the licence term it concerns; notes are facts worth a look that do not fail
-the check (a recording at 16 kHz is still a recording).
+the recording.  The file may be in any format ``harness.audio.recording``
+reads (WAV, GSM, MP3, Ogg; mixed or one party per channel); its hash is of
+the bytes downloaded, never of the decoded audio.  Problems are written in a
+reviewer's words, each ending with the licence term it concerns; notes are
+facts worth a look that do not fail the check (a recording at 16 kHz is
+still a recording).
 """
 
 from __future__ import annotations
 
 import hashlib
-import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,8 +21,13 @@ import numpy as np
 
 from harness.audio.frames import frame_levels
 from harness.audio.marker import Marker, MarkerHit, scan
-from harness.audio.pcm import RATE
-from harness.audio.wav import read_wav
+from harness.audio.pcm import RATE, FloatArray
+from harness.audio.recording import (
+    DECODE_TIMEOUT,
+    DecodedRecording,
+    RecordingFormat,
+    read_recording,
+)
 from harness.sip.timeline import CallTimeline
 
 ACTIVE_DBFS = -45.0  # a 20 ms frame louder than this is sound, not line noise
@@ -30,20 +37,7 @@ COMPLETE = "录音需完整"
 UNCHANGED = "录音不得被篡改"
 AUTHENTICATED = "录音调取须经身份认证"
 RECORDED = "录音存储"
-_ENCODINGS = {1: "PCM", 3: "float", 6: "A-law", 7: "µ-law", 0xFFFE: "extensible"}
-
-
-@dataclass(frozen=True)
-class WavFacts:
-    """A WAV file's format, from its ``fmt `` chunk."""
-
-    encoding: str
-    rate: int
-    channels: int
-    bits: int
-
-    def __str__(self) -> str:
-        return f"{self.encoding} {self.bits}-bit, {self.rate} Hz, {self.channels} channel(s)"
+MIX = "mix"
 
 
 @dataclass(frozen=True)
@@ -60,16 +54,28 @@ class Bridged:
 
 
 @dataclass(frozen=True)
+class ChannelAnalysis:
+    """One channel of a recording that keeps the parties apart (one per channel)."""
+
+    active_s: float
+    peak_dbfs: float
+    markers: dict[str, MarkerHit]  # party -> best fit in this channel alone
+
+
+@dataclass(frozen=True)
 class RecordingAnalysis:
     """What was measured on the downloaded file."""
 
-    facts: WavFacts | None
+    format: RecordingFormat
     duration_s: float
-    active_s: float  # seconds of 20 ms frames above ACTIVE_DBFS
+    active_s: float  # seconds of 20 ms frames above ACTIVE_DBFS, in the mix
     peak_dbfs: float
     sha256: str
     size: int
     markers: dict[str, MarkerHit] = field(default_factory=dict)  # party -> best fit
+    heard_in: dict[str, str] = field(default_factory=dict)  # party -> MIX or "channel N"
+    channels: tuple[ChannelAnalysis, ...] = ()  # each channel of a multi-channel file
+    decode_notes: tuple[str, ...] = ()  # damage the decoder got past
 
 
 @dataclass(frozen=True)
@@ -92,22 +98,6 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def wav_facts(path: Path) -> WavFacts | None:
-    """The format of a RIFF/WAVE file, or None when it is not one."""
-    with open(path, "rb") as f:
-        head = f.read(4096)
-    if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
-        return None
-    offset = 12
-    while offset + 8 <= len(head):
-        chunk, size = struct.unpack_from("<4sI", head, offset)
-        if chunk == b"fmt " and offset + 24 <= len(head):
-            code, channels, rate, _, _, bits = struct.unpack_from("<HHIIHH", head, offset + 8)
-            return WavFacts(_ENCODINGS.get(code, f"format {code:#x}"), rate, channels, bits)
-        offset += 8 + size + (size & 1)
-    return None
-
-
 def bridged(caller: CallTimeline, agent: CallTimeline | None) -> Bridged | None:
     """Agent answer to the first hang-up; without an agent leg, the caller's answer to hang-up."""
     end = caller.last("call", state="DISCONNECTED")
@@ -123,22 +113,59 @@ def bridged(caller: CallTimeline, agent: CallTimeline | None) -> Bridged | None:
     return Bridged(answered.t, end.t, "platform answer to hang-up (no agent leg known)")
 
 
-def analyse(path: Path, markers: dict[str, Marker]) -> RecordingAnalysis:
-    """Measure a downloaded recording: format, length, sound, hash, and each party's marker."""
-    facts = wav_facts(path)
-    samples, _ = read_wav(path)  # at 8 kHz, channels averaged: the mix a listener hears
+def marker_fits(recording: DecodedRecording, markers: dict[str, Marker]
+                ) -> dict[str, dict[str, MarkerHit]]:
+    """``{where: {party: best fit}}`` in the mix and, for several channels, in each channel."""
+    sources = {MIX: recording.mix}
+    if len(recording.channels) > 1:
+        sources |= {f"channel {i}": ch for i, ch in enumerate(recording.channels, 1)}
+    fits = {}
+    for where, samples in sources.items():
+        hits = scan(samples, list(markers.values()))
+        fits[where] = {party: hits[m.id] for party, m in markers.items()}
+    return fits
+
+
+def _best_fit(fits: dict[str, dict[str, MarkerHit]], party: str) -> tuple[MarkerHit, str]:
+    """The mix's fit when the marker is found there, else a channel's, else the closest miss."""
+    options = [(hits[party], where) for where, hits in fits.items()]
+    found = [option for option in options if option[0].found]
+    return found[0] if found else max(options, key=lambda option: option[0].score)
+
+
+def _sound(samples: FloatArray) -> tuple[float, float]:
+    """Seconds of 20 ms frames above ACTIVE_DBFS, and the loudest frame's level."""
     levels = frame_levels(samples, RATE // 50)
     active = float(np.count_nonzero(levels > ACTIVE_DBFS)) / 50
     peak = float(np.max(levels)) if levels.size else float("-inf")
-    hits = scan(samples, list(markers.values()))
+    return round(active, 2), round(peak, 1)
+
+
+def analyse(path: Path, markers: dict[str, Marker], timeout: float = DECODE_TIMEOUT
+            ) -> RecordingAnalysis:
+    """Measure a downloaded recording: format, length, sound, hash, and each party's marker.
+
+    Raises :class:`harness.errors.AudioError` when the file cannot be decoded
+    (within ``timeout`` seconds, for formats ffmpeg decodes).
+    """
+    recording = read_recording(path, timeout)  # at 8 kHz; the mix is what a listener hears
+    active, peak = _sound(recording.mix)
+    fits = marker_fits(recording, markers)
+    best = {party: _best_fit(fits, party) for party in markers}
+    several = len(recording.channels) > 1
+    channels = tuple(ChannelAnalysis(*_sound(samples), fits[f"channel {i}"])
+                     for i, samples in enumerate(recording.channels, 1)) if several else ()
     return RecordingAnalysis(
-        facts=facts,
-        duration_s=round(samples.size / RATE, 3),
-        active_s=round(active, 2),
-        peak_dbfs=round(peak, 1),
-        sha256=sha256_of(path),
+        format=recording.format,
+        duration_s=round(recording.duration_s, 3),
+        active_s=active,
+        peak_dbfs=peak,
+        sha256=sha256_of(path),  # of the bytes the platform served, not of the decoded audio
         size=path.stat().st_size,
-        markers={party: hits[m.id] for party, m in markers.items()},
+        markers={party: hit for party, (hit, _) in best.items()},
+        heard_in={party: where for party, (_, where) in best.items()} if several else {},
+        channels=channels,
+        decode_notes=recording.notes,
     )
 
 
@@ -189,17 +216,33 @@ def judge(a: RecordingAnalysis, e: Expectation) -> tuple[list[str], list[str]]:
         problems.append(f"can be downloaded without credentials (HTTP {e.unauthenticated_status}): "
                         f"anyone who can reach the API can fetch it ({AUTHENTICATED})")
     notes = []
-    if a.facts is None:
-        notes.append("not a WAV file: format, rate and channels not checked")
-    elif (a.facts.rate, a.facts.channels) != (RATE, 1):
-        notes.append(f"recorded as {a.facts}, not 8 kHz mono")
+    if (a.format.rate, a.format.channels) != (RATE, 1):
+        notes.append(f"recorded as {a.format}, not 8 kHz mono")
+    notes.extend(a.decode_notes)
+    notes.extend(f"channel {i} of {len(a.channels)} is silent: only {c.active_s:.2f}s above "
+                 f"{ACTIVE_DBFS:.0f} dBFS" for i, c in enumerate(a.channels, 1)
+                 if c.active_s < MIN_ACTIVE_S)
     return [p for p in problems if p], notes
+
+
+def _fit_figures(hit: MarkerHit) -> dict[str, Any]:
+    return {"found": hit.found, "at_s": hit.start_s, "score": round(hit.score, 3),
+            "weakest_slot": round(hit.min_share, 3)}
+
+
+def _channel_figures(a: RecordingAnalysis) -> dict[str, Any]:
+    """Each channel's sound and markers, for a file with a channel per party."""
+    if not a.channels:
+        return {}
+    return {"channels": [{"channel": i, "active_s": c.active_s, "peak_dbfs": c.peak_dbfs,
+                          "markers": {p: _fit_figures(h) for p, h in c.markers.items()}}
+                         for i, c in enumerate(a.channels, 1)]}
 
 
 def measurements(a: RecordingAnalysis, e: Expectation) -> dict[str, Any]:
     """The figures behind the verdict, for the records and the report."""
     return {
-        "format": str(a.facts) if a.facts else None,
+        "format": str(a.format),
         "duration_s": a.duration_s,
         "bridged_s": round(e.bridged.seconds, 3) if e.bridged else None,
         "bridged_basis": e.bridged.basis if e.bridged else None,
@@ -208,7 +251,8 @@ def measurements(a: RecordingAnalysis, e: Expectation) -> dict[str, Any]:
         "sha256": a.sha256,
         "platform_sha256": e.platform_sha256,
         "size": a.size,
-        "markers": {p: {"found": h.found, "at_s": h.start_s, "score": round(h.score, 3),
-                        "weakest_slot": round(h.min_share, 3)} for p, h in a.markers.items()},
+        "markers": {p: {**_fit_figures(h), **({"heard_in": a.heard_in[p]} if p in a.heard_in else {})}
+                    for p, h in a.markers.items()},
+        **_channel_figures(a),
         "unauthenticated_status": e.unauthenticated_status,
     }

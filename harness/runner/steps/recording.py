@@ -15,8 +15,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from harness.audio.marker import Marker, marker_for, render, scan
-from harness.audio.wav import read_wav
+from harness.audio.marker import Marker, marker_for, render
+from harness.audio.recording import read_recording
 from harness.checks.recording import (
     RECORDED,
     Expectation,
@@ -24,6 +24,7 @@ from harness.checks.recording import (
     analyse,
     bridged,
     judge,
+    marker_fits,
     measurements,
 )
 from harness.checks.retention import (
@@ -158,13 +159,13 @@ def _by_marker(platform: Platform, state: CallState, folder: Path
                ) -> tuple[RecordingInfo | None, int]:
     """The newest recording in the call's time window that holds one of its markers."""
     candidates = platform.find_recordings(None, *_window(state))
-    markers = [p.marker for p in state.markers.values()]
+    markers = {party: played.marker for party, played in state.markers.items()}
     for rec in list(reversed(candidates))[:MAX_WINDOW_CANDIDATES]:
         try:
-            samples, _ = read_wav(platform.fetch(rec, folder))
+            fits = marker_fits(read_recording(platform.fetch(rec, folder)), markers)
         except AudioError:
             continue
-        if any(hit.found for hit in scan(samples, markers).values()):
+        if any(hit.found for hits in fits.values() for hit in hits.values()):
             return rec, len(candidates)
     return None, len(candidates)
 

@@ -149,10 +149,12 @@ def _window(state: CallState) -> tuple[datetime, datetime]:
     return _utc(first) - CLOCK_SKEW, datetime.now(UTC) + CLOCK_SKEW
 
 
-def _by_call_id(platform: Platform, state: CallState) -> list[RecordingInfo]:
+def _by_call_id(platform: Platform, state: CallState) -> tuple[list[RecordingInfo], bool]:
+    """The recordings the platform ties to the call's Call-ID; and whether it listed any it
+    could not tie to a call (Asterisk's names may not say), which only the markers can sort."""
     call_id = state.timeline.sip_call_id
     found = platform.find_recordings(call_id, *_window(state))
-    return [r for r in found if r.call_id in (None, call_id)]
+    return [r for r in found if r.call_id == call_id], any(r.call_id is None for r in found)
 
 
 def _by_marker(platform: Platform, state: CallState, folder: Path
@@ -174,12 +176,14 @@ def _locate(run: ScenarioRun, platform: Platform, state: CallState, step: Expect
             folder: Path) -> tuple[RecordingInfo, str]:
     deadline = time.monotonic() + run.budget(step.within)
     while True:
-        found = _by_call_id(platform, state)
+        found, untied = _by_call_id(platform, state)
         if found:
             return found[0], "SIP Call-ID"
-        if time.monotonic() >= deadline:
+        if (untied and state.markers) or time.monotonic() >= deadline:
             break
         idle(run, min(POLL, max(0.0, deadline - time.monotonic())))
+    if state.markers:
+        (folder / "candidates").mkdir(parents=True, exist_ok=True)
     rec, looked_at = _by_marker(platform, state, folder / "candidates") if state.markers else (None, 0)
     if rec is not None:
         return rec, "time window and marker"

@@ -1,12 +1,12 @@
 """What the checks need from a platform beyond SIP: its recordings, retention and queues.
 
 Checks talk to a platform only through a ``Platform``: one implementation per
-kind of platform API (the reference platform's ARI-shaped API now; Asterisk
-ARI, FreeSWITCH, generic HTTP and plain files later), chosen by the target
-profile's ``adapter.type`` and built by :func:`adapter_for`.  Capabilities a
-platform may lack -- moving its clock, purging on demand -- raise
-``NotSupported``, which a check turns into "not shown on this platform"
-rather than a failure.
+kind of platform API (the reference platform's ARI-shaped API, and Asterisk
+22 through ARI and AMI, now; FreeSWITCH, generic HTTP and plain files later),
+chosen by the target profile's ``adapter.type`` and built by
+:func:`adapter_for`.  Capabilities a platform may lack -- moving its clock,
+purging on demand -- raise ``NotSupported``, which a check turns into "not
+shown on this platform" rather than a failure.
 """
 
 from __future__ import annotations
@@ -81,8 +81,14 @@ def _reference(target: Target) -> Platform:
     return ReferencePlatform.from_target(target)
 
 
-ADAPTERS: dict[str, AdapterFactory] = {"reference": _reference}
-"""Adapter factories by ``adapter.type``; Asterisk ARI and the others come in their own issue."""
+def _asterisk(target: Target) -> Platform:
+    from harness.targets.asterisk import AsteriskPlatform
+
+    return AsteriskPlatform.from_target(target)
+
+
+ADAPTERS: dict[str, AdapterFactory] = {"reference": _reference, "asterisk": _asterisk}
+"""Adapter factories by ``adapter.type``; FreeSWITCH and the others come in their own issue."""
 
 
 def adapter_for(target: Target) -> Platform:

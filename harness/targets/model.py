@@ -66,6 +66,24 @@ class Peer:
 
 
 @dataclass(frozen=True)
+class DtmfProbe:
+    """``doctor.dtmf_probe``: call ``did``, send ``digits``, and ``expect_prompt`` must follow."""
+
+    did: str  # a name under the profile's dids
+    digits: str
+    expect_prompt: str  # prompt id the digits lead to
+    within: float = 10.0  # seconds after the digits by which the prompt must start
+    after_prompt: str | None = None  # heard out before the digits go (an IVR deaf to keys meanwhile)
+
+
+@dataclass(frozen=True)
+class Doctor:
+    """What ``ccharness doctor`` does beyond its standard checks (the profile's ``doctor:``)."""
+
+    dtmf_probe: DtmfProbe | None = None
+
+
+@dataclass(frozen=True)
 class Licence:
     """What the run is evidence for: the licence kind and who applies (for the report's cover)."""
 
@@ -94,6 +112,7 @@ class Target:
     dtmf_method: Literal["rfc4733", "info", "inband"] = "rfc4733"
     codecs: tuple[str, ...] = ("PCMU/8000", "PCMA/8000")
     licence: Licence = field(default_factory=Licence)
+    doctor: Doctor = field(default_factory=Doctor)
 
 
 @dataclass(frozen=True)

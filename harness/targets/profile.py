@@ -16,9 +16,12 @@ from typing import Any, cast
 from harness.errors import ProfileError
 from harness.scenario.context import Checker, mapping
 from harness.scenario.schema import closest, load_schema, validate
+from harness.scenario.values import BadValue, parse_digits
 from harness.scenario.yamlmarks import DataPath, read_marked
 from harness.targets.model import (
     Account,
+    Doctor,
+    DtmfProbe,
     Licence,
     Managed,
     Peer,
@@ -96,6 +99,7 @@ def _target(chk: Checker, data: dict[str, Any]) -> Target:
     transport = chk.get(platform, at, "transport") or "udp"
     managed = chk.get(data, (), "managed") or "none"
     library = _library(chk, chk.get(data, (), "prompts"))
+    dids = _dids(chk, data.get("dids"))
     return Target(
         name=str(data.get("name", "")),
         path=chk.doc.path,
@@ -105,7 +109,7 @@ def _target(chk: Checker, data: dict[str, Any]) -> Target:
         domain=chk.get(platform, at, "domain") or host,
         outbound_proxy=chk.get(platform, at, "outbound_proxy"),
         managed=cast(Managed, managed),
-        dids=_dids(chk, data.get("dids")),
+        dids=dids,
         accounts=_accounts(chk, data.get("accounts")),
         prompts=library.path if library else None,
         adapter=_adapter(chk, ("adapter",), data.get("adapter") or {}),
@@ -114,7 +118,40 @@ def _target(chk: Checker, data: dict[str, Any]) -> Target:
         dtmf_method=chk.get(data, (), "dtmf_method") or "rfc4733",
         codecs=tuple(chk.get(data, (), "codecs") or ("PCMU/8000", "PCMA/8000")),
         licence=_licence(mapping(data.get("licence"))),
+        doctor=Doctor(_dtmf_probe(chk, data, dids, library)),
     )
+
+
+def _dtmf_probe(chk: Checker, data: dict[str, Any], dids: dict[str, str],
+                library: PromptLibrary | None) -> DtmfProbe | None:
+    """``doctor.dtmf_probe``: its DID must be one of ``dids:``, its prompts in the library."""
+    at = ("doctor", "dtmf_probe")
+    probe = mapping(mapping(data.get("doctor")).get("dtmf_probe"))
+    if not probe:
+        return None
+    did = chk.get(probe, at, "did")
+    if isinstance(did, str) and did not in dids and chk.clean(("dids",)):
+        hint = f"{closest(did, sorted(dids))}the profile's dids: {', '.join(dids) or 'none'}"
+        chk.report(at + ("did",), f"'{did}' is not one of the profile's dids", hint)
+    prompts = {key: chk.get(probe, at, key) for key in ("expect_prompt", "after_prompt")}
+    for key, pid in prompts.items():
+        if isinstance(pid, str):
+            _check_prompt(chk, at + (key,), pid, library, "prompts" in data)
+    within = chk.duration(at + ("within",), chk.get(probe, at, "within"))
+    digits = _digits(chk, at + ("digits",), chk.get(probe, at, "digits"))
+    return DtmfProbe(did=str(did or ""), digits=digits, expect_prompt=str(prompts["expect_prompt"] or ""),
+                     within=within or 10.0, after_prompt=prompts["after_prompt"])
+
+
+def _digits(chk: Checker, dpath: DataPath, value: Any) -> str:
+    if value is None:
+        return ""
+    text = chk.text(dpath, value)
+    try:
+        return parse_digits(text)
+    except BadValue as bad:
+        chk.report(dpath, bad.message, bad.hint)
+        return text
 
 
 def _licence(data: dict[str, Any]) -> Licence:

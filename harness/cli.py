@@ -6,6 +6,7 @@
 ``ccharness report``    render a run folder's report, checklist and manifest again
 ``ccharness verify``    check a run folder against its manifest (what changed since)
 ``ccharness reference up|down|status``  the bundled reference platform
+``ccharness doctor``    pre-flight check of a target profile against its platform, one line per check
 """
 
 from __future__ import annotations
@@ -39,6 +40,13 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("--no-pdf", action="store_true", help="skip the PDF")
     ver = sub.add_parser("verify", help="check a run folder against its manifest; exit 1 if anything changed")
     ver.add_argument("run_dir", help="the run folder (reports/<run-id>)")
+    doc = sub.add_parser("doctor", help="pre-flight check of a target profile against its platform: "
+                                        "reachability, OPTIONS, registration, a test call, DTMF, API, clock")
+    doc.add_argument("--target", default=DEFAULT_TARGET, help="target profile (YAML)")
+    doc.add_argument("--did", default=None, metavar="NAME", help="the DID the test call dials (default: the "
+                                                                "profile's first)")
+    doc.add_argument("--work", default=None, metavar="DIR", help="keep phone logs and captures in DIR "
+                                                                "(default: a temporary folder, removed)")
     ref = sub.add_parser("reference", help="start, stop or inspect the bundled reference platform")
     ref.add_argument("action", choices=["up", "down", "status"])
     ref.add_argument("--fault", action="append", default=[], help="start with this fault (repeatable)")
@@ -181,6 +189,34 @@ def verify(args: argparse.Namespace) -> int:
     return 0 if result.intact else 1
 
 
+def doctor(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from harness.doctor.checkup import examine
+    from harness.doctor.finding import summary
+    from harness.errors import SpecError
+    from harness.targets.profile import load_target
+
+    try:
+        target = load_target(resolve(args.target))
+    except SpecError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    if args.did is not None and args.did not in target.dids:
+        known = ", ".join(target.dids) or "none"
+        print(f"ccharness doctor: --did {args.did}: the profile's dids are {known}", file=sys.stderr)
+        return 2
+    print(f"ccharness doctor: target {target.name} ({target.path}): {target.host}:{target.port}/"
+          f"{target.transport}, managed: {target.managed}", flush=True)
+    with tempfile.TemporaryDirectory(prefix="ccharness-doctor-") as temporary:
+        findings = []
+        for finding in examine(target, Path(args.work or temporary).resolve(), args.did):
+            findings.append(finding)
+            print("\n".join(finding.lines()), flush=True)
+    print(f"doctor: {summary(findings)}")
+    return 1 if any(f.verdict == "FAIL" for f in findings) else 0
+
+
 def reference(args: argparse.Namespace) -> int:
     from harness.runner.platform import REFERENCE_STATE
     from harness.runner.platform import reference as call
@@ -195,7 +231,7 @@ def reference(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     commands = {"run": run, "rehearse": rehearse, "validate": validate, "report": report, "verify": verify,
-                "reference": reference}
+                "reference": reference, "doctor": doctor}
     return int(commands[args.command](args))
 
 

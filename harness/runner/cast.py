@@ -60,8 +60,9 @@ def _behaviour(agent: AgentSpec, audio_path: str | None) -> Behaviour:
     return Behaviour(mode="answer", answer_after=agent.answer_after, play=audio_path)
 
 
-def _setup(name: str, target: Target, account: Account, register: bool, work: Path,
-           behaviour: Behaviour | None = None) -> PhoneSetup:
+def phone_setup(name: str, target: Target, account: Account, register: bool, work: Path,
+                behaviour: Behaviour | None = None) -> PhoneSetup:
+    """The phone ``name`` for ``account``: registering when ``register`` and the account does."""
     t = target.tls
     return PhoneSetup(
         name=name,
@@ -93,12 +94,12 @@ def _account(target: Target, name: str, party: str) -> Account:
 def cast(scenario: Scenario, target: Target, work: Path, agent_audio: dict[str, str | None]) -> Cast:
     """Phones for every caller and agent of ``scenario`` against ``target``."""
     callers = {
-        c.name: _setup(f"caller-{c.name}", target, _account(target, c.account, f"caller {c.name}"),
-                       True, work)
+        c.name: phone_setup(f"caller-{c.name}", target,
+                            _account(target, c.account, f"caller {c.name}"), True, work)
         for c in scenario.callers
     }
     agents = {
-        a.name: _setup(
+        a.name: phone_setup(
             f"agent-{a.name}", target, _account(target, a.account, f"agent {a.name}"),
             a.behaviour != "unregistered", work, _behaviour(a, agent_audio.get(a.name)),
         )

@@ -88,7 +88,7 @@ def generate_html(run_dir: Path) -> tuple[Path | None, str]:
         done = subprocess.run([*command, "generate", str(results), "--output", str(out),
                                "--report-name", f"ccharness {run_dir.name}"],
                               cwd=run_dir, capture_output=True, text=True, timeout=ALLURE_TIMEOUT,
-                              stdin=subprocess.DEVNULL)
+                              stdin=subprocess.DEVNULL, check=False)
     except subprocess.TimeoutExpired:
         return None, f"failed: allure generate did not finish within {ALLURE_TIMEOUT:.0f}s"
     if done.returncode != 0 or not (out / "index.html").exists():

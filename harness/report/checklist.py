@@ -90,8 +90,8 @@ def clock(seconds: float, sep: str = ".") -> str:
 
 def markdown(all_shots: list[Shot], run: dict[str, Any]) -> str:
     lines = [f"# 功能测试视频拍摄清单 / Function test video shot list — run {run.get('run_id', '')}", "",
-             "录屏从运行开始时开始，时刻即录像中的时间。 The screen recording starts with the run; "
-             "times are positions in the video.", ""]
+             ("录屏从运行开始时开始，时刻即录像中的时间。 The screen recording starts with the run; "
+              "times are positions in the video."), ""]
     for key, zh, en in CORE_FUNCTIONS:
         mine = [s for s in all_shots if s.function == key]
         lines += [f"## {zh} / {en}", ""]
@@ -110,12 +110,12 @@ def markdown(all_shots: list[Shot], run: dict[str, Any]) -> str:
 def html(all_shots: list[Shot], run: dict[str, Any]) -> str:
     parts = ['<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8">',
              f"<title>功能测试视频拍摄清单 / shot list — {escape(str(run.get('run_id', '')))}</title>",
-             "<style>body{font-family:'Noto Sans CJK SC',sans-serif;font-size:13px;margin:24px}"
-             "table{border-collapse:collapse;width:100%}td,th{border:1px solid #bbb;padding:3px 6px;"
-             "vertical-align:top}th{background:#eef2f6}.en{color:#555}.failed{color:#b00}</style></head><body>",
+             ("<style>body{font-family:'Noto Sans CJK SC',sans-serif;font-size:13px;margin:24px}"
+              "table{border-collapse:collapse;width:100%}td,th{border:1px solid #bbb;padding:3px 6px;"
+              "vertical-align:top}th{background:#eef2f6}.en{color:#555}.failed{color:#b00}</style></head><body>"),
              "<h1>功能测试视频拍摄清单 <span class='en'>Function test video shot list</span></h1>",
-             "<p>录屏从运行开始时开始。<span class='en'>Start the screen recording with the run; times are "
-             "positions in the video.</span></p>"]
+             ("<p>录屏从运行开始时开始。<span class='en'>Start the screen recording with the run; times are "
+              "positions in the video.</span></p>")]
     for key, zh, en in CORE_FUNCTIONS:
         mine = [s for s in all_shots if s.function == key]
         parts.append(f"<h2>{escape(zh)} <span class='en'>{escape(en)}</span></h2>")
@@ -151,7 +151,7 @@ def srt(records: list[dict[str, Any]], languages: tuple[int, ...] = (0, 1), merg
             groups[-1].append((at, st))
         else:
             groups.append([(at, st)])
-    cues = []
+    cues: list[str] = []
     for i, group in enumerate(groups):
         at = group[0][0]
         took = max(a + st["took_s"] for a, st in group) - at

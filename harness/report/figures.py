@@ -33,8 +33,8 @@ def ladder_svg(columns: list[str], arrows: list[Arrow], width: int = 760, row: i
     gap = (width - left - 20) / max(1, len(columns) - 1)
     x = [left + i * gap for i in range(len(columns))]
     height = top + row * len(arrows) + 12
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="ladder" viewBox="0 0 {width} {height}" '
-           f'width="{width}" height="{height}" {_FONT} font-size="10">']
+    out = [(f'<svg xmlns="http://www.w3.org/2000/svg" class="ladder" viewBox="0 0 {width} {height}" '
+            f'width="{width}" height="{height}" {_FONT} font-size="10">')]
     for xi, name in zip(x, columns, strict=True):
         out.append(f'<text x="{xi:.0f}" y="14" text-anchor="middle" font-weight="bold">{escape(name)}</text>')
         out.append(f'<line x1="{xi:.0f}" y1="20" x2="{xi:.0f}" y2="{height - 4}" stroke="#888" stroke-dasharray="3,3"/>')
@@ -71,8 +71,8 @@ def waveform_svg(wav: Path, start_s: float, end_s: float, highlight: tuple[float
     pts = [f"{i},{mid - top[i] * half:.1f}" for i in range(width)]
     pts += [f"{i},{mid - bottom[i] * half:.1f}" for i in range(width - 1, -1, -1)]
     span = (hi - lo) / rate
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="wave" viewBox="0 0 {width} {height + 14}" '
-           f'width="{width}" height="{height + 14}" {_FONT} font-size="9">']
+    out = [(f'<svg xmlns="http://www.w3.org/2000/svg" class="wave" viewBox="0 0 {width} {height + 14}" '
+            f'width="{width}" height="{height + 14}" {_FONT} font-size="9">')]
     if highlight is not None:
         a = (highlight[0] - start_s) / span * width
         b = (highlight[1] - start_s) / span * width
@@ -96,8 +96,8 @@ def bars_svg(counts: dict[str, int], width: int = 360, bar: int = 18) -> str:
         return ""
     most = max(1, *counts.values())
     height = bar * len(counts) + 6
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="bars" viewBox="0 0 {width} {height}" '
-           f'width="{width}" height="{height}" {_FONT} font-size="11">']
+    out = [(f'<svg xmlns="http://www.w3.org/2000/svg" class="bars" viewBox="0 0 {width} {height}" '
+            f'width="{width}" height="{height}" {_FONT} font-size="11">')]
     for i, (name, n) in enumerate(counts.items()):
         y = i * bar + 3
         w = (width - 140) * n / most

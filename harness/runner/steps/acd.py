@@ -138,7 +138,7 @@ def _judge(strategy: str, served: list[Served], order: list[str], answering: set
             free = _free_in_order(served, s, order, answering)
             settling = _settling(served, served.index(s), s.offered_at)
             # the first free agent that is surely free, or any settling agent ahead of it
-            allowed = list(itertools.takewhile(lambda a: a in settling, free))
+            allowed = list(itertools.takewhile(settling.__contains__, free))
             allowed += [a for a in free if a not in settling][:1]
             if allowed and s.agent not in allowed:
                 problems.append(f"{s.call}: went to {s.agent}; linear order gives the first free agent, "
@@ -150,9 +150,9 @@ def _judge(strategy: str, served: list[Served], order: list[str], answering: set
             frees = _free_sets(served, s, order, answering)
             if frees and all(a in last_end for f in frees for a in f):
                 judged += 1
-                wants = {min(f, key=lambda a: last_end[a]) for f in frees}
-                if s.agent not in wants:
-                    problems.append(f"{s.call}: went to {s.agent}; {' or '.join(sorted(wants))} "
+                idlest = {min(f, key=lambda a: last_end[a]) for f in frees}
+                if s.agent not in idlest:
+                    problems.append(f"{s.call}: went to {s.agent}; {' or '.join(sorted(idlest))} "
                                     "had been idle longest")
             last_end[s.agent or ""] = s.agent_end or s.end
         note = f"{judged} of {len(answered)} calls decidable from the scenario's own history"

@@ -46,7 +46,7 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
 fi
 # The Allure 3 command line renders the Allure HTML report; it needs Node.js 20+ (from npm's
 # registry into .allure/). Without Node.js the run still writes allure-results and says so.
-if command -v npm >/dev/null && node -e 'process.exit(+process.versions.node.split(".")[0] < 20)' 2>/dev/null; then
+if command -v npm >/dev/null && node -e 'process.exit(parseInt(process.versions.node, 10) < 20 ? 1 : 0)' 2>/dev/null; then
   if [ ! -x .allure/node_modules/.bin/allure ]; then
     echo "setup: installing the Allure command line (npm allure@3) into .allure/"
     mkdir -p .allure

@@ -242,14 +242,42 @@ def test_when_everyone_was_tried_the_next_round_waits_for_retry() -> None:
     assert isinstance(decision, Offer) and decision.agents == ("a",) and decision.round == 2
 
 
-def test_retry_zero_starts_the_next_round_at_once() -> None:
-    acd, _ = make("linear", agents=("a", "b"))
+@pytest.mark.parametrize("outcome", ["busy", "unavailable"])
+def test_agents_who_all_reject_are_rung_again_only_after_the_default_retry(
+    outcome: str,
+) -> None:
+    acd, clock = make("linear")  # retry not set: app_queue's 5 s
     assert offered(acd.enqueue("c1", "q")) == ("a",)
-    acd.offer_result("c1", "a", "unavailable")  # 404/480 from the registrar
-    assert offered(acd.next_offer("c1")) == ("b",)
-    acd.offer_result("c1", "b", "unavailable")
+    for agent, then in (("a", "b"), ("b", "c")):  # each refusal moves on at once
+        acd.offer_result("c1", agent, outcome)  # type: ignore[arg-type]
+        assert offered(acd.next_offer("c1")) == (then,)
+    acd.offer_result("c1", "c", outcome)  # type: ignore[arg-type]
+    for _ in range(3):  # however often the worker asks, nobody is rung before retry
+        decision = acd.next_offer("c1")
+        assert isinstance(decision, Wait) and decision.reason == "retry", decision
+        assert decision.recheck_at == 5.0
+    clock.advance(4.9)
+    assert acd.due() == () and acd.next_deadline() == 5.0
+    assert isinstance(acd.next_offer("c1"), Wait)
+    clock.advance(0.1)
+    assert acd.due() == ("c1",)
     decision = acd.next_offer("c1")
     assert isinstance(decision, Offer) and decision.agents == ("a",) and decision.round == 2
+
+
+def test_ringall_rejected_by_every_leg_waits_for_retry() -> None:
+    acd, clock = make("ringall", retry=2.0)
+    assert offered(acd.enqueue("c1", "q")) == AGENTS
+    acd.offer_result("c1", None, "busy")  # the forked INVITE's final 486
+    decision = acd.next_offer("c1")
+    assert isinstance(decision, Wait) and decision.reason == "retry" and decision.recheck_at == 2.0
+    clock.advance(2.0)
+    assert offered(acd.next_offer("c1")) == AGENTS
+
+
+def test_retry_must_be_longer_than_zero() -> None:
+    with pytest.raises(AcdError, match="retry must be > 0, got 0"):
+        QueueConfig("q", "linear", AGENTS, retry=0)
 
 
 def test_ring_time_is_cut_at_max_wait_then_the_call_overflows() -> None:
@@ -277,7 +305,7 @@ def test_asking_while_ringing_returns_the_outstanding_offer() -> None:
 
 # -- queueing -------------------------------------------------------------------------
 def test_calls_wait_in_fifo_order_with_positions() -> None:
-    acd, _ = make("linear", agents=("a",))
+    acd, clock = make("linear", agents=("a",), retry=1.0)
     assert offered(acd.enqueue("c1", "q")) == ("a",)
     waits = [acd.enqueue(c, "q") for c in ("c2", "c3")]
     assert [(w.position, w.reason) for w in waits if isinstance(w, Wait)] == [
@@ -285,6 +313,8 @@ def test_calls_wait_in_fifo_order_with_positions() -> None:
         (3, "no_agent"),
     ]
     acd.offer_result("c1", "a", "no_answer")
+    assert isinstance(acd.next_offer("c1"), Wait)  # its round is over: retry
+    clock.advance(1.0)
     assert isinstance(acd.next_offer("c2"), Wait)  # the head goes first
     assert offered(acd.next_offer("c1")) == ("a",)
     acd.offer_result("c1", "a", "answered")
@@ -418,6 +448,15 @@ def test_fault_no_rna_failover(faulty: bool) -> None:
 def test_no_rna_failover_fault_leaves_busy_failover_alone() -> None:
     acd, _ = make("linear", faults={"acd_no_rna_failover"})
     acd.enqueue("c1", "q")
+    acd.offer_result("c1", "a", "busy")
+    assert offered(acd.next_offer("c1")) == ("b",)
+
+
+def test_no_rna_failover_fault_does_not_re_ring_an_agent_who_then_rejects() -> None:
+    acd, _ = make("linear", faults={"acd_no_rna_failover"})
+    acd.enqueue("c1", "q")
+    acd.offer_result("c1", "a", "no_answer")
+    assert offered(acd.next_offer("c1")) == ("a",)  # the fault: the non-answerer again
     acd.offer_result("c1", "a", "busy")
     assert offered(acd.next_offer("c1")) == ("b",)
 

@@ -164,6 +164,7 @@ queues:
     strategy: roundrobin
     agents: ["2001", "2003"]
     ring_timeout: 6
+    retry: 0s
     hold_music: hold_musik
     retires: 3
 recording:
@@ -198,6 +199,7 @@ EXPECTED = [  # (text of the line, YAML path: what is wrong)
     ("strategy: roundrobin", f"queues.sales.strategy: unknown strategy 'roundrobin' (known: {STRATEGIES})"),
     ('agents: ["2001", "2003"]', "queues.sales.agents[1]: agent '2003' is not in accounts.agents (2001, 2002)"),
     ("ring_timeout: 6", "queues.sales.ring_timeout: 6 is not a duration (like 5s, 500ms or 2m)"),
+    ("retry: 0s", "queues.sales.retry: must be longer than 0, found '0s'"),
     ("hold_music: hold_musik", f"queues.sales.hold_music: unknown prompt 'hold_musik' (known: {KNOWN_PROMPTS})"),
     ("retires: 3", f"queues.sales.retires: unknown field (known: {QUEUE_FIELDS})"),
     ("days: 30", "retention.days: duplicate key 'days'"),

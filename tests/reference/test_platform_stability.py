@@ -1,8 +1,11 @@
-"""The media workers survive callers who hang up early.
+"""The media workers survive callers who hang up early and agents who refuse, round after round.
 
 A caller gone while a prompt plays must not leave its player to the
-interpreter's exit. Each test starts its own one-worker platform. A worker
-that trips one of PJSIP's assertions aborts (and its supervisor stops the
+interpreter's exit; agents who all refuse must not be rung again before the
+queue's ``retry``, and whatever the ACD asks, a worker must not open agent
+legs faster than PJSIP frees their sockets, nor lose a leg whose call id
+PJSIP reused. Each test starts its own one-worker platform. A worker that
+trips one of PJSIP's assertions aborts (and its supervisor stops the
 platform), so every test ends by calling once more, stopping the platform
 and looking for the assertion in the worker's log.
 """
@@ -10,12 +13,14 @@ and looking for the assertion in the worker's log.
 from __future__ import annotations
 
 import shutil
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
-from tests.reference.conftest import Desk, RefPlatform, prompt_seconds
+from harness.sip.config import Behaviour
+from tests.reference.conftest import Desk, RefPlatform, Until, prompt_seconds
 
 pytestmark = [
     pytest.mark.sip,
@@ -25,6 +30,11 @@ pytestmark = [
 
 MAIN = "4000"  # the IVR: welcome, then the main menu
 FEWESTCALLS = "4103"  # platform.yaml: join_empty refuse; empty -> play no_agents, hang up
+LINEAR = "4101"  # 2001, 2002, 2003 in that order; retry not set: 5 s
+THREE = ("2001", "2002", "2003")
+RETRY = 5.0  # acd.config.QueueConfig.retry's default
+DIAL_GAP = 0.25  # worker.conversation.DIAL_GAP: the least time between two agent legs
+BUSY = Behaviour(mode="reject", code=486)
 
 
 @pytest.fixture
@@ -52,6 +62,11 @@ def aborts(ref: RefPlatform) -> list[str]:
     ]
 
 
+def offered_in_turn(desk: Desk, since: float) -> list[str]:
+    """The agents offered a call since ``since``, in the order the offers came."""
+    return [a for _, a in sorted((o.t0, a) for a in THREE for o in desk.offers(a, since))]
+
+
 def assert_survived(ref: RefPlatform, desk: Desk) -> None:
     """A new caller is still answered, and the worker stops without aborting."""
     call = desk.dial(MAIN)
@@ -73,5 +88,72 @@ def test_a_caller_who_hangs_up_during_the_no_agents_prompt(
     assert prompt_seconds("no_agents") > 2.0  # long enough to hang up in the middle of it
     call = desk.connect(FEWESTCALLS)
     desk.get(desk.until_prompt(call, "no_agents", seconds=0.5))
+    desk.hang_up(call)
+    assert_survived(ref, desk)
+
+
+def test_agents_who_all_reject_are_rung_again_only_after_retry(
+    one_worker: Callable[..., RefPlatform], desk_for: Callable[[RefPlatform], Desk]
+) -> None:
+    ref = one_worker()
+    desk = desk_for(ref).start(dict.fromkeys(THREE, BUSY))
+    since = time.monotonic()
+    call = desk.connect(LINEAR)
+    again = Until(
+        lambda: len(desk.offers("2001", since)) >= 2 or None,
+        RETRY + 5.0,
+        "2001 to be offered the call a second time (round 2)",
+    )
+    desk.get(again)
+    who = offered_in_turn(desk, since)
+    assert who[:4] == [*THREE, "2001"], f"offered in turn: {who}\n{aborts(ref)}"
+    round_1_refused = desk.offers("2003", since)[0].t0  # 486 at once
+    pause = desk.offers("2001", since)[1].t0 - round_1_refused
+    assert pause >= RETRY - 0.5, (
+        f"round 2 began {pause:.2f}s after round 1 was refused: {who}\n{aborts(ref)}"
+    )
+    desk.hang_up(call)
+    assert_survived(ref, desk)
+
+
+def test_a_worker_paces_its_agent_legs_whatever_the_acd_asks(
+    one_worker: Callable[..., RefPlatform], desk_for: Callable[[RefPlatform], Desk]
+) -> None:
+    ref = one_worker(**{"queues.linear.retry": "10ms"})  # the ACD rings everyone again at once
+    desk = desk_for(ref).start(dict.fromkeys(THREE, BUSY))
+    since = time.monotonic()
+    call = desk.connect(LINEAR)
+    desk.pause(2.0)
+    times = sorted(o.t0 for a in THREE for o in desk.offers(a, since))
+    assert len(times) >= 6, f"not rung again and again: {len(times)} agent legs"
+    spacing = (times[-1] - times[0]) / (len(times) - 1)  # an average: each t0 has its jitter
+    assert spacing >= 0.8 * DIAL_GAP, (
+        f"{len(times)} agent legs {spacing * 1000:.0f} ms apart\n{aborts(ref)}"
+    )
+    desk.hang_up(call)
+    assert_survived(ref, desk)
+
+
+def test_agents_who_never_answer_are_rung_round_after_round(
+    one_worker: Callable[..., RefPlatform], desk_for: Callable[[RefPlatform], Desk]
+) -> None:
+    # A leg dialled as soon as its predecessor timed out may get the same call id
+    # (PJSIP has 4 per worker, handed out round robin); destroying the old leg
+    # then would hang up the new one and cut it off from its events.
+    ref = one_worker(**{"queues.linear.ring_timeout": "1s", "queues.linear.retry": "1s"})
+    desk = desk_for(ref).start(dict.fromkeys(THREE, Behaviour(mode="ring")))
+    since = time.monotonic()
+    call = desk.connect(LINEAR)
+    two_rounds = Until(
+        lambda: len(offered_in_turn(desk, since)) >= 6 or None, 15.0, "two rounds of offers"
+    )
+    desk.get(two_rounds)
+    legs = sorted((leg for a in THREE for leg in desk.offers(a, since)), key=lambda o: o.t0)
+    for leg in legs[:5]:
+        desk.get(desk.until_ended(leg, 3.0))
+        ended = leg.last("call", state="DISCONNECTED")
+        assert ended is not None
+        assert ended.t - leg.t0 >= 0.7, f"{leg} was cut after {ended.t - leg.t0:.2f}s"
+    assert offered_in_turn(desk, since)[:6] == [*THREE, *THREE]
     desk.hang_up(call)
     assert_survived(ref, desk)

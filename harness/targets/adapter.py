@@ -1,8 +1,9 @@
 """What the checks need from a platform beyond SIP: its recordings, retention and queues.
 
 Checks talk to a platform only through a ``Platform``: one implementation per
-kind of platform API (the reference platform's ARI-shaped API, and Asterisk
-22 through ARI and AMI, now; FreeSWITCH, generic HTTP and plain files later),
+kind of platform API (the reference platform's ARI-shaped API, Asterisk 22
+through ARI and AMI, a platform's own recording API described in the profile,
+and a folder of recording files, now; FreeSWITCH later),
 chosen by the target profile's ``adapter.type`` and built by
 :func:`adapter_for`.  Capabilities a platform may lack -- moving its clock,
 purging on demand -- raise ``NotSupported``, which a check turns into "not
@@ -87,8 +88,21 @@ def _asterisk(target: Target) -> Platform:
     return AsteriskPlatform.from_target(target)
 
 
-ADAPTERS: dict[str, AdapterFactory] = {"reference": _reference, "asterisk": _asterisk}
-"""Adapter factories by ``adapter.type``; FreeSWITCH and the others come in their own issue."""
+def _http(target: Target) -> Platform:
+    from harness.targets.generic_http import HttpPlatform
+
+    return HttpPlatform.from_target(target)
+
+
+def _directory(target: Target) -> Platform:
+    from harness.targets.directory import DirectoryPlatform
+
+    return DirectoryPlatform.from_target(target)
+
+
+ADAPTERS: dict[str, AdapterFactory] = {"reference": _reference, "asterisk": _asterisk,
+                                       "http": _http, "directory": _directory}
+"""Adapter factories by ``adapter.type``; FreeSWITCH comes in its own issue."""
 
 
 def adapter_for(target: Target) -> Platform:

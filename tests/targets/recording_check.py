@@ -1,0 +1,69 @@
+"""The recording step's own path, driven through any adapter without placing a call.
+
+``check_found`` does what ``expect_recording`` does once the call has ended --
+locate the call's recording (by Call-ID, else by the call's marker among the
+window's candidates), download it, analyse it and judge it -- with a call
+whose caller played its marker 20 s ago.  Only the SIP side is left out, so
+the adapter tests can show a recording found through their adapter passes
+the same check a real run makes.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, cast
+
+import numpy as np
+
+from harness.audio.marker import marker_for, render
+from harness.audio.wav import write_wav
+from harness.checks.recording import Expectation, analyse, judge, measurements
+from harness.runner.steps.recording import PlayedMarker, _declared_days, _locate
+from harness.targets.adapter import Platform
+from harness.targets.model import Target
+
+
+def recording(path: Path, call_id: str = "someone-else", seconds: float = 2.0) -> Path:
+    """A real 8 kHz WAV holding the caller's marker of ``call_id`` at 0.3 s."""
+    track = np.zeros(int(seconds * 8000), np.float32)
+    tone = render(marker_for(call_id, "caller"))
+    track[2400:2400 + tone.size] += tone
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_wav(path, track)
+    return path
+
+
+@dataclass(frozen=True)
+class Verdict:
+    name: str
+    found_by: str
+    problems: list[str]
+    figures: dict[str, Any]
+
+
+def check_found(platform: Platform, call_id: str, work: Path, require_auth: bool = True,
+                within: float = 5.0) -> Verdict:
+    """``expect_recording`` for the caller's marker of ``call_id``, through ``platform``."""
+    wall = time.time()
+    markers = {"caller": PlayedMarker(marker_for(call_id, "caller"), 0.0, wall - 20)}
+    run = SimpleNamespace(budget=lambda s: s, scenario=SimpleNamespace(path=Path("c.scenario.yaml")))
+    state = SimpleNamespace(
+        timeline=SimpleNamespace(sip_call_id=call_id, events=[SimpleNamespace(wall=wall - 30)]),
+        markers=markers)
+    step = SimpleNamespace(within=within, call="c1")
+    work.mkdir(parents=True, exist_ok=True)
+    rec, how = _locate(cast(Any, run), platform, cast(Any, state), cast(Any, step), work)
+    path = platform.fetch(rec, work)
+    analysis = analyse(path, {p: m.marker for p, m in markers.items()})
+    status = platform.fetch_unauthenticated(rec) if require_auth else None
+    expect = Expectation(("caller",), None, 2.0, rec.sha256, status)
+    problems, _ = judge(analysis, expect)
+    return Verdict(rec.name, how, problems, measurements(analysis, expect))
+
+
+def retention_source(target: Target, platform: Platform) -> tuple[int, str]:
+    """The retention the step takes, and whom it credits with it."""
+    return _declared_days(cast(Any, SimpleNamespace(target=target)), platform)

@@ -8,7 +8,9 @@ collection error that lists all of its problems.  A failed expectation is a
 
 from __future__ import annotations
 
+import logging
 import os
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -86,7 +88,24 @@ class CcSession:
             self._evidence = EvidenceLog(self.run_dir, target_secrets(target))
             faults = tuple(self.config.getoption("--cc-reference-fault"))
             self._evidence.run_started(self.run_dir.name, target, faults, list(self.config.invocation_params.args))
+            if target.transport == "tls" and not target.tls.verify:
+                self._warn_unverified(target)
         return self._evidence
+
+    def _warn_unverified(self, target: Any) -> None:
+        """Once per run (the run record says it too): nobody checks whose certificate it is."""
+        from harness.sip.tls import unverified_warning
+
+        message = unverified_warning(f"{target.host}:{target.port} ({target.path})")
+        logging.getLogger("ccharness").warning(message)
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        capture = self.config.pluginmanager.get_plugin("capturemanager")
+        if reporter is None or capture is None:
+            print(message, file=sys.stderr, flush=True)
+            return
+        with capture.global_and_fixture_disabled():  # a scenario is running: its output is captured
+            reporter.write_line("")
+            reporter.write_line(message, red=True, bold=True)
 
     def target(self) -> Any:
         if self._target is None:

@@ -84,7 +84,8 @@ class EvidenceLog:
             "harness_version": harness_version(), "host": socket.gethostname(),
             "target": {"name": target.name, "profile": str(target.path), "host": target.host,
                        "port": target.port, "transport": target.transport, "domain": target.domain,
-                       "managed": target.managed, "adapter": target.adapter.get("type")},
+                       "managed": target.managed, "adapter": target.adapter.get("type"),
+                       "tls": _tls(target), "srtp": target.srtp},
             "licence": dataclasses.asdict(lic),
             "reference_faults": list(faults),
             "command": argv,
@@ -97,6 +98,15 @@ class EvidenceLog:
     def run_ended(self, exit_status: int) -> None:
         self.append({"type": "end", "ended_utc": utc_now(), "exit_status": exit_status,
                      "duration_s": round(time.monotonic() - self.t0, 3)})
+
+
+def _tls(target: Target) -> dict[str, Any] | None:
+    """How the run's TLS was set up; ``verify: false`` is the reader's cue that nobody checked the peer."""
+    if target.transport != "tls":
+        return None
+    t = target.tls
+    return {"verify": t.verify, "ca_file": str(t.ca_file) if t.ca_file else None,
+            "client_certificate": str(t.cert_file) if t.cert_file else None}
 
 
 def verdict_of(error: BaseException | None) -> str:
@@ -148,6 +158,7 @@ def _calls(run: ScenarioRun, folder: Path, run_t0: float) -> Iterator[dict[str, 
             "phone": phone, "role": role.get(phone, phone), "handle": handle,
             "call": scenario_ids.get(id(tl)), "description": tl.description,
             "sip_call_id": tl.sip_call_id, "at_s": round(tl.t0 - run_t0, 3),
+            "media_security": tl.media_security(),
             "timeline": tl.summary(), "final": tl.final_status(),
             "events": [{"t": round(e.t - tl.t0, 3), "kind": e.kind, "label": e.label()} for e in tl.events
                        if e.kind in ("call", "media", "dtmf", "play")],

@@ -76,6 +76,8 @@ def phone_setup(name: str, target: Target, account: Account, register: bool, wor
             key_file=str(t.key_file) if t.key_file else None,
             verify=t.verify,
         ),
+        srtp=target.srtp,
+        srtp_signaling=target.srtp_signaling,
         codecs=target.codecs,
     )
 

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from harness.errors import TargetError
-from harness.sip.config import AccountSetup, Behaviour, PhoneSetup
+from harness.sip.config import AccountSetup, Behaviour, PhoneSetup, TlsSetup
 from harness.sip.controller import Switchboard
 from harness.targets.model import PromptLibrary, Target
 
@@ -34,6 +34,10 @@ def _prompt_file(library: PromptLibrary | None, prompt: str | None) -> str | Non
     return str(library.prompts[prompt].file)
 
 
+def _path(path: Path | None) -> str | None:
+    return str(path) if path else None
+
+
 def peer_setup(target: Target, library: PromptLibrary | None, work_dir: Path) -> PhoneSetup:
     peer = target.peer
     if peer is None:
@@ -48,6 +52,9 @@ def peer_setup(target: Target, library: PromptLibrary | None, work_dir: Path) ->
         account=AccountSetup(id_uri=f"sip:peer@{target.domain}"),
         behaviour=Behaviour(mode="answer", answer_after=peer.answer_after,
                             play=_prompt_file(library, peer.prompt), on_dtmf=on_dtmf),
+        tls=TlsSetup(cert_file=_path(peer.cert_file), key_file=_path(peer.key_file), verify=False),
+        srtp=target.srtp,
+        srtp_signaling=target.srtp_signaling,
         codecs=target.codecs,
     )
 

@@ -173,6 +173,9 @@ class ScenarioRun:
             lambda: f"registration of {s.account.id_uri} with {s.account.registrar}",
             phones=[phone],
         )
+        tls = self.board.tls_failure(s.name) if reg.data["code"] // 100 != 2 else None
+        if tls is not None:
+            raise TargetError(f"account {s.account.id_uri} (phone {s.name}) could not register: {tls}")
         if reg.data["code"] // 100 != 2:
             raise TargetError(
                 f"account {s.account.id_uri} (phone {s.name}) could not register with "

@@ -32,10 +32,11 @@ class Behaviour:
 
 @dataclass(frozen=True)
 class TlsSetup:
-    ca_file: str | None = None
-    cert_file: str | None = None
+    ca_file: str | None = None  # None with verify: the system's CA bundle
+    cert_file: str | None = None  # ours: the client certificate, and the server one when called
     key_file: str | None = None
-    verify: bool = True
+    verify: bool = True  # verify the certificate of whoever we connect to
+    verify_client: bool = False  # demand and verify a certificate from whoever connects to us
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,8 @@ class PhoneSetup:
     account: AccountSetup | None = None
     behaviour: Behaviour = field(default_factory=Behaviour)
     tls: TlsSetup = field(default_factory=TlsSetup)
+    srtp: Literal["off", "optional", "mandatory"] = "off"
+    srtp_signaling: Literal["tls", "any"] = "tls"  # tls: SDES keys only over TLS signalling
     codecs: tuple[str, ...] = ("PCMU/8000", "PCMA/8000")
     user_agent: str = "ccharness"
     log_level: int = 3

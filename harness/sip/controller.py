@@ -25,6 +25,7 @@ from typing import Any, TypeVar, cast
 from harness.errors import PhoneError
 from harness.sip.config import PhoneSetup
 from harness.sip.timeline import CallTimeline, Event
+from harness.sip.tls import system_ca_bundle, verification_failure
 
 T = TypeVar("T")
 START_TIMEOUT = 20.0
@@ -53,6 +54,7 @@ class Phone:
     dead: str | None = None  # why, once it is dead
     sip: list[Event] = field(default_factory=list)
     registrations: list[Event] = field(default_factory=list)
+    tls: list[Event] = field(default_factory=list)  # its TLS connections: handshake, certificate check
     fatal: list[str] = field(default_factory=list)
 
     def last_output(self, lines: int = 15) -> str:
@@ -231,6 +233,8 @@ class Switchboard:
             phone.sip.append(event)
         elif kind == "reg":
             phone.registrations.append(event)
+        elif kind == "tls":
+            phone.tls.append(event)
         elif kind == "fatal":
             phone.fatal.append(str(event.data["error"]))
             phone.dead = "it reported an internal error"
@@ -250,6 +254,11 @@ class Switchboard:
     # -- reading ---------------------------------------------------------------------
     def calls_of(self, phone: str) -> list[CallTimeline]:
         return [t for (p, _), t in self.timelines.items() if p == phone]
+
+    def tls_failure(self, phone: str) -> str | None:
+        """Why ``phone``'s TLS certificate verification failed, in words; None if it did not."""
+        p = self.phones[phone]
+        return verification_failure((e.data for e in p.tls), p.setup.tls.ca_file or system_ca_bundle())
 
     def sip_trace(self, timeline: CallTimeline) -> list[Event]:
         """The SIP messages of one call leg, as its phone sent and received them."""

@@ -23,7 +23,9 @@ from typing import Any
 
 import pjsua2 as pj
 
+from harness.sip import srtp
 from harness.sip.config import PhoneSetup
+from harness.sip.tls import system_ca_bundle
 from harness.sip.trace import parse_log_entry
 
 _STATES = {
@@ -37,6 +39,15 @@ _STATES = {
 }
 _DTMF_METHODS = {"rfc4733": pj.PJSUA_DTMF_METHOD_RFC2833, "info": pj.PJSUA_DTMF_METHOD_SIP_INFO}
 _TRANSPORTS = {"udp": pj.PJSIP_TRANSPORT_UDP, "tcp": pj.PJSIP_TRANSPORT_TCP, "tls": pj.PJSIP_TRANSPORT_TLS}
+_SRTP_USE = {"off": pj.PJMEDIA_SRTP_DISABLED, "optional": pj.PJMEDIA_SRTP_OPTIONAL,
+             "mandatory": pj.PJMEDIA_SRTP_MANDATORY}
+_SRTP_SIGNALLING = {"any": 0, "tls": 1}  # pjsua: 0 any transport, 1 TLS, 2 end-to-end sips
+_TP_STATES = {pj.PJSIP_TP_STATE_CONNECTED: "CONNECTED", pj.PJSIP_TP_STATE_DISCONNECTED: "DISCONNECTED",
+              pj.PJSIP_TP_STATE_SHUTDOWN: "SHUTDOWN", pj.PJSIP_TP_STATE_DESTROY: "DESTROY"}
+_PROFILES = {pj.PJMEDIA_TP_PROTO_RTP_AVP: "RTP/AVP", pj.PJMEDIA_TP_PROTO_RTP_SAVP: "RTP/SAVP",
+             pj.PJMEDIA_TP_PROTO_RTP_AVPF: "RTP/AVPF", pj.PJMEDIA_TP_PROTO_RTP_SAVPF: "RTP/SAVPF"}
+_NAME_TYPES = {pj.PJ_SSL_CERT_NAME_DNS: "DNS", pj.PJ_SSL_CERT_NAME_IP: "IP",
+               pj.PJ_SSL_CERT_NAME_URI: "URI", pj.PJ_SSL_CERT_NAME_RFC822: "email"}
 
 Record = dict[str, Any]
 
@@ -68,6 +79,50 @@ class _LogWriter(pj.LogWriter):  # type: ignore[misc]
             )
         elif entry.level <= 2:
             self.engine.emit("log", level=entry.level, text=entry.msg.strip()[:500])
+
+
+class _Endpoint(pj.Endpoint):  # type: ignore[misc]
+    def __init__(self, engine: Engine) -> None:
+        super().__init__()
+        self.engine = engine
+
+    @_guarded
+    def onTransportState(self, prm: Any) -> None:
+        # Every TLS connection, made or accepted, with its handshake and certificate check.
+        info = prm.tlsInfo
+        if str(prm.type).upper() != "TLS" or info.isEmpty():
+            return
+        dialled = str(info.localAddr) != self.engine.address  # accepted ones share the listener's
+        tls = self.engine.setup.tls
+        self.engine.emit(
+            "tls", state=_TP_STATES.get(prm.state, str(prm.state)), server_side=not dialled,
+            error=self.utilStrError(prm.lastError) if prm.lastError else "",
+            **_tls_record(info, tls.verify if dialled else tls.verify_client),
+        )
+
+
+def _tls_record(info: Any, verifying: bool) -> Record:
+    cert = info.remoteCertInfo
+    failed = info.verifyStatus != 0
+    record: Record = {
+        "remote": str(info.remoteAddr), "established": bool(info.established),
+        "protocols": _tls_protocols(info.protocol), "cipher": str(info.cipherName),
+        "verified": not failed and not cert.isEmpty(), "verify_failed": failed and verifying,
+        "verify_msgs": [str(m) for m in info.verifyMsgs], "verify_status": int(info.verifyStatus),
+        "peer_subject": "", "peer_issuer": "", "peer_names": [],
+    }
+    if not cert.isEmpty():
+        record["peer_subject"] = str(cert.subjectInfo)
+        record["peer_issuer"] = str(cert.issuerInfo)
+        record["peer_names"] = [f"{_NAME_TYPES.get(n.type, n.type)}:{n.name}" for n in cert.subjectAltName]
+    return record
+
+
+def _tls_protocols(mask: int) -> list[str]:
+    """The protocol versions the connection allowed (PJSIP reports the mask, not the one chosen)."""
+    names = {pj.PJ_SSL_SOCK_PROTO_TLS1: "TLSv1", pj.PJ_SSL_SOCK_PROTO_TLS1_1: "TLSv1.1",
+             pj.PJ_SSL_SOCK_PROTO_TLS1_2: "TLSv1.2", pj.PJ_SSL_SOCK_PROTO_TLS1_3: "TLSv1.3"}
+    return [name for bit, name in names.items() if mask & bit]
 
 
 class _Account(pj.Account):  # type: ignore[misc]
@@ -120,8 +175,15 @@ class _Call(pj.Call):  # type: ignore[misc]
             m.type == pj.PJMEDIA_TYPE_AUDIO and m.status == pj.PJSUA_CALL_MEDIA_ACTIVE
             for m in ci.media
         )
-        self.engine.emit("media", call=self.handle, active=active)
+        self.engine.emit("media", call=self.handle, active=active, srtp=self._srtp(ci) if active else None)
         self.media_ready = active and not self.ended
+
+    def _srtp(self, ci: Any) -> Record:
+        """What the audio's media transport negotiated: SRTP on or off, suite, m-line profile."""
+        state = srtp.from_dump(self.dump(True, ""))
+        idx = next(m.index for m in ci.media if m.type == pj.PJMEDIA_TYPE_AUDIO)
+        proto = self.getStreamInfo(idx).proto
+        return {**state, "profile": _PROFILES.get(proto, str(proto))}
 
     @_guarded
     def onDtmfDigit(self, prm: Any) -> None:
@@ -142,7 +204,8 @@ class Engine:
         self.players: list[tuple[str, pj.AudioMediaPlayer]] = []
         self.account: _Account | None = None
         self._in_seq = 0
-        self.ep = pj.Endpoint()
+        self.address = ""  # host:port of the SIP listener, once started
+        self.ep = _Endpoint(self)
         self._writer = _LogWriter(self)
 
     # -- records --------------------------------------------------------------
@@ -174,10 +237,10 @@ class Engine:
         self._set_codecs()
         tid = self.ep.transportCreate(_TRANSPORTS[s.transport], self._transport_config())
         self.ep.libStart()
-        bound = self.ep.transportGetInfo(tid).localName
+        self.address = str(self.ep.transportGetInfo(tid).localName)
         if s.account is not None:
             self._create_account(tid)
-        return str(bound)
+        return self.address
 
     def _transport_config(self) -> Any:
         s = self.setup
@@ -186,11 +249,17 @@ class Engine:
         tc.boundAddress = s.sip_host
         if s.transport == "tls":
             tls = tc.tlsConfig
-            tls.CaListFile = s.tls.ca_file or ""
+            verifying = s.tls.verify or s.tls.verify_client
+            tls.CaListFile = s.tls.ca_file or (system_ca_bundle() if verifying else None) or ""
             tls.certFile = s.tls.cert_file or ""
             tls.privKeyFile = s.tls.key_file or ""
             tls.verifyServer = s.tls.verify
+            tls.verifyClient = s.tls.verify_client
+            tls.requireClientCert = s.tls.verify_client
+            # The wheel's OpenSSL is 1.0.2: TLS 1.2 is the newest it speaks, and 1.0/1.1 are
+            # deprecated (RFC 8996); without proto PJSIP would also offer them.
             tls.method = pj.PJSIP_TLSV1_2_METHOD
+            tls.proto = pj.PJ_SSL_SOCK_PROTO_TLS1_2
         return tc
 
     def _set_codecs(self) -> None:
@@ -219,6 +288,8 @@ class Engine:
         acfg.mediaConfig.transportConfig.port = self.setup.rtp_port
         acfg.mediaConfig.transportConfig.portRange = self.setup.rtp_range
         acfg.mediaConfig.transportConfig.boundAddress = self.setup.sip_host
+        acfg.mediaConfig.srtpUse = _SRTP_USE[self.setup.srtp]
+        acfg.mediaConfig.srtpSecureSignaling = _SRTP_SIGNALLING[self.setup.srtp_signaling]
         self.account = _Account(self)
         self.account.create(acfg, True)
 
@@ -233,7 +304,11 @@ class Engine:
             hdr = pj.SipHeader()
             hdr.hName, hdr.hValue = name, value
             prm.txOption.headers.append(hdr)
-        call.makeCall(uri, prm)
+        try:
+            call.makeCall(uri, prm)
+        except pj.Error:
+            call.ended = True  # never started (e.g. SRTP refused on insecure signalling): nothing to wait for
+            raise
 
     def wrap_incoming(self, acc: _Account, pj_id: int) -> None:
         self._in_seq += 1

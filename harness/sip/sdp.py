@@ -13,6 +13,7 @@ from dataclasses import dataclass
 STATIC = {0: "PCMU/8000", 3: "GSM/8000", 4: "G723/8000", 8: "PCMA/8000", 9: "G722/8000",
           18: "G729/8000"}
 _RTPMAP = re.compile(r"^a=rtpmap:(\d+)\s+([^\s/]+/\d+(?:/\d+)?)", re.IGNORECASE)
+_CRYPTO = re.compile(r"^a=crypto:\d+\s+(\S+)", re.IGNORECASE)  # RFC 4568: tag, suite, key params
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,8 @@ class AudioStream:
     address: str  # the connection address (media-level c= over session-level)
     port: int  # 0: the stream is refused
     codecs: tuple[str, ...]  # NAME/RATE in the order listed, telephone-event included
+    profile: str = "RTP/AVP"  # the m-line's transport: RTP/SAVP when SRTP is required
+    crypto: tuple[str, ...] = ()  # the SRTP suites of its a=crypto lines (SDES keys), in order
 
     @property
     def codec(self) -> str | None:
@@ -44,7 +47,9 @@ def audio_stream(sdp: str) -> AudioStream | None:
     codecs = tuple(rtpmap.get(int(pt), STATIC.get(int(pt), f"payload {pt}"))
                    for pt in fields[3:] if pt.isdigit())
     media_c = next((_address(line) for line in media if line.startswith("c=")), "")
-    return AudioStream(media_c or session_c, port, codecs)
+    crypto = tuple(m[1] for line in media if (m := _CRYPTO.match(line)))
+    profile = fields[2] if len(fields) > 2 else ""
+    return AudioStream(media_c or session_c, port, codecs, profile, crypto)
 
 
 def _address(line: str) -> str:

@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness.sip.srtp import label as srtp_label
+
 
 @dataclass(frozen=True)
 class Event:
@@ -41,7 +43,11 @@ class Event:
         if self.kind == "play":
             return f"PLAY_{str(d['state']).upper()}({d.get('name', '')})"
         if self.kind == "media":
-            return "MEDIA_ACTIVE" if d.get("active") else "MEDIA_INACTIVE"
+            if not d.get("active"):
+                return "MEDIA_INACTIVE"
+            # Encrypted audio says so on the timeline: MEDIA_ACTIVE(SRTP AES_CM_128_HMAC_SHA1_80 RTP/SAVP)
+            security = srtp_label(d.get("srtp"))
+            return "MEDIA_ACTIVE" if security == "RTP" else f"MEDIA_ACTIVE({security})"
         return self.kind.upper()
 
 
@@ -80,6 +86,14 @@ class CallTimeline:
     def final_status(self) -> tuple[int, str] | None:
         ev = self.last("call", state="DISCONNECTED")
         return (int(ev.data.get("code") or 0), str(ev.data.get("reason", ""))) if ev else None
+
+    def media_security(self) -> dict[str, Any] | None:
+        """How the audio was last negotiated: ``{"active": True, "suite": ..., "profile": ...}``.
+
+        None before the call had audio; ``active`` False for clear RTP.
+        """
+        ev = self.last("media", active=True)
+        return dict(ev.data.get("srtp") or {"active": False, "suite": "", "profile": ""}) if ev else None
 
     def dtmf_digits(self) -> str:
         return "".join(e.data["digit"] for e in self.events if e.kind == "dtmf")

@@ -23,6 +23,8 @@ _CREDENTIAL_HEADERS = re.compile(
     r"^((?:Proxy-)?Authorization|Authentication-Info)\s*:\s*(\S+)?.*$",
     re.IGNORECASE | re.MULTILINE,
 )
+# SDES (RFC 4568) puts the SRTP master key in the SDP: with it a recorded capture decrypts.
+_SDES_KEY = re.compile(r"^(a=crypto:\S+\s+\S+\s+inline:)[A-Za-z0-9+/=]+", re.IGNORECASE | re.MULTILINE)
 _CALL_ID = re.compile(r"^(?:Call-ID|i)\s*:\s*(\S+)", re.IGNORECASE | re.MULTILINE)
 REDACTED = "[redacted]"
 
@@ -37,10 +39,11 @@ class SipMessage:
 
 
 def redact(text: str, secrets: tuple[str, ...] = ()) -> str:
-    """Blank credential headers and any known secret value wherever it appears."""
+    """Blank credential headers, SRTP master keys and any known secret value wherever it appears."""
     text = _CREDENTIAL_HEADERS.sub(
         lambda m: f"{m.group(1)}: {m.group(2) or ''} {REDACTED}".replace("  ", " "), text
     )
+    text = _SDES_KEY.sub(lambda m: m.group(1) + REDACTED, text)
     for secret in secrets:
         if secret:
             text = text.replace(secret, REDACTED)

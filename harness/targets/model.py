@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 Transport = Literal["udp", "tcp", "tls"]
 Managed = Literal["none", "peer", "reference"]
+Srtp = Literal["off", "optional", "mandatory"]
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,8 @@ class Peer:
     answer_after: float = 0.0
     prompt: str | None = None  # prompt id played on answer
     on_dtmf: Mapping[str, str] = field(default_factory=dict)  # digit -> prompt id
+    cert_file: Path | None = None  # the certificate it presents with transport tls, resolved
+    key_file: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -111,6 +114,8 @@ class Target:
     peer: Peer | None = None
     dtmf_method: Literal["rfc4733", "info", "inband"] = "rfc4733"
     codecs: tuple[str, ...] = ("PCMU/8000", "PCMA/8000")
+    srtp: Srtp = "off"  # encrypted audio (SDES-SRTP): off, optional (best effort) or mandatory
+    srtp_signaling: Literal["tls", "any"] = "tls"  # tls: offer SRTP keys only over TLS signalling
     licence: Licence = field(default_factory=Licence)
     doctor: Doctor = field(default_factory=Doctor)
 

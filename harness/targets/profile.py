@@ -117,6 +117,7 @@ def _target(chk: Checker, data: dict[str, Any]) -> Target:
         peer=_peer(chk, data, managed, library),
         dtmf_method=chk.get(data, (), "dtmf_method") or "rfc4733",
         codecs=tuple(chk.get(data, (), "codecs") or ("PCMU/8000", "PCMA/8000")),
+        **_srtp(chk, data, transport),
         licence=_licence(mapping(data.get("licence"))),
         doctor=Doctor(_dtmf_probe(chk, data, dids, library)),
     )
@@ -249,6 +250,17 @@ def _tls(chk: Checker, spec: Any) -> Tls:
     return Tls(**files, verify=True if verify is None else verify)
 
 
+def _srtp(chk: Checker, data: dict[str, Any], transport: str) -> dict[str, Any]:
+    """``srtp`` (YAML reads a bare ``off`` as false) and ``srtp_signaling``, which must fit the transport."""
+    srtp = chk.get(data, (), "srtp")
+    mode = "off" if srtp in (None, False) else srtp
+    signaling = chk.get(data, (), "srtp_signaling") or "tls"
+    if mode != "off" and signaling == "tls" and transport != "tls":  # PJSIP refuses such calls
+        chk.report(("srtp",), f"srtp: {mode} sends its keys only over transport tls, not {transport}",
+                   "set platform.transport: tls, or srtp_signaling: any to send the keys in clear")
+    return {"srtp": mode, "srtp_signaling": signaling}
+
+
 def _peer(
     chk: Checker, data: dict[str, Any], managed: str, library: PromptLibrary | None
 ) -> Peer | None:
@@ -270,9 +282,11 @@ def _peer(
         if isinstance(pid, str) and chk.clean(where):
             _check_prompt(chk, where, pid, library, "prompts" in data)
     answer_after = chk.duration(at + ("answer_after",), chk.get(fields, at, "answer_after"), True)
+    files = {k: chk.file(at + (k,), name, "a TLS file") if (name := chk.get(fields, at, k)) else None
+             for k in ("cert_file", "key_file")}
     if managed != "peer":
         return None
-    return Peer(answer_after, prompt, dict(on_dtmf))
+    return Peer(answer_after, prompt, dict(on_dtmf), **files)
 
 
 def _check_prompt(

@@ -39,6 +39,9 @@ def _unreachable(run: ScenarioRun, tl: CallTimeline) -> TargetError | None:
     if heard:
         return None
     t = run.target
+    tls = run.board.tls_failure(tl.phone)
+    if tls is not None:
+        return TargetError(f"{tls}; call {tl} could not be placed; timeline: {tl.summary()}")
     return TargetError(
         f"no SIP response from the target at {t.host}:{t.port}/{t.transport} to the INVITE of "
         f"call {tl} (hint: is the platform running and listening there? try ccharness doctor); "

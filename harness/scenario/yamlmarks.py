@@ -121,7 +121,7 @@ class MarkedDoc:
 
 
 _KEY_VALUE = re.compile(
-    r"""(?P<key>[A-Za-z0-9_-]+)["']?\s*:\s+(?P<value>"[^"]*"?|'[^']*'?|[^\s,}#][^,}#]*)"""
+    r"""(?P<key>[A-Za-z0-9_-]+)["']?\s*:\s+(?P<value>"[^"]*"?|'[^']*'?|[^\s,{}\[#][^,}#]*)"""
 )
 
 
@@ -130,6 +130,8 @@ def hide_secrets(line: str, secret_keys: re.Pattern[str]) -> str:
 
     Works on text, not on the parse, so that it also covers lines of a file
     that did not parse.  ``${ENV:NAME}`` references are not secrets and stay.
+    A value never starts with ``{`` or ``[``: a flow mapping's keys are looked at
+    one by one (``auth: {api_key: x}`` blanks x).
     """
 
     def blank(match: re.Match[str]) -> str:

@@ -357,8 +357,10 @@ class Engine:
         path = os.path.join(self.setup.capture_dir, f"{self.setup.name}-{handle}.wav")
         rec = pj.AudioMediaRecorder()
         rec.createRecorder(path)
-        self._audio(handle).startTransmit(rec)
+        # held before it is connected: if the call has no audio (yet), the recorder must still be
+        # destroyed in the fixed teardown order, not by the garbage collector after libDestroy
         self.recorders[handle] = rec
+        self._audio(handle).startTransmit(rec)
         self.emit("capture", call=handle, path=path)
         return path
 
@@ -366,8 +368,8 @@ class Engine:
         """Start playing a WAV into the call; return its duration in seconds."""
         player = pj.AudioMediaPlayer()
         player.createPlayer(path, 0 if loop else pj.PJMEDIA_FILE_NO_LOOP)
+        self.players.append((handle, player))  # held first, like recorders (start_capture)
         player.startTransmit(self._audio(handle))
-        self.players.append((handle, player))
         with wave.open(path, "rb") as w:
             return w.getnframes() / float(w.getframerate())
 

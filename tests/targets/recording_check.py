@@ -49,7 +49,8 @@ def check_found(platform: Platform, call_id: str, work: Path, require_auth: bool
     """``expect_recording`` for the caller's marker of ``call_id``, through ``platform``."""
     wall = time.time()
     markers = {"caller": PlayedMarker(marker_for(call_id, "caller"), 0.0, wall - 20)}
-    run = SimpleNamespace(budget=lambda s: s, scenario=SimpleNamespace(path=Path("c.scenario.yaml")))
+    run = SimpleNamespace(budget=lambda s: s, scenario=SimpleNamespace(path=Path("c.scenario.yaml")),
+                          board=_IdleBoard())  # the step pumps phone events while it polls
     state = SimpleNamespace(
         timeline=SimpleNamespace(sip_call_id=call_id, events=[SimpleNamespace(wall=wall - 30)]),
         markers=markers)
@@ -67,3 +68,17 @@ def check_found(platform: Platform, call_id: str, work: Path, require_auth: bool
 def retention_source(target: Target, platform: Platform) -> tuple[int, str]:
     """The retention the step takes, and whom it credits with it."""
     return _declared_days(cast(Any, SimpleNamespace(target=target)), platform)
+
+
+class _IdleBoard:
+    """A switchboard with no phones: waiting only lets time pass (until the condition holds)."""
+
+    def wait(self, condition, timeout, expected, phones=None, timeline=None):  # type: ignore[no-untyped-def]
+        import time
+
+        end = time.monotonic() + timeout
+        while (result := condition()) is None:
+            if time.monotonic() >= end:
+                raise TimeoutError(expected())
+            time.sleep(0.02)
+        return result

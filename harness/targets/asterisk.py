@@ -26,13 +26,12 @@ from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import quote, urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from harness.errors import TargetError
 from harness.targets.adapter import NotSupported, RecordingInfo
 from harness.targets.ami import DEFAULT_PORT, AmiSession, queue_state
 from harness.targets.model import Secret, Target
-from harness.targets.recording_name import AnyName, Names, NameTemplate, Reading
+from harness.targets.recording_name import AnyName, Names, Reading, names_from_profile
 from harness.targets.reference import DEFAULT_TIMEOUT, ReferencePlatform
 
 STORED = "/ari/recordings/stored"
@@ -62,7 +61,7 @@ class AsteriskPlatform(ReferencePlatform):
         timeout = _timeout(spec.get("timeout", DEFAULT_TIMEOUT), where)
         ami = _ami(spec.get("ami"), urlsplit(url).hostname or "", timeout, target)
         return cls(url, str(spec.get("username") or ""), _secret(spec.get("password"), where,
-                   "adapter.password"), _names(spec, where), ami, target.path, timeout)
+                   "adapter.password"), names_from_profile(spec, where), ami, target.path, timeout)
 
     def __repr__(self) -> str:
         return (f"AsteriskPlatform({self.url!r}, user={self.username!r}, password={self.password!r}, "
@@ -165,22 +164,6 @@ class AsteriskPlatform(ReferencePlatform):
 def _info(name: str, fmt: str, reading: Reading) -> RecordingInfo:
     return RecordingInfo(name=name, call_id=reading.call_id, started_utc=reading.started_utc,
                          duration_s=None, sha256=None, size=None, format=fmt)
-
-
-def _names(spec: Any, where: str) -> Names:
-    zone_name = spec.get("recording_timezone", "UTC")
-    try:
-        zone = ZoneInfo(str(zone_name))
-    except (ZoneInfoNotFoundError, ValueError):
-        raise TargetError(f"{where}: adapter.recording_timezone {zone_name!r} is not a time zone "
-                          f"(e.g. UTC or Asia/Shanghai)") from None
-    template = spec.get("recording_name")
-    if template is None:
-        return AnyName(zone)
-    try:
-        return NameTemplate(str(template), zone)
-    except ValueError as bad:
-        raise TargetError(f"{where}: adapter.recording_name {template!r}: {bad}") from None
 
 
 def _ami(spec: Any, ari_host: str, timeout: float, target: Target) -> AmiSession | None:

@@ -36,12 +36,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path, PurePosixPath
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from harness.errors import TargetError
 from harness.targets.adapter import NotSupported, RecordingInfo
 from harness.targets.model import Target
-from harness.targets.recording_name import AnyName, Names, NameTemplate, Reading
+from harness.targets.recording_name import AnyName, Names, NameTemplate, Reading, names_from_profile
 
 EXTENSIONS = ("wav", "WAV", "wav49", "WAV49", "gsm", "mp3", "ogg", "opus")
 """Files taken for recordings by default: the formats the harness reads; wav first."""
@@ -79,7 +78,7 @@ class DirectoryPlatform:
             raise TargetError(f"{where}: adapter.extensions must be a list of file extensions "
                               f"without the dot, e.g. [wav, mp3], not {extensions!r}")
         path = Path(os.path.normpath(target.path.parent / folder))
-        return cls(path, _names(spec, where), tuple(e.lstrip(".") for e in extensions), target.path)
+        return cls(path, names_from_profile(spec, where), tuple(e.lstrip(".") for e in extensions), target.path)
 
     def __repr__(self) -> str:
         return f"DirectoryPlatform({str(self.folder)!r}, names={self.names!r})"
@@ -261,17 +260,3 @@ def _time_folders(names: NameTemplate, since: datetime, until: datetime) -> set[
     return written if len(written) <= MAX_FOLDERS else None
 
 
-def _names(spec: Any, where: str) -> Names:
-    zone_name = spec.get("recording_timezone", "UTC")
-    try:
-        zone = ZoneInfo(str(zone_name))
-    except (ZoneInfoNotFoundError, ValueError):
-        raise TargetError(f"{where}: adapter.recording_timezone {zone_name!r} is not a time zone "
-                          f"(e.g. UTC or Asia/Shanghai)") from None
-    template = spec.get("recording_name")
-    if template is None:
-        return AnyName(zone)
-    try:
-        return NameTemplate(str(template), zone)
-    except ValueError as bad:
-        raise TargetError(f"{where}: adapter.recording_name {template!r}: {bad}") from None

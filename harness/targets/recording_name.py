@@ -25,6 +25,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from harness.errors import TargetError
 
 PLACEHOLDERS = ("call_id", "caller", "did", "uniqueid", "start")
 FORMATS = ("wav", "wav16", "WAV", "gsm", "ulaw", "alaw", "sln", "sln16", "g722", "g729", "mp3")
@@ -219,3 +223,20 @@ def _strptime(text: str, fmt: str, zone: tzinfo) -> datetime | None:
 
 def _from_epoch(text: str) -> datetime:
     return datetime.fromtimestamp(int(text), UTC)
+
+
+def names_from_profile(spec: Any, where: str) -> Names:
+    """The adapter section's ``recording_name`` (and ``recording_timezone``) as a reader of names."""
+    zone_name = spec.get("recording_timezone", "UTC")
+    try:
+        zone = ZoneInfo(str(zone_name))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise TargetError(f"{where}: adapter.recording_timezone {zone_name!r} is not a time zone "
+                          f"(e.g. UTC or Asia/Shanghai)") from None
+    template = spec.get("recording_name")
+    if template is None:
+        return AnyName(zone)
+    try:
+        return NameTemplate(str(template), zone)
+    except ValueError as bad:
+        raise TargetError(f"{where}: adapter.recording_name {template!r}: {bad}") from None

@@ -50,7 +50,7 @@ def check_found(platform: Platform, call_id: str, work: Path, require_auth: bool
     wall = time.time()
     markers = {"caller": PlayedMarker(marker_for(call_id, "caller"), 0.0, wall - 20)}
     run = SimpleNamespace(budget=lambda s: s, scenario=SimpleNamespace(path=Path("c.scenario.yaml")),
-                          board=_IdleBoard())  # the step pumps phone events while it polls
+                          board=IdleBoard())  # the step pumps phone events while it polls
     state = SimpleNamespace(
         timeline=SimpleNamespace(sip_call_id=call_id, events=[SimpleNamespace(wall=wall - 30)]),
         markers=markers)
@@ -70,7 +70,7 @@ def retention_source(target: Target, platform: Platform) -> tuple[int, str]:
     return _declared_days(cast(Any, SimpleNamespace(target=target)), platform)
 
 
-class _IdleBoard:
+class IdleBoard:
     """A switchboard with no phones: waiting only lets time pass (until the condition holds)."""
 
     def wait(self, condition, timeout, expected, phones=None, timeline=None):  # type: ignore[no-untyped-def]

@@ -42,6 +42,7 @@ from harness.targets.asterisk import AsteriskPlatform
 from harness.targets.model import Secret, Target
 from harness.targets.profile import load_target
 from harness.targets.recording_name import AnyName, NameTemplate
+from tests.targets.recording_check import IdleBoard
 
 ARI_USER, ARI_PASSWORD, ARI_ENV = "harness", "Ari-t3st-pw", "CC_TEST_AST_ARI_PW"
 AMI_USER, AMI_SECRET, AMI_ENV = "harness", "Ami-t3st-secret", "CC_TEST_AST_AMI_SECRET"
@@ -566,7 +567,7 @@ def locate(platform: Platform, folder: Path) -> tuple[str, str]:
 
     wall = time.time()
     run = SimpleNamespace(budget=lambda s: s, scenario=SimpleNamespace(path=Path("c.scenario.yaml")),
-                          board=_IdleBoard())  # the step pumps phone events while it polls
+                          board=IdleBoard())  # the step pumps phone events while it polls
     state = SimpleNamespace(
         timeline=SimpleNamespace(sip_call_id=CALL, events=[SimpleNamespace(wall=wall - 30)]),
         markers={"caller": PlayedMarker(marker_for(CALL, "caller"), 0.0, wall - 20)})
@@ -688,17 +689,3 @@ def test_a_bad_asterisk_adapter_section_is_reported_at_load(tmp_path: Path) -> N
     assert "adapter: missing required field 'password'" in text
     assert "adapter.recording_name: a recording name uses the placeholders" in text
     assert "adapter.ami.secret: a literal secret is not allowed" in text and "hunter2" not in text
-
-
-class _IdleBoard:
-    """A switchboard with no phones: waiting only lets time pass (until the condition holds)."""
-
-    def wait(self, condition, timeout, expected, phones=None, timeline=None):  # type: ignore[no-untyped-def]
-        import time
-
-        end = time.monotonic() + timeout
-        while (result := condition()) is None:
-            if time.monotonic() >= end:
-                raise TimeoutError(expected())
-            time.sleep(0.02)
-        return result

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, cast
@@ -45,9 +46,13 @@ class Verdict:
 
 
 def check_found(platform: Platform, call_id: str, work: Path, require_auth: bool = True,
-                within: float = 5.0) -> Verdict:
-    """``expect_recording`` for the caller's marker of ``call_id``, through ``platform``."""
-    wall = time.time()
+                within: float = 5.0, now: datetime | None = None) -> Verdict:
+    """``expect_recording`` for the caller's marker of ``call_id``, through ``platform``.
+
+    ``now`` is the moment the fake call is placed around: the test's own clock, so the
+    recordings it dated from that clock fall in the call's window however long after the
+    module was imported the test runs (a full suite takes half an hour)."""
+    wall = (now or datetime.now(UTC)).timestamp()
     markers = {"caller": PlayedMarker(marker_for(call_id, "caller"), 0.0, wall - 20)}
     run = SimpleNamespace(budget=lambda s: s, scenario=SimpleNamespace(path=Path("c.scenario.yaml")),
                           board=IdleBoard())  # the step pumps phone events while it polls

@@ -565,7 +565,7 @@ def test_retention_is_the_profiles_word_and_clock_and_purge_not_supported(ari: A
 def locate(platform: Platform, folder: Path) -> tuple[str, str]:
     from harness.runner.steps.recording import PlayedMarker, _locate
 
-    wall = time.time()
+    wall = NOW.timestamp()  # the clock the test dated its recordings from, not the import's
     run = SimpleNamespace(budget=lambda s: s, scenario=SimpleNamespace(path=Path("c.scenario.yaml")),
                           board=IdleBoard())  # the step pumps phone events while it polls
     state = SimpleNamespace(

@@ -159,18 +159,18 @@ def test_a_file_named_after_the_call_passes_the_recording_check(tmp_path: Path) 
     written(share / day(NOW) / f"1001-{CALL}.wav", 20, CALL)
     written(share / day(NOW) / "1002-another-call.wav", 10)
     platform = adapter_for(target(share, recording_name=DATED, recording_timezone="Asia/Shanghai"))
-    verdict = check_found(platform, CALL, tmp_path / "work", require_auth=False)
+    verdict = check_found(platform, CALL, tmp_path / "work", require_auth=False, now=NOW)
     assert (verdict.found_by, verdict.name) == ("SIP Call-ID", f"{day(NOW)}/1001-{CALL}")
     assert verdict.problems == [] and verdict.figures["unauthenticated_status"] is None
     with pytest.raises(NotSupported, match="decided by the file share"):  # the step's default
-        check_found(platform, CALL, tmp_path / "work2")
+        check_found(platform, CALL, tmp_path / "work2", now=NOW)
 
 
 def test_a_candidate_by_modification_time_is_proven_by_its_marker(tmp_path: Path) -> None:
     share = tmp_path / "share"
     for name, ago, whose in (("a", 50, "earlier"), ("b", 40, CALL), ("c", 30, "later")):
         written(share / f"{name}.wav", ago, whose)
-    verdict = check_found(adapter_for(target(share)), CALL, tmp_path / "work", require_auth=False)
+    verdict = check_found(adapter_for(target(share)), CALL, tmp_path / "work", require_auth=False, now=NOW)
     assert (verdict.found_by, verdict.name, verdict.problems) == ("time window and marker", "b", [])
 
 

@@ -376,7 +376,7 @@ def test_a_recording_found_by_call_id_passes_the_recording_check(api: tuple[Reco
     state, url = api
     add(state, tmp_path / "store", "r-1", CALL, 20, CALL)
     add(state, tmp_path / "store", "r-2", "another-call", 10)
-    verdict = check_found(adapter_for(target(url)), CALL, tmp_path / "work")
+    verdict = check_found(adapter_for(target(url)), CALL, tmp_path / "work", now=NOW)
     assert verdict.found_by == "SIP Call-ID" and verdict.name == "r-1"
     assert verdict.problems == [] and verdict.figures["unauthenticated_status"] == 401
     assert verdict.figures["platform_sha256"] == verdict.figures["sha256"]
@@ -389,7 +389,7 @@ def test_a_recording_the_api_cannot_tie_is_proven_by_its_marker(api: tuple[Recor
         add(state, tmp_path / "store", rec_id, None, ago, whose)
     fields = {k: v for k, v in FIELDS.items() if k != "call_id"}
     verdict = check_found(adapter_for(target(url, search=None, fields=fields)), CALL,
-                          tmp_path / "work")
+                          tmp_path / "work", now=NOW)
     assert (verdict.found_by, verdict.name, verdict.problems) == ("time window and marker", "r-2", [])
 
 

@@ -199,6 +199,7 @@ class ScenarioItem(pytest.Item):
         if rehearsal is not None:
             run.observe(rehearsal.watch(run))
         error: BaseException | None = None
+        evidence.scenario_started(str(self.scenario.path), self.scenario.name)
         try:
             session.ensure_platform()
             run.execute()

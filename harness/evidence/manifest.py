@@ -33,11 +33,13 @@ def _files(run_dir: Path) -> list[Path]:
     return sorted(p for p in run_dir.rglob("*") if p.is_file() and p.relative_to(run_dir).as_posix() != MANIFEST)
 
 
-def write_manifest(run_dir: Path) -> tuple[Path, str]:
-    """Write ``manifest.json`` (atomically) and return its path and its own SHA-256."""
+def write_manifest(run_dir: Path, complete: bool = True) -> tuple[Path, str]:
+    """Write ``manifest.json`` (atomically) and return its path and its own SHA-256.
+
+    ``complete`` is false for a run that was interrupted: the seal says so too."""
     entries = {p.relative_to(run_dir).as_posix(): {"sha256": sha256_of(p), "bytes": p.stat().st_size}
                for p in _files(run_dir)}
-    body = {"algorithm": "sha256", "run": run_dir.name, "files": entries}
+    body = {"algorithm": "sha256", "run": run_dir.name, "complete": complete, "files": entries}
     path = run_dir / MANIFEST
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(body, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -51,13 +53,16 @@ class Verification:
     missing: list[str] = field(default_factory=list)
     added: list[str] = field(default_factory=list)
     checked: int = 0
+    complete: bool = True  # false: the run was interrupted, whatever the files' state
 
     @property
     def intact(self) -> bool:
         return not (self.changed or self.missing or self.added)
 
     def lines(self) -> list[str]:
-        return ([f"changed: {p}" for p in self.changed] + [f"missing: {p}" for p in self.missing]
+        return ((["INTERRUPTED RUN: the manifest seals the evidence of a run that did not finish"]
+                 if not self.complete else [])
+                + [f"changed: {p}" for p in self.changed] + [f"missing: {p}" for p in self.missing]
                 + [f"added:   {p}" for p in self.added])
 
 
@@ -65,13 +70,14 @@ def verify(run_dir: Path) -> Verification:
     """Compare the folder with its manifest."""
     path = run_dir / MANIFEST
     try:
-        listed = json.loads(path.read_text(encoding="utf-8"))["files"]
+        body = json.loads(path.read_text(encoding="utf-8"))
+        listed = body["files"]
     except FileNotFoundError:
         raise HarnessError(f"{run_dir} has no {MANIFEST}: the run was not finished, or it is not a run folder") \
             from None
     except (ValueError, KeyError, TypeError) as exc:
         raise HarnessError(f"{path}: not a manifest ({exc})") from None
-    result = Verification()
+    result = Verification(complete=body.get("complete", True) is not False)
     present = {p.relative_to(run_dir).as_posix(): p for p in _files(run_dir)}
     for name, entry in sorted(listed.items()):
         if name not in present:

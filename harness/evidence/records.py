@@ -91,6 +91,11 @@ class EvidenceLog:
             "command": argv,
         })
 
+    def scenario_started(self, file: str, name: str) -> None:
+        """Before a scenario places its first call: a run killed during it still names it."""
+        self.append({"type": "scenario_started", "file": file, "name": name, "started_utc": utc_now(),
+                     "at_s": round(time.monotonic() - self.t0, 3)})
+
     def scenario_ended(self, run: ScenarioRun, started_wall: float, error: BaseException | None,
                        folder: Path) -> None:
         self.append(scenario_record(run, started_wall, error, folder, self.t0))

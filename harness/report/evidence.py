@@ -200,10 +200,18 @@ class ReportModel:
     end: dict[str, Any] | None
     scenarios: list[dict[str, Any]]
     matrix: list[Item]
+    unfinished: list[dict[str, Any]] = field(default_factory=list)  # started, never ended (killed)
+
+    @property
+    def interrupted(self) -> bool:
+        """The run stopped without its end record: killed, or the machine went down."""
+        return self.end is None
 
     @property
     def verdict(self) -> str:
-        return combine([s["verdict"] for s in self.scenarios]) if self.scenarios else "error"
+        if not self.scenarios or self.interrupted:
+            return "error"  # an interrupted run decided nothing as a whole, whatever it saw so far
+        return combine([s["verdict"] for s in self.scenarios])
 
     @property
     def failures(self) -> list[dict[str, Any]]:
@@ -222,7 +230,9 @@ def load_model(run_dir: Path) -> ReportModel:
     order = {r.key: i for i, r in enumerate(REQUIREMENTS)}
     raw.sort(key=lambda s: (s["verdict"] == "passed", order.get(s["licence_item"] or "", 9), s["file"]))
     scenarios = [_scenario_view(sc, run_dir, i) for i, sc in enumerate(raw, 1)]
-    return ReportModel(run, end, scenarios, requirement_matrix(scenarios))
+    ended = {r["file"] for r in raw}
+    unfinished = [r for r in records if r["type"] == "scenario_started" and r["file"] not in ended]
+    return ReportModel(run, end, scenarios, requirement_matrix(scenarios), unfinished)
 
 
 def _environment() -> Environment:

@@ -205,6 +205,14 @@ def _audio(c: Checkup, tl: CallTimeline, stream: AudioStream | None) -> Finding:
 
 
 def _one_way_hint(c: Checkup, stream: AudioStream | None) -> str:
+    net = c.target.network
+    if net.public_address or net.stun:
+        ours = (f"network.public_address {net.public_address}" if net.public_address
+                else f"the address STUN ({', '.join(net.stun)}) gave")
+        return (f"one-way audio: our SDP asked the platform to send audio to {ours}, and none came "
+                f"back to this machine: is that the public address of this host's NAT, with the RTP "
+                f"ports forwarded to it? if the platform reaches this host directly, remove it from "
+                f"network: in {c.target.path}")
     if stream is None:
         return "one-way audio: RTP from the platform does not reach us; check NAT and firewalls"
     origin = f"{stream.address}:{stream.port}"

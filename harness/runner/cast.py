@@ -6,7 +6,10 @@ Turns the scenario's parties and the target profile's accounts into
 
 from __future__ import annotations
 
+import socket
+import threading
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 from harness.errors import TargetError
@@ -52,6 +55,73 @@ def account_setup(target: Target, account: Account, register: bool) -> AccountSe
     )
 
 
+RESOLVE_TIMEOUT = 5.0  # seconds for the platform's name to resolve
+
+
+def _next_hop(target: Target) -> tuple[str, int]:
+    """The host and port the phones send to first: the outbound proxy if any, else the platform."""
+    proxy = target.outbound_proxy
+    if proxy:
+        hostport = proxy.split(":", 1)[1].split(";", 1)[0].split("@")[-1]
+        host, _, port = hostport.rpartition(":") if hostport.count(":") == 1 else (hostport, "", "")
+        return host.strip("[]"), int(port) if port.isdigit() else target.port
+    return target.host, target.port
+
+
+def local_address(target: Target) -> str:
+    """The address the phones bind to: ``network.local_address``, or the one the route to the platform takes.
+
+    No packet is sent: a UDP socket *connected* to the platform only asks the
+    kernel's routing table which local address it would use."""
+    chosen = target.network.local_address
+    if chosen != "auto":
+        return chosen
+    host, port = _next_hop(target)
+    return _route_source(_resolve(host, target), port)
+
+
+def _bind_address(target: Target) -> str:
+    """What the phones bind to; "" (every interface) under STUN, which PJSIP only asks for
+    sockets not bound to one address -- the mapped address then goes in Via, Contact and SDP."""
+    net = target.network
+    if net.stun and net.local_address == "auto" and not net.public_address:
+        return ""
+    return local_address(target)
+
+
+@cache
+def _route_source(address: str, port: int) -> str:
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    with socket.socket(family, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect((address, port))
+        except OSError as exc:
+            raise TargetError(f"no route from this host to {address}:{port} ({exc.strerror}); set "
+                              f"network.local_address to the address the phones should use") from None
+        return str(probe.getsockname()[0])
+
+
+def _resolve(host: str, target: Target) -> str:
+    """``host``'s first address, within RESOLVE_TIMEOUT (getaddrinfo itself has no deadline)."""
+    found: list[str] = []
+    failed: list[str] = []
+
+    def look() -> None:
+        try:
+            found.append(str(socket.getaddrinfo(host, None, type=socket.SOCK_DGRAM)[0][4][0]))
+        except OSError as exc:
+            failed.append(str(exc.strerror or exc))
+
+    worker = threading.Thread(target=look, name=f"resolve-{host}", daemon=True)
+    worker.start()
+    worker.join(RESOLVE_TIMEOUT)
+    if found:
+        return found[0]
+    why = failed[0] if failed else f"no answer within {RESOLVE_TIMEOUT:g}s"
+    raise TargetError(f"target profile {target.path}: platform.host {host!r} does not resolve ({why}); "
+                      f"check the name, or give the IP address")
+
+
 def _behaviour(agent: AgentSpec, audio_path: str | None) -> Behaviour:
     if agent.behaviour == "reject":
         return Behaviour(mode="reject", code=agent.reject_code)
@@ -67,6 +137,7 @@ def phone_setup(name: str, target: Target, account: Account, register: bool, wor
     return PhoneSetup(
         name=name,
         capture_dir=str(work),
+        sip_host=_bind_address(target),
         transport=target.transport,
         account=account_setup(target, account, register),
         behaviour=behaviour or Behaviour(mode="reject", code=486),
@@ -79,6 +150,8 @@ def phone_setup(name: str, target: Target, account: Account, register: bool, wor
         srtp=target.srtp,
         srtp_signaling=target.srtp_signaling,
         codecs=target.codecs,
+        public_address=target.network.public_address,
+        stun=target.network.stun,
     )
 
 

@@ -56,6 +56,8 @@ class PhoneSetup:
     codecs: tuple[str, ...] = ("PCMU/8000", "PCMA/8000")
     user_agent: str = "ccharness"
     log_level: int = 3
+    public_address: str | None = None  # written in Via, Contact and SDP instead of sip_host (NAT)
+    stun: tuple[str, ...] = ()  # STUN servers to learn the public address from
 
     def to_wire(self) -> dict[str, Any]:
         return asdict(self)
@@ -68,6 +70,7 @@ class PhoneSetup:
         raw["behaviour"] = Behaviour(**raw.pop("behaviour"))
         raw["tls"] = TlsSetup(**raw.pop("tls"))
         raw["codecs"] = tuple(raw["codecs"])
+        raw["stun"] = tuple(raw.get("stun", ()))
         return cls(**raw)
 
     def secrets(self) -> tuple[str, ...]:

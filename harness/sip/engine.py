@@ -232,6 +232,8 @@ class Engine:
         cfg.medConfig.channelCount = 1
         cfg.medConfig.noVad = True
         cfg.medConfig.ecTailLen = 0
+        for server in s.stun:
+            cfg.uaConfig.stunServer.append(server)
         self.ep.libInit(cfg)
         self.ep.audDevManager().setNullDev()
         self._set_codecs()
@@ -247,6 +249,8 @@ class Engine:
         tc = pj.TransportConfig()
         tc.port = s.sip_port
         tc.boundAddress = s.sip_host
+        if s.public_address:
+            tc.publicAddress = s.public_address
         if s.transport == "tls":
             tls = tc.tlsConfig
             verifying = s.tls.verify or s.tls.verify_client
@@ -288,6 +292,11 @@ class Engine:
         acfg.mediaConfig.transportConfig.port = self.setup.rtp_port
         acfg.mediaConfig.transportConfig.portRange = self.setup.rtp_range
         acfg.mediaConfig.transportConfig.boundAddress = self.setup.sip_host
+        if self.setup.public_address:
+            acfg.mediaConfig.transportConfig.publicAddress = self.setup.public_address
+        if not self.setup.stun:  # with no server configured there is nothing to ask
+            acfg.natConfig.sipStunUse = pj.PJSUA_STUN_USE_DISABLED
+            acfg.natConfig.mediaStunUse = pj.PJSUA_STUN_USE_DISABLED
         acfg.mediaConfig.srtpUse = _SRTP_USE[self.setup.srtp]
         acfg.mediaConfig.srtpSecureSignaling = _SRTP_SIGNALLING[self.setup.srtp_signaling]
         self.account = _Account(self)

@@ -87,6 +87,20 @@ class Doctor:
 
 
 @dataclass(frozen=True)
+class Network:
+    """Where the harness's phones are on the network (the profile's ``network:``).
+
+    ``local_address`` is the address phones bind SIP and RTP to: ``auto`` takes
+    the interface the host routes the platform's address through.  Behind NAT,
+    ``public_address`` is what phones write in Via, Contact and SDP, or ``stun``
+    servers find it out."""
+
+    local_address: str = "auto"
+    public_address: str | None = None
+    stun: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Licence:
     """What the run is evidence for: the licence kind and who applies (for the report's cover)."""
 
@@ -118,6 +132,7 @@ class Target:
     srtp_signaling: Literal["tls", "any"] = "tls"  # tls: offer SRTP keys only over TLS signalling
     licence: Licence = field(default_factory=Licence)
     doctor: Doctor = field(default_factory=Doctor)
+    network: Network = field(default_factory=Network)
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from harness.targets.model import (
     DtmfProbe,
     Licence,
     Managed,
+    Network,
     Peer,
     PromptLibrary,
     PromptRef,
@@ -120,7 +121,35 @@ def _target(chk: Checker, data: dict[str, Any]) -> Target:
         **_srtp(chk, data, transport),
         licence=_licence(mapping(data.get("licence"))),
         doctor=Doctor(_dtmf_probe(chk, data, dids, library)),
+        network=_network(chk, mapping(data.get("network"))),
     )
+
+
+def _network(chk: Checker, data: dict[str, Any]) -> Network:
+    """``network:``; the addresses must be IP literals (a phone binds to, and advertises, an address)."""
+    at = ("network",)
+    local = chk.get(data, at, "local_address") or "auto"
+    public = chk.get(data, at, "public_address")
+    for key, value in (("local_address", local), ("public_address", public)):
+        if isinstance(value, str) and value != "auto" and not _ip(value):
+            chk.report(at + (key,), f"'{value}' is not an IP address",
+                       "auto, or the address itself, e.g. 192.0.2.10" if key == "local_address"
+                       else "the NAT's public IP address, e.g. 203.0.113.7")
+    if public == "auto":
+        chk.report(at + ("public_address",), "'auto' is not an IP address",
+                   "to find the public address by itself, give stun: [stun.example.net:3478]")
+    stun = tuple(str(s) for s in chk.get(data, at, "stun") or ())
+    return Network(str(local), str(public) if public else None, stun)
+
+
+def _ip(text: str) -> bool:
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _dtmf_probe(chk: Checker, data: dict[str, Any], dids: dict[str, str],

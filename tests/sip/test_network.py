@@ -63,8 +63,8 @@ def test_a_bad_network_section_names_its_field(tmp_path: Path, network: dict[str
     assert "target.yaml:" in text and field in text and message in text, text
 
 
-def _run(tmp_path: Path, **network: Any) -> tuple[subprocess.CompletedProcess[str], str]:
-    (tmp_path / "call.scenario.yaml").write_text(CALL)
+def _run(tmp_path: Path, scenario: str = CALL, **network: Any) -> tuple[subprocess.CompletedProcess[str], str]:
+    (tmp_path / "call.scenario.yaml").write_text(scenario)
     profile = loopback(tmp_path, free_udp_port(), network=network)
     done = subprocess.run([str(CCHARNESS), "run", str(tmp_path / "call.scenario.yaml"), "--target", str(profile),
                            "--reports", str(tmp_path / "reports"), "--run-id", "net"],
@@ -96,6 +96,16 @@ def test_a_public_address_is_what_the_phones_advertise(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     invite = _invite(trace)
     assert "Contact: <sip:caller@127.0.0.2:" in invite and "c=IN IP4 127.0.0.2" in invite, invite
+
+
+@pytest.mark.sip
+def test_a_calls_custom_headers_are_on_its_invite(tmp_path: Path) -> None:
+    scenario = CALL.replace('call: {to: "did:main"}',
+                            'call: {to: "did:main", headers: {X-Test-Run: "licence-rehearsal 7", X-Priority: 3}}')
+    done, trace = _run(tmp_path, scenario)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    invite = _invite(trace)
+    assert "X-Test-Run: licence-rehearsal 7\n" in invite and "X-Priority: 3\n" in invite, invite
 
 
 def test_one_way_audio_with_a_public_address_points_at_it(tmp_path: Path) -> None:

@@ -2,8 +2,9 @@
 
 Checks talk to a platform only through a ``Platform``: one implementation per
 kind of platform API (the reference platform's ARI-shaped API, Asterisk 22
-through ARI and AMI, a platform's own recording API described in the profile,
-and a folder of recording files, now; FreeSWITCH later),
+through ARI and AMI, FreeSWITCH's mod_callcenter through the event socket, a
+platform's own recording API described in the profile, and a folder of
+recording files),
 chosen by the target profile's ``adapter.type`` and built by
 :func:`adapter_for`.  Capabilities a platform may lack -- moving its clock,
 purging on demand -- raise ``NotSupported``, which a check turns into "not
@@ -100,9 +101,16 @@ def _directory(target: Target) -> Platform:
     return DirectoryPlatform.from_target(target)
 
 
+def _freeswitch(target: Target) -> Platform:
+    from harness.targets.freeswitch import FreeswitchPlatform
+
+    return FreeswitchPlatform.from_target(target)
+
+
 ADAPTERS: dict[str, AdapterFactory] = {"reference": _reference, "asterisk": _asterisk,
+                                       "freeswitch": _freeswitch,
                                        "http": _http, "directory": _directory}
-"""Adapter factories by ``adapter.type``; FreeSWITCH comes in its own issue."""
+"""Adapter factories by ``adapter.type``."""
 
 
 def adapter_for(target: Target) -> Platform:

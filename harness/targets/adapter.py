@@ -4,7 +4,7 @@ Checks talk to a platform only through a ``Platform``: one implementation per
 kind of platform API (the reference platform's ARI-shaped API, Asterisk 22
 through ARI and AMI, FreeSWITCH's mod_callcenter through the event socket, a
 platform's own recording API described in the profile, and a folder of
-recording files),
+recording files, mounted here or on an SFTP server),
 chosen by the target profile's ``adapter.type`` and built by
 :func:`adapter_for`.  Capabilities a platform may lack -- moving its clock,
 purging on demand -- raise ``NotSupported``, which a check turns into "not
@@ -107,8 +107,15 @@ def _freeswitch(target: Target) -> Platform:
     return FreeswitchPlatform.from_target(target)
 
 
+def _sftp(target: Target) -> Platform:
+    from harness.targets.sftp import SftpPlatform
+
+    return SftpPlatform.from_target(target)
+
+
 ADAPTERS: dict[str, AdapterFactory] = {"reference": _reference, "asterisk": _asterisk,
                                        "freeswitch": _freeswitch,
+                                       "sftp": _sftp,
                                        "http": _http, "directory": _directory}
 """Adapter factories by ``adapter.type``."""
 

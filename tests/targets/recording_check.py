@@ -79,7 +79,6 @@ class IdleBoard:
     """A switchboard with no phones: waiting only lets time pass (until the condition holds)."""
 
     def wait(self, condition, timeout, expected, phones=None, timeline=None):  # type: ignore[no-untyped-def]
-        import time
 
         end = time.monotonic() + timeout
         while (result := condition()) is None:

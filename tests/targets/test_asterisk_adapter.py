@@ -21,7 +21,6 @@ import http.server
 import json
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path

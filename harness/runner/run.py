@@ -114,10 +114,16 @@ class ScenarioRun:
         """Run ``observer`` around every step too, inside those given before."""
         self._observers.append(observer)
 
-    def execute(self) -> None:
-        """Run every step; raise the first failure or error after recording it."""
+    def start(self) -> None:
+        """Start the scenario's clock and its phones: what ``execute`` does before the first step.
+
+        For callers that drive the steps themselves (``ccharness prompts capture``)."""
         self.deadline = time.monotonic() + self.scenario.deadline
         self._start_phones()
+
+    def execute(self) -> None:
+        """Run every step; raise the first failure or error after recording it."""
+        self.start()
         for index, step in enumerate(self.scenario.steps):
             kind = step_kind(step)
             record = StepRecord(index, kind, time.monotonic())

@@ -7,6 +7,7 @@
 ``ccharness verify``    check a run folder against its manifest (what changed since)
 ``ccharness reference up|down|status``  the bundled reference platform
 ``ccharness doctor``    pre-flight check of a target profile against its platform, one line per check
+``ccharness prompts capture``  record the platform's prompts as heard, as the reference audio for matching
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ def _parser() -> argparse.ArgumentParser:
                                                                 "profile's first)")
     doc.add_argument("--work", default=None, metavar="DIR", help="keep phone logs and captures in DIR "
                                                                 "(default: a temporary folder, removed)")
+    _prompts_arguments(sub.add_parser("prompts", help="the platform's prompts: capture them as heard "
+                                                       "through its IVR"))
     ref = sub.add_parser("reference", help="start, stop or inspect the bundled reference platform")
     ref.add_argument("action", choices=["up", "down", "status"])
     ref.add_argument("--fault", action="append", default=[], help="start with this fault (repeatable)")
@@ -63,6 +66,37 @@ def _run_arguments(run: argparse.ArgumentParser) -> None:
     run.add_argument("--reference-fault", action="append", default=[], metavar="NAME",
                      help="start the reference platform with this fault (repeatable; see "
                           "ccharness reference up --list-faults) to watch a check fail")
+
+
+def _prompts_arguments(prompts: argparse.ArgumentParser) -> None:
+    cap = prompts.add_subparsers(dest="action", required=True).add_parser(
+        "capture", help="call the target, record each prompt the scenarios expect as heard, trim it "
+                        "and store it as reference audio (DIR/<id>.wav and DIR/prompts.yaml)")
+    cap.add_argument("paths", nargs="*", help=f"scenarios that reach the prompts (default {DEFAULT_SCENARIOS}/)")
+    cap.add_argument("--target", default=DEFAULT_TARGET, help="target profile (YAML)")
+    cap.add_argument("--out", required=True, metavar="DIR", help="folder for the WAV files and prompts.yaml")
+    cap.add_argument("--only", action="append", default=[], metavar="ID,...",
+                     help="capture only these prompt ids (comma-separated, repeatable)")
+    cap.add_argument("--end-silence", type=_duration, default=1.0, metavar="DURATION",
+                     help="a pause this long ends a prompt (default 1.0s; keep it longer than the "
+                          "pauses inside a prompt, shorter than those between prompts)")
+    cap.add_argument("--max-length", type=_duration, default=60.0, metavar="DURATION",
+                     help="cut a prompt with no such pause here (default 60s)")
+    cap.add_argument("--force", action="store_true", help="replace files already in DIR")
+    cap.add_argument("--work", default=None, metavar="DIR", help="keep phone logs and the whole calls' "
+                                                                "audio in DIR (default: a temporary folder)")
+
+
+def _duration(text: str) -> float:
+    from harness.scenario.values import BadValue, parse_duration
+
+    try:
+        value = parse_duration(text)
+    except BadValue as bad:
+        raise argparse.ArgumentTypeError(f"{bad.message} ({bad.hint})") from None
+    if value < 0.1:
+        raise argparse.ArgumentTypeError(f"{text}: at least 0.1s (audio is judged in 20 ms frames)")
+    return value
 
 
 def _seconds(text: str) -> float:
@@ -217,6 +251,38 @@ def doctor(args: argparse.Namespace) -> int:
     return 1 if any(f.verdict == "FAIL" for f in findings) else 0
 
 
+def prompts(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from harness.errors import HarnessError, SpecError
+    from harness.prompts.capture import Request, capture
+    from harness.prompts.replay import Settings
+    from harness.targets.profile import load_target
+
+    only = tuple(dict.fromkeys(p.strip() for item in args.only for p in item.split(",") if p.strip()))
+    try:
+        target = load_target(resolve(args.target))
+    except SpecError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    print(f"ccharness prompts capture: target {target.name} ({target.path}): {target.host}:"
+          f"{target.port}/{target.transport}, managed: {target.managed}", flush=True)
+    with tempfile.TemporaryDirectory(prefix="ccharness-prompts-") as temporary:
+        request = Request(target, tuple(Path(p) for p in _scenario_paths(args.paths)),
+                          Path(args.out).resolve(), Path(args.work or temporary).resolve(), only,
+                          Settings(args.end_silence, args.max_length), args.force)
+        try:
+            outcome = capture(request, say=lambda text: print(text, flush=True))
+        except SpecError as exc:
+            print(exc, file=sys.stderr)
+            return 2
+        except HarnessError as exc:
+            print(f"ccharness prompts capture: {exc}", file=sys.stderr)
+            return 2
+    print("\n".join(outcome.lines()))
+    return 1 if outcome.missing else 0
+
+
 def reference(args: argparse.Namespace) -> int:
     from harness.runner.platform import REFERENCE_STATE
     from harness.runner.platform import reference as call
@@ -231,7 +297,7 @@ def reference(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     commands = {"run": run, "rehearse": rehearse, "validate": validate, "report": report, "verify": verify,
-                "reference": reference, "doctor": doctor}
+                "reference": reference, "doctor": doctor, "prompts": prompts}
     return int(commands[args.command](args))
 
 

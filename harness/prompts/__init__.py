@@ -1,0 +1,7 @@
+"""Recording a platform's own prompts as reference audio (``ccharness prompts capture``).
+
+``plan`` picks the scenarios and prompts, ``replay`` walks a scenario on real
+calls and cuts out what it hears, ``cut`` is the audio (sound, pause, trim,
+level), ``take`` tells apart prompts played back to back, ``library`` writes
+the result, ``capture`` puts them together.
+"""

@@ -1,0 +1,121 @@
+"""Takes: the prompts cut out of calls, where each was heard, and prompts played back to back.
+
+A take normally holds one prompt.  When a scenario expects two prompts in a
+row with nothing between (``expect_prompt: welcome`` then ``expect_prompt:
+main_menu``) and the platform leaves no pause of ``--end-silence`` between
+them, the first take holds both: the second prompt is its *follower*.  Such a
+take is split once every prompt in it but one has been heard on its own
+elsewhere (``main_menu`` after a key, say): the known ones are found in it
+by :func:`harness.audio.prompt.find_prompt`, and what lies between them is the
+missing prompt.  A known follower that is not in the take at all was never
+played (the platform went quiet instead), and the take is the first prompt alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from harness.audio.pcm import RATE, FloatArray
+from harness.audio.prompt import find_prompt
+from harness.prompts.cut import PAD_S, trim
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where and how a take was heard: which scenario step, which call, after which keys."""
+
+    scenario: Path
+    step: int  # 1-based
+    line: int  # in the scenario file; 0 when unknown
+    destination: str  # "did main (100)", or the URI dialled
+    keys: str  # the digits sent on the call before the prompt, in order ("" for none)
+    sip_call_id: str | None
+    wall: float  # UTC epoch seconds when the prompt began
+
+    def where(self) -> str:
+        return f"{self.scenario}:{self.line} (step {self.step})" if self.line else \
+            f"{self.scenario} (step {self.step})"
+
+    def route(self) -> str:
+        return f"{self.destination}, keys {self.keys}" if self.keys else self.destination
+
+
+@dataclass
+class Take:
+    """One prompt as heard on a call, trimmed.  Mutable only while its call is being walked."""
+
+    prompt: str
+    audio: FloatArray
+    source: Source
+    # the prompts expected right after it with no pause, each with where it was expected
+    followers: list[tuple[str, Source]] = field(default_factory=list)
+    note: str = ""  # how it was cut, e.g. "cut from welcome+main_menu (played with no pause)"
+    warning: str = ""  # what may be wrong with it, e.g. "cut at --max-length 60s"
+
+    def sequence(self) -> list[str]:
+        return [self.prompt, *(p for p, _ in self.followers)]
+
+
+@dataclass(frozen=True)
+class Miss:
+    """A prompt a walk did not capture, and why, naming the scenario file and step."""
+
+    prompt: str
+    reason: str
+
+
+def clean_takes(takes: Iterable[Take]) -> dict[str, Take]:
+    """The first take of each prompt that holds that prompt alone."""
+    clean: dict[str, Take] = {}
+    for take in takes:
+        if not take.followers and take.prompt not in clean:
+            clean[take.prompt] = take
+    return clean
+
+
+def resolve(takes: list[Take], wanted: Iterable[str]) -> dict[str, Take]:
+    """Each wanted prompt's take: a clean one, else one cut out of a take of prompts back to back."""
+    want = set(wanted)
+    clean = clean_takes(takes)
+    progress = True
+    while progress:
+        progress = False
+        for take in takes:
+            unknown = [p for p in take.sequence() if p not in clean]
+            if take.followers and len(unknown) == 1 and unknown[0] in want:
+                piece = split(take, unknown[0], clean)
+                if piece is not None:
+                    clean[unknown[0]] = piece
+                    progress = True
+    return {p: t for p, t in clean.items() if p in want}
+
+
+def split(take: Take, prompt: str, clean: dict[str, Take]) -> Take | None:
+    """``prompt`` cut out of a take of prompts back to back, between its known neighbours."""
+    seq = take.sequence()
+    k = seq.index(prompt)
+    # The known takes carry their own pads of silence, which need not fit inside this take.
+    margin = np.zeros(RATE // 2, dtype=np.float32)
+    audio = np.concatenate([margin, take.audio, margin])
+    left, right = 0, audio.size
+    if k > 0:
+        before = find_prompt(audio, clean[seq[k - 1]].audio)
+        if before is None:
+            return None
+        left = round((before.end_s - PAD_S) * RATE)
+    note = f"cut from {'+'.join(seq)} (played with no pause)"
+    if k < len(seq) - 1:
+        after = find_prompt(audio[left:], clean[seq[k + 1]].audio)
+        if after is not None:
+            right = left + round((after.start_s + PAD_S) * RATE)
+        else:  # the prompt expected next never came: the take holds this one alone
+            note = f"{seq[k + 1]}, expected next, is not in it"
+    piece = trim(audio[left:right])
+    if piece.size == 0:
+        return None
+    source = take.source if k == 0 else take.followers[k - 1][1]
+    return Take(prompt, piece, source, note=note)

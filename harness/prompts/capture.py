@@ -153,13 +153,14 @@ def _missing(plan: Plan, wanted: list[str], found: dict[str, Take], takes: list[
 
 def _together(take: Take, prompt: str, found: dict[str, Take], settings: Settings) -> str:
     seq = take.sequence()
+    src = take.source if prompt == take.prompt else dict(take.followers)[prompt]
     alone = [p for p in seq if p != prompt and p not in found]
-    unknown = f"{', '.join(alone)} {'is' if len(alone) == 1 else 'are'} not heard alone in any " \
-              "scenario given" if alone else "it could not be found between its neighbours"
-    return (f"at {take.source.where()} on {take.source.route()}, {' + '.join(seq)} played with no "
-            f"pause of {settings.end_silence:g}s between them, and {unknown}, so they cannot be "
-            f"told apart (lower --end-silence below the pause the platform leaves, or add a "
-            f"scenario that reaches {alone[0] if alone else prompt} after a key)")
+    unknown = (f"{', '.join(alone)} {'is' if len(alone) == 1 else 'are'} not heard alone in any "
+               "scenario given") if alone else "it could not be found between its neighbours"
+    return (f"at {src.where()} on {src.route()}, {' + '.join(seq)} played with no pause of "
+            f"{settings.end_silence:g}s between them, and {unknown}, so they cannot be told apart "
+            "(lower --end-silence below the pause the platform leaves between them, or add a "
+            "scenario where one of them is heard alone, e.g. after a key)")
 
 
 def _entry(c: Captured, library: PromptLibrary | None) -> Entry:

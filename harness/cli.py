@@ -63,6 +63,9 @@ def _run_arguments(run: argparse.ArgumentParser) -> None:
     run.add_argument("--reports", default="reports", help="folder for run folders (default reports/)")
     run.add_argument("--run-id", default=None, help="name of the run folder (default: UTC time)")
     run.add_argument("-k", dest="keyword", default=None, help="only scenarios whose name matches")
+    run.add_argument("--workers", type=int, default=0, metavar="N",
+                     help="run scenarios in N processes (pytest-xdist); those that use agents or "
+                          "queues still run one after another")
     run.add_argument("--reference-fault", action="append", default=[], metavar="NAME",
                      help="start the reference platform with this fault (repeatable; see "
                           "ccharness reference up --list-faults) to watch a check fail")
@@ -142,6 +145,8 @@ def _run_pytest(args: argparse.Namespace, extra: tuple[str, ...] | list[str] = (
     if args.keyword:
         pytest_args += ["-k", args.keyword]
     pytest_args += [f"--cc-reference-fault={f}" for f in args.reference_fault]
+    if getattr(args, "workers", 0) > 1:
+        pytest_args += ["-n", str(args.workers)]
     pytest_args += extra
     code = int(pytest.main(pytest_args))
     verdict = {0: "CONFORMANT", 1: "NOT CONFORMANT (or errors; see above)"}.get(code, f"pytest exit {code}")

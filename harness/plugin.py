@@ -73,8 +73,15 @@ class CcSession:
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
         self.target_path = resolve(config.getoption("--cc-target"))
-        run_id = config.getoption("--cc-run-id") or time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        # Under pytest-xdist the controller names the run and runs the platform for every worker.
+        given: dict[str, Any] = getattr(config, "workerinput", {})
+        self.worker = hasattr(config, "workerinput")
+        run_id = (given.get("cc_run_id") or config.getoption("--cc-run-id")
+                  or time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()))
+        self.run_id = str(run_id)
         self.run_dir = Path(config.getoption("--cc-reports")).resolve() / run_id
+        self.shared_platform: bool = bool(given.get("cc_platform_shared"))
+        self.platform_error: str | None = given.get("cc_platform_error")
         self._target: Any = None
         self._platform: Any = None
         self._evidence: Any = None
@@ -86,6 +93,9 @@ class CcSession:
 
             target, _ = self.target()
             self._evidence = EvidenceLog(self.run_dir, target_secrets(target))
+            if self.worker:
+                self._evidence.join_run()
+                return self._evidence
             faults = tuple(self.config.getoption("--cc-reference-fault"))
             self._evidence.run_started(self.run_dir.name, target, faults, list(self.config.invocation_params.args))
             if target.transport == "tls" and not target.tls.verify:
@@ -117,6 +127,10 @@ class CcSession:
         return self._target
 
     def ensure_platform(self) -> None:
+        if self.shared_platform:  # the xdist controller runs it for all workers
+            if self.platform_error:
+                raise HarnessError(self.platform_error)
+            return
         if self._platform is None:
             from harness.runner.platform import managed_platform
 
@@ -126,9 +140,19 @@ class CcSession:
             platform.__enter__()  # raises for every item alike until the platform is up
             self._platform = platform
 
+    def start_for_workers(self) -> None:
+        """The xdist controller: write the run record and start the platform before any worker runs."""
+        try:
+            self.evidence()
+            self.ensure_platform()
+        except HarnessError as exc:
+            self.platform_error = f"{type(exc).__name__}: {exc}"
+        self.shared_platform = True
+
     def close(self) -> None:
         if self._evidence is not None:
-            self._evidence.run_ended(int(getattr(self.config, "_cc_exitstatus", 0)))
+            if not self.worker:  # a worker's end is not the run's
+                self._evidence.run_ended(int(getattr(self.config, "_cc_exitstatus", 0)))
             self._evidence = None
         if self._platform is not None:
             self._platform.__exit__(None, None, None)
@@ -138,6 +162,37 @@ class CcSession:
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[_SESSION] = CcSession(config)
     config.addinivalue_line("markers", "licence_item(name): the licence item a scenario covers")
+    if _distributing(config):
+        if config.getoption("--cc-rehearse") is not None:
+            raise pytest.UsageError("--cc-rehearse presents one scenario at a time: run it without -n")
+        # Scenarios that use agents or queues share the platform's agents, queues and clock, so
+        # they run one after another on one worker (loadgroup); IVR-only scenarios spread out.
+        if config.getoption("dist") in ("load", "no"):
+            config.option.dist = "loadgroup"
+        config.pluginmanager.register(_Controller(config.stash[_SESSION]), "ccharness-xdist-controller")
+
+
+def _distributing(config: pytest.Config) -> bool:
+    """True in the pytest-xdist controller of a run with workers."""
+    if hasattr(config, "workerinput") or not config.pluginmanager.hasplugin("xdist"):
+        return False
+    return bool(config.getoption("numprocesses", None))
+
+
+class _Controller:
+    """xdist's side of the session: one run folder, one platform, one run record for all workers."""
+
+    def __init__(self, session: CcSession) -> None:
+        self.session = session
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        self.session.start_for_workers()
+
+    def pytest_configure_node(self, node: Any) -> None:
+        node.workerinput["cc_run_id"] = self.session.run_id
+        node.workerinput["cc_platform_shared"] = True
+        node.workerinput["cc_platform_error"] = self.session.platform_error
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -165,6 +220,8 @@ class ScenarioFile(pytest.File):
         item = ScenarioItem.from_parent(self, name=scenario.name, scenario=scenario)
         if scenario.licence_item:
             item.add_marker(pytest.mark.licence_item(scenario.licence_item))
+        if scenario.agents or scenario.licence_item not in (None, "ivr"):
+            item.add_marker(pytest.mark.xdist_group("platform-agents"))  # serial under -n (see above)
         for tag in scenario.tags:
             self.config.addinivalue_line("markers", f"{tag}: scenario tag")
             item.add_marker(tag)

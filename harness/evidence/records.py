@@ -15,6 +15,7 @@ measurement or a message shows as ``<redacted>``.
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import json
 import os
 import socket
@@ -73,9 +74,24 @@ class EvidenceLog:
         line = redact(json.dumps(record, ensure_ascii=False, default=_plain), self.secrets)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.path, "a", encoding="utf-8") as out:
-            out.write(line + "\n")
-            out.flush()
-            os.fsync(out.fileno())
+            # pytest-xdist workers append to the same file: one whole line at a time
+            fcntl.flock(out.fileno(), fcntl.LOCK_EX)
+            try:
+                out.write(line + "\n")
+                out.flush()
+                os.fsync(out.fileno())
+            finally:
+                fcntl.flock(out.fileno(), fcntl.LOCK_UN)
+
+    def join_run(self) -> None:
+        """A pytest-xdist worker: take the run's clock from the run record the controller wrote,
+        so every worker's times count from the same start."""
+        for record in read_evidence(self.path.parent):
+            if record.get("type") == "run" and "t0_wall" in record:
+                self.t0_wall = float(record["t0_wall"])
+                self.t0 = time.monotonic() - (time.time() - self.t0_wall)
+                return
+        raise HarnessError(f"{self.path}: no run record to join (the controller did not write one)")
 
     def run_started(self, run_id: str, target: Target, faults: tuple[str, ...], argv: list[str]) -> None:
         lic = target.licence

@@ -35,9 +35,10 @@ _rtp_slots = itertools.count()
 
 
 def _rtp_base() -> int:
-    """A disjoint RTP range per phone; pytest-xdist workers get their own 2,000-port band."""
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").lstrip("gw") or "0"
-    band = 20000 + int(worker) * 2000
+    """A disjoint RTP range per phone; pytest-xdist workers get their own 2,000-port band, above
+    the one of the process that is no worker (the xdist controller runs the loopback peer)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "").removeprefix("gw")
+    band = 20000 + (int(worker) + 1 if worker.isdigit() else 0) * 2000
     return band + (next(_rtp_slots) * RTP_SPAN) % 2000
 
 

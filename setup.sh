@@ -10,7 +10,7 @@ cd "$(dirname "$0")"
 # chromium, fonts-noto-cjk: the evidence report's PDF (Chinese fonts embedded) and its
 # screenshots; poppler-utils: the report tests look into the PDF (pdffonts, pdftoppm);
 # ffmpeg: decodes recordings stored as GSM, WAV49, MP3 or Ogg (Opus, Vorbis).
-APT_PACKAGES="kamailio kamailio-sqlite-modules libspandsp2 espeak-ng sox python3-venv chromium fonts-noto-cjk poppler-utils ffmpeg"
+APT_PACKAGES="kamailio kamailio-sqlite-modules libspandsp2 espeak-ng sox python3-venv chromium fonts-noto-cjk poppler-utils ffmpeg sipvicious"
 
 missing=""
 for pkg in $APT_PACKAGES; do

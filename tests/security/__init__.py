@@ -1,0 +1,1 @@
+"""Security of the reference platform: scanners, torture messages and the recording API."""

@@ -45,12 +45,13 @@ from harness.targets.esl import DEFAULT_PORT, EslSession
 from harness.targets.model import Secret, Target
 from harness.targets.reference import DEFAULT_TIMEOUT
 
-SOURCES = ("directory", "http")  # the kinds of adapter.recordings
+SOURCES = ("directory", "sftp", "http")  # the kinds of adapter.recordings
 MOD_HINT = ("is mod_callcenter loaded? fs_cli -x 'load mod_callcenter', and list it in "
             "modules.conf.xml so it loads at start")
 # the fields a source's own messages name as adapter.<field>, to be named adapter.recordings.<field>
 _FIELD = re.compile(r"(?<![\w./-])adapter\.(?=(?:url|auth|recordings|retention|timeout|folder|"
-                    r"extensions|recording_name|recording_timezone|retention_days|type)\b)")
+                    r"extensions|recording_name|recording_timezone|retention_days|type|host|port|"
+                    r"username|password|key_file|known_hosts|host_key|insecure_host_key)\b)")
 T = TypeVar("T")
 
 
@@ -166,14 +167,19 @@ def _source(spec: Any, target: Target) -> Platform:
     if kind not in SOURCES:
         raise TargetError(
             f"{where}: adapter.recordings must say where FreeSWITCH's recordings are, with type "
-            f"directory (e.g. {{type: directory, folder: /var/lib/freeswitch/recordings}}) or http "
-            f"(a recording API, described as for adapter type http), not {kind!r}")
+            f"directory (e.g. {{type: directory, folder: /var/lib/freeswitch/recordings}}), sftp "
+            f"(the same folder on the FreeSWITCH host, over SFTP) or http (a recording API, "
+            f"described as for adapter type http), not {kind!r}")
     assert isinstance(spec, dict)
     nested = replace(target, adapter=dict(spec))
     if kind == "directory":
         from harness.targets.directory import DirectoryPlatform
 
         return _renamed(DirectoryPlatform.from_target, nested)
+    if kind == "sftp":
+        from harness.targets.sftp import SftpPlatform
+
+        return _renamed(SftpPlatform.from_target, nested)
     from harness.targets.generic_http import HttpPlatform
 
     return _renamed(HttpPlatform.from_target, nested)

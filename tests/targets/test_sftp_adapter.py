@@ -341,3 +341,60 @@ def test_a_profile_that_cannot_connect_safely_is_refused_when_built(tmp_path: Pa
         refused(lambda: adapter_for(target(22, tmp_path, password=None)))
     message = refused(lambda: adapter_for(target(22, tmp_path, password=PASSWORD)))
     assert "adapter.password must be ${ENV:NAME}" in message and PASSWORD not in message
+
+
+# -- as the recording source of the FreeSWITCH adapter -----------------------------------------
+def test_freeswitch_recordings_over_sftp_pass_the_recording_check(
+        server: SftpServer, opened: list[Platform], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from harness.targets.freeswitch import FreeswitchPlatform
+
+    written(server.root / "recordings" / f"cc-{CALL}.wav", 20, CALL)
+    written(server.root / "recordings" / "cc-another-call.wav", 10)
+    source = {"type": "sftp", "host": "127.0.0.1", "port": server.port, "username": "harness",
+              "password": _secret("CC_TEST_SFTP_PW"), "host_key": server.fingerprint,
+              "folder": "/recordings", "recording_name": "cc-{call_id}", "timeout": 5}
+    fs = Target(name="t", path=tmp_path / "freeswitch.yaml", host="127.0.0.1", port=5060,
+                transport="udp", domain="127.0.0.1", outbound_proxy=None, managed="none", dids={},
+                accounts={}, prompts=None,
+                adapter={"type": "freeswitch", "recordings": source,
+                         "esl": {"host": "127.0.0.1", "port": 8021, "password": _secret("CC_TEST_SFTP_PW")}})
+    platform = adapter_for(fs)
+    assert isinstance(platform, FreeswitchPlatform) and isinstance(platform.recordings, SftpPlatform)
+    opened.append(platform.recordings)
+    verdict = check_found(platform, CALL, tmp_path / "work", require_auth=False, now=NOW)
+    assert (verdict.found_by, verdict.name, verdict.problems) == ("SIP Call-ID", f"cc-{CALL}", [])
+    monkeypatch.setenv("CC_TEST_SFTP_WRONG", "wrong-Pa55word")
+    bad = dict(source, password=_secret("CC_TEST_SFTP_WRONG"))
+    bad_fs = replace(fs, adapter={**fs.adapter, "recordings": bad})
+    message = refused(lambda: adapter_for(bad_fs).find_recordings(CALL, *WINDOW))
+    assert "adapter.recordings" in message and "wrong-Pa55word" not in message, message
+
+
+def test_a_freeswitch_profile_with_an_sftp_source_loads_and_refuses_a_literal_password(tmp_path: Path) -> None:
+
+    profile = tmp_path / "fs.yaml"
+    text = """
+name: fs
+platform: {host: 127.0.0.1}
+adapter:
+  type: freeswitch
+  esl: {host: 127.0.0.1, password: "${ENV:CC_ESL_PASSWORD}"}
+  retention_days: 190
+  recordings:
+    type: sftp
+    host: 127.0.0.1
+    username: harness
+    password: @PW@
+    host_key: "SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU"
+    folder: /var/lib/freeswitch/recordings
+"""
+    profile.write_text(text.replace("@PW@", '"${ENV:CC_SFTP_PASSWORD}"'))
+    loaded = load_target(profile)
+    assert loaded.adapter["recordings"]["type"] == "sftp"
+    profile.write_text(text.replace("@PW@", "hunter2-literal"))
+    with pytest.raises(ProfileError) as caught:
+        load_target(profile)
+    assert "adapter.recordings.password" in str(caught.value) and "hunter2-literal" not in str(caught.value)
+    profile.write_text(text.replace("@PW@", '"${ENV:X}"').replace("    folder:", "    folders:"))
+    with pytest.raises(ProfileError, match="not a field of an sftp source"):
+        load_target(profile)

@@ -146,7 +146,7 @@ def _run_pytest(args: argparse.Namespace, extra: tuple[str, ...] | list[str] = (
         pytest_args += ["-k", args.keyword]
     pytest_args += [f"--cc-reference-fault={f}" for f in args.reference_fault]
     if getattr(args, "workers", 0) > 1:
-        pytest_args += ["-n", str(args.workers)]
+        pytest_args += ["-n", str(args.workers), "--dist", "loadgroup"]
     pytest_args += extra
     code = int(pytest.main(pytest_args))
     verdict = {0: "CONFORMANT", 1: "NOT CONFORMANT (or errors; see above)"}.get(code, f"pytest exit {code}")

@@ -8,6 +8,7 @@ collection error that lists all of its problems.  A failed expectation is a
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import sys
@@ -170,6 +171,10 @@ def pytest_configure(config: pytest.Config) -> None:
         if config.getoption("dist") in ("load", "no"):
             config.option.dist = "loadgroup"
         config.pluginmanager.register(_Controller(config.stash[_SESSION]), "ccharness-xdist-controller")
+    elif getattr(config, "workerinput", {}).get("cc_loadgroup"):
+        # A worker rebuilds its options from the command line, which may not say --dist loadgroup;
+        # without this it would not tag the grouped items and the controller would spread them.
+        config.option.loadgroup = True
 
 
 def _distributing(config: pytest.Config) -> bool:
@@ -177,6 +182,24 @@ def _distributing(config: pytest.Config) -> bool:
     if hasattr(config, "workerinput") or not config.pluginmanager.hasplugin("xdist"):
         return False
     return bool(config.getoption("numprocesses", None))
+
+
+PLATFORM_GROUP = "platform-agents"
+
+
+@functools.cache
+def _shares_platform(path: Path) -> bool:
+    """A scenario with agents, or about ACD, recording or retention, shares the platform's agents
+    and clock with its kind (the same rule as the xdist_group mark given at collection)."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return True  # undecided: the safe side is one after another
+    if not isinstance(data, dict):
+        return True
+    return bool(data.get("agents")) or data.get("licence_item") not in (None, "ivr")
 
 
 class _Controller:
@@ -189,10 +212,27 @@ class _Controller:
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         self.session.start_for_workers()
 
+    def pytest_xdist_make_scheduler(self, config: pytest.Config, log: Any) -> Any:
+        """xdist's loadgroup, grouped by what each scenario file says: pytest 9 names items by a
+        node id xdist 3.8 cannot suffix with the group (it sets a ``_nodeid`` pytest no longer
+        reads), so the xdist_group marks alone would leave the scenarios spread out."""
+        if config.getoption("dist") != "loadgroup":
+            return None
+        from xdist.scheduler.loadgroup import LoadGroupScheduling
+
+        root = config.rootpath
+
+        class ByPlatformUse(LoadGroupScheduling):  # type: ignore[misc]
+            def _split_scope(self, nodeid: str) -> str:
+                return PLATFORM_GROUP if _shares_platform(root / nodeid.split("::", 1)[0]) else nodeid
+
+        return ByPlatformUse(config, log)
+
     def pytest_configure_node(self, node: Any) -> None:
         node.workerinput["cc_run_id"] = self.session.run_id
         node.workerinput["cc_platform_shared"] = True
         node.workerinput["cc_platform_error"] = self.session.platform_error
+        node.workerinput["cc_loadgroup"] = node.config.getoption("dist") == "loadgroup"
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -221,7 +261,7 @@ class ScenarioFile(pytest.File):
         if scenario.licence_item:
             item.add_marker(pytest.mark.licence_item(scenario.licence_item))
         if scenario.agents or scenario.licence_item not in (None, "ivr"):
-            item.add_marker(pytest.mark.xdist_group("platform-agents"))  # serial under -n (see above)
+            item.add_marker(pytest.mark.xdist_group(PLATFORM_GROUP))  # serial under -n (see above)
         for tag in scenario.tags:
             self.config.addinivalue_line("markers", f"{tag}: scenario tag")
             item.add_marker(tag)

@@ -16,6 +16,7 @@ verdicts of each scenario must be the same.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -95,7 +96,8 @@ def test_parallel_and_serial_runs_agree_against_the_loopback_peer(tmp_path: Path
     assert "The run was interrupted" not in html and 'class="verdict-box not_conformant"' in html
 
 
-REFERENCE_SET = ["scenarios/ivr", "scenarios/acd/linear.scenario.yaml", "scenarios/acd/rrmemory.scenario.yaml"]
+REFERENCE_SET = ["scenarios/ivr"] + [f"scenarios/acd/{name}.scenario.yaml" for name in
+                                      ("linear", "rrmemory", "leastrecent", "busy_agent_skipped")]
 
 
 def test_parallel_and_serial_runs_agree_against_the_reference_with_a_fault(tmp_path: Path) -> None:
@@ -107,6 +109,10 @@ def test_parallel_and_serial_runs_agree_against_the_reference_with_a_fault(tmp_p
     parallel, records = run(paths, tmp_path / "reports", "parallel", *fault, "--workers", "2", timeout=900)
     assert serial.returncode == parallel.returncode == 1, parallel.stdout[-4000:] + parallel.stderr[-2000:]
     found = verdicts(serial_records)
-    assert len(found) == 7 and set(found.values()) == {"passed", "not_conformant"}, found
+    assert len(found) == 9 and set(found.values()) == {"passed", "not_conformant"}, found
     assert verdicts(records) == found
-    assert "gw0" in parallel.stdout and "gw1" in parallel.stdout
+    # the scenarios with agents all ran on one worker, the IVR ones on both
+    ran_on = {m.group(2): m.group(1) for m in re.finditer(
+        r"^\[(gw\d+)\] \[\s*\d+%\] (?:PASSED|FAILED|ERROR) (\S+?)::", parallel.stdout, re.MULTILINE)}
+    acd = {w for f, w in ran_on.items() if "/acd/" in f}
+    assert len(acd) == 1 and set(ran_on.values()) == {"gw0", "gw1"}, ran_on

@@ -8,12 +8,12 @@ Call-ID, so the log is searched for each INVITE's Call-ID. A real
 authenticated call is searched for the same way, which proves the search
 finds what is there.
 
-Two ways past Kamailio are known weaknesses of the reference platform and
-are pinned by strict xfails, so fixing one makes its test fail until the
-mark is removed: Kamailio relays any request that carries a To tag and a
-Route header naming it, without authentication (``route[WITHINDLG]`` runs
-``loose_route()`` before ``route(AUTH)``); and a media worker answers an
-INVITE sent straight to its UDP port, from anyone.
+Two ways around that check are tested on their own. A request with a To
+tag and a Route header naming Kamailio looks in-dialog, and in-dialog
+requests skip authentication: Kamailio must answer 481 unless the dialog
+is one it set up (dialog module, ``is_known_dlg``), and relay nothing. An
+INVITE sent straight to a media worker's UDP port skips Kamailio: the
+worker must refuse it with 403 unless it came from Kamailio's address.
 """
 
 from __future__ import annotations
@@ -110,9 +110,6 @@ def test_a_forged_in_dialog_invite_rings_no_agent_and_no_worker(
     desk.pause(0.5)
     assert not desk.offers("2001", since), "the agent's phone was offered a forged call"
 
-
-@pytest.mark.xfail(strict=True, reason="known weakness: route[WITHINDLG] relays a request with "
-                   "a To tag and a Route naming Kamailio to any Request-URI, unauthenticated")
 def test_kamailio_relays_no_unauthenticated_in_dialog_request(platform: RefPlatform) -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as elsewhere:
         elsewhere.bind(("127.0.0.1", 0))
@@ -120,17 +117,17 @@ def test_kamailio_relays_no_unauthenticated_in_dialog_request(platform: RefPlatf
         with sipwire.Probe(platform.sip_port) as probe:
             message, _ = invite(probe, target, to_tag="forged",
                                 route=f"<sip:127.0.0.1:{platform.sip_port};lr>")
-            probe.send(message, 1.0)
+            replies = probe.send(message, 1.0)
         elsewhere.settimeout(1.5)
         try:
             relayed = elsewhere.recv(65535).split(b"\r\n", 1)[0]
         except TimeoutError:
             relayed = b""
     assert not relayed, f"Kamailio relayed an unauthenticated request: {relayed!r}"
+    assert [r.status for r in replies] == [481], (
+        f"a forged in-dialog INVITE should get 481: {[r.first_line for r in replies]}")
 
 
-@pytest.mark.xfail(strict=True, reason="known weakness: a media worker answers an INVITE from "
-                   "any source, not only from Kamailio")
 def test_a_media_worker_takes_calls_only_from_kamailio(platform: RefPlatform) -> None:
     worker_port = int(platform.overrides["workers.first_port"])
     with sipwire.Probe(worker_port) as probe:
@@ -139,8 +136,9 @@ def test_a_media_worker_takes_calls_only_from_kamailio(platform: RefPlatform) ->
         final = replies[-1] if replies else None
         if final is not None and final.status == 200:
             hang_up(probe, message, final)
-    assert final is not None and final.status != 200, (
-        f"a worker answered an INVITE sent around Kamailio: {[r.first_line for r in replies]}")
+    assert final is not None and final.status == 403, (
+        f"a worker should refuse an INVITE sent around Kamailio with 403: "
+        f"{[r.first_line for r in replies]}")
 
 
 def hang_up(probe: sipwire.Probe, message: bytes, answer: sipwire.Reply) -> None:

@@ -88,14 +88,17 @@ def test_the_log_search_finds_an_authenticated_call(
     handed = [line for line in log_lines_with(platform, call.sip_call_id)
               if "dispatching" in line]
     assert handed, f"no 'dispatching' line for {call.sip_call_id} in Kamailio's log"
+    refused = [line for line in log_lines_with(platform, call.sip_call_id)
+               if "no dialog of ours" in line]
+    assert not refused, f"Kamailio refused the real call's own in-dialog requests: {refused}"
 
 
 def test_a_forged_in_dialog_invite_rings_no_agent_and_no_worker(
     platform: RefPlatform, desk_for: Callable[[RefPlatform], Desk],
     note: Callable[[str, object], None],
 ) -> None:
-    """A To tag and a Route naming Kamailio get an INVITE through to a phone's or a worker's
-    contact (see the xfail below); neither may take it as a call."""
+    """An INVITE with a forged To tag and a Route naming Kamailio, addressed to a phone's or a
+    worker's contact: neither may be offered it as a call."""
     desk = desk_for(platform).start({"2001": Behaviour()})
     phone = desk.board.phones["2001"].address
     worker = f"127.0.0.1:{platform.overrides['workers.first_port']}"

@@ -1,0 +1,228 @@
+"""A bare pjsua2 program, the yardstick the harness is measured against (no harness code).
+
+    python rawpjsua.py answer --port P --rtp R [--play WAV] [--record DIR] [--seconds S]
+    python rawpjsua.py dial --port P --rtp R --target URI --count N
+    python rawpjsua.py hold --port P --rtp R --target URI --calls 4 --hold S --play WAV
+        [--record DIR]
+
+``answer`` answers every call at once (200), plays WAV looped to it and, with
+``--record``, records what it receives to DIR/<Call-ID>.wav, until SIGTERM or
+``--seconds``. ``dial`` places N calls one after another and prints, as one
+JSON line, each call's set-up time: ``makeCall`` to CONFIRMED, in seconds.
+``hold`` places ``--calls`` calls at once, plays WAV to each, records, hangs
+up after ``--hold`` s and prints one JSON line with each call's outcome.
+
+The same discipline as any pjsua2 program that must not crash: no library
+threads, events pumped from the main loop, callbacks only record, every
+object held and destroyed in a fixed order before the library. Every wait has
+a deadline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pjsua2 as pj
+
+CONFIRMED, DISCONNECTED = pj.PJSIP_INV_STATE_CONFIRMED, pj.PJSIP_INV_STATE_DISCONNECTED
+
+
+class Call(pj.Call):  # type: ignore[misc]
+    def __init__(self, app: App, acc: pj.Account, call_id: int = -1) -> None:
+        if call_id < 0:
+            super().__init__(acc)
+        else:
+            super().__init__(acc, call_id)
+        self.app = app
+        self.state = 0
+        self.confirmed_at: float | None = None
+        self.media = False
+        self.sip_call_id = ""
+
+    def onCallState(self, prm: Any) -> None:
+        info = self.getInfo()
+        self.state, self.sip_call_id = info.state, info.callIdString
+        if info.state == CONFIRMED and self.confirmed_at is None:
+            self.confirmed_at = time.perf_counter()
+
+    def onCallMediaState(self, prm: Any) -> None:
+        self.app.media_ready.append(self)
+
+
+class Account(pj.Account):  # type: ignore[misc]
+    def __init__(self, app: App) -> None:
+        super().__init__()
+        self.app = app
+
+    def onIncomingCall(self, prm: Any) -> None:
+        call = Call(self.app, self, prm.callId)
+        self.app.calls.append(call)
+        self.app.incoming.append(call)
+
+
+class App:
+    def __init__(self, port: int, rtp: int) -> None:
+        self.calls: list[Call] = []
+        self.incoming: list[Call] = []
+        self.media_ready: list[Call] = []
+        self.players: list[Any] = []
+        self.recorders: list[Any] = []
+        self.ep = pj.Endpoint()
+        self.ep.libCreate()
+        cfg = pj.EpConfig()
+        cfg.uaConfig.threadCnt = 0
+        cfg.uaConfig.mainThreadOnly = True
+        cfg.uaConfig.maxCalls = 4
+        cfg.logConfig.level = cfg.logConfig.consoleLevel = 1
+        cfg.medConfig.clockRate = cfg.medConfig.sndClockRate = 8000
+        cfg.medConfig.channelCount = 1
+        cfg.medConfig.noVad = True
+        cfg.medConfig.ecTailLen = 0
+        self.ep.libInit(cfg)
+        self.ep.audDevManager().setNullDev()
+        tc = pj.TransportConfig()
+        tc.port, tc.boundAddress = port, "127.0.0.1"
+        self.ep.transportCreate(pj.PJSIP_TRANSPORT_UDP, tc)
+        self.ep.libStart()
+        acfg = pj.AccountConfig()
+        acfg.idUri = f"sip:raw{port}@127.0.0.1:{port}"
+        acfg.mediaConfig.transportConfig.port = rtp
+        acfg.mediaConfig.transportConfig.portRange = 40
+        acfg.mediaConfig.transportConfig.boundAddress = "127.0.0.1"
+        self.account = Account(self)
+        self.account.create(acfg, True)
+
+    def pump(self, ms: int = 10) -> None:
+        self.ep.libHandleEvents(ms)
+
+    def until(self, condition: Any, seconds: float) -> bool:
+        end = time.monotonic() + seconds
+        while not condition():
+            if time.monotonic() >= end:
+                return False
+            self.pump()
+        return True
+
+    def connect_media(self, call: Call, play: str | None, record: Path | None) -> None:
+        media = call.getAudioMedia(-1)
+        if play:
+            player = pj.AudioMediaPlayer()
+            player.createPlayer(play, 0)
+            self.players.append(player)
+            player.startTransmit(media)
+        if record is not None:
+            rec = pj.AudioMediaRecorder()
+            rec.createRecorder(str(record / f"{call.sip_call_id or call.getId()}.wav"))
+            self.recorders.append(rec)
+            media.startTransmit(rec)
+
+    def dial(self, target: str) -> Call:
+        call = Call(self, self.account)
+        self.calls.append(call)
+        call.makeCall(target, pj.CallOpParam(True))
+        return call
+
+    def close(self) -> None:
+        """Hang up, drop media, destroy calls, then the library: in this order."""
+        for call in self.calls:
+            if call.state != DISCONNECTED:
+                try:
+                    call.hangup(pj.CallOpParam())
+                except pj.Error:
+                    pass
+        self.until(lambda: all(c.state in (0, DISCONNECTED) for c in self.calls), 5.0)
+        for obj in self.recorders + self.players:
+            if obj.thisown:
+                type(obj).__swig_destroy__(obj)
+        self.recorders.clear()
+        self.players.clear()
+        for call in self.calls:
+            if call.thisown:
+                type(call).__swig_destroy__(call)
+        self.calls.clear()
+        self.incoming.clear()
+        self.media_ready.clear()
+        self.account.shutdown()
+        self.ep.libDestroy()
+
+
+def answer(app: App, args: argparse.Namespace) -> dict[str, Any]:
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
+    end = time.monotonic() + args.seconds
+    record = Path(args.record) if args.record else None
+    answered = 0
+    print(json.dumps({"ready": True}), flush=True)
+    while not stop and time.monotonic() < end:
+        app.pump()
+        while app.incoming:
+            call = app.incoming.pop(0)
+            prm = pj.CallOpParam()
+            prm.statusCode = 200
+            call.answer(prm)
+            answered += 1
+        while app.media_ready:
+            call = app.media_ready.pop(0)
+            if call.state != DISCONNECTED:
+                app.connect_media(call, args.play, record)
+    return {"answered": answered}
+
+
+def dial(app: App, args: argparse.Namespace) -> dict[str, Any]:
+    setups: list[float | None] = []
+    for _ in range(args.count):
+        t0 = time.perf_counter()
+        call = app.dial(args.target)
+        ok = app.until(lambda c=call: c.confirmed_at is not None or c.state == DISCONNECTED, 5.0)
+        setups.append(call.confirmed_at - t0 if ok and call.confirmed_at is not None else None)
+        if call.state != DISCONNECTED:
+            call.hangup(pj.CallOpParam())
+        app.until(lambda c=call: c.state == DISCONNECTED, 5.0)
+    return {"setup_s": setups}
+
+
+def hold(app: App, args: argparse.Namespace) -> dict[str, Any]:
+    record = Path(args.record) if args.record else None
+    calls = [app.dial(args.target) for _ in range(args.calls)]
+    app.until(lambda: all(c.state in (CONFIRMED, DISCONNECTED) for c in calls), 20.0)
+    end = time.monotonic() + args.hold
+    while time.monotonic() < end:
+        app.pump()
+        while app.media_ready:
+            call = app.media_ready.pop(0)
+            if call.state == CONFIRMED:
+                app.connect_media(call, args.play, record)
+    return {"calls": [{"call_id": c.sip_call_id, "confirmed": c.confirmed_at is not None}
+                      for c in calls]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("mode", choices=("answer", "dial", "hold"))
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--rtp", type=int, required=True)
+    parser.add_argument("--target")
+    parser.add_argument("--count", type=int, default=20)
+    parser.add_argument("--calls", type=int, default=4)
+    parser.add_argument("--hold", type=float, default=10.0)
+    parser.add_argument("--play")
+    parser.add_argument("--record")
+    parser.add_argument("--seconds", type=float, default=600.0)
+    args = parser.parse_args()
+    app = App(args.port, args.rtp)
+    try:
+        result = {"answer": answer, "dial": dial, "hold": hold}[args.mode](app, args)
+    finally:
+        app.close()
+    print(json.dumps(result), flush=True)
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

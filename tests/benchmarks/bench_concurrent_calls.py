@@ -40,6 +40,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import select
 import shutil
 import signal
 import statistics
@@ -132,7 +133,6 @@ def ready(proc: subprocess.Popen[str], timeout: float = 30.0) -> None:
     """Wait for a ``rawpjsua.py answer`` to say it is ready (its first line)."""
     assert proc.stdout is not None
     end = time.monotonic() + timeout
-    import select
     while time.monotonic() < end:
         if select.select([proc.stdout], [], [], 0.2)[0]:
             if json.loads(proc.stdout.readline() or "{}").get("ready"):

@@ -11,7 +11,8 @@ finds what is there.
 Two ways around that check are tested on their own. A request with a To
 tag and a Route header naming Kamailio looks in-dialog, and in-dialog
 requests skip authentication: Kamailio must answer 481 unless the dialog
-is one it set up (dialog module, ``is_known_dlg``), and relay nothing. An
+is one it set up (its Route carries the ``cc=`` hash of the Call-ID that
+Kamailio put in Record-Route), and relay nothing. An
 INVITE sent straight to a media worker's UDP port skips Kamailio: the
 worker must refuse it with 403 unless it came from Kamailio's address.
 """
@@ -85,11 +86,10 @@ def test_the_log_search_finds_an_authenticated_call(
     call = desk.connect("4000")
     desk.hang_up(call)
     assert call.sip_call_id is not None
-    handed = [line for line in log_lines_with(platform, call.sip_call_id)
-              if "dispatching" in line]
+    lines = log_lines_with(platform, call.sip_call_id)
+    handed = [line for line in lines if "dispatching" in line]
     assert handed, f"no 'dispatching' line for {call.sip_call_id} in Kamailio's log"
-    refused = [line for line in log_lines_with(platform, call.sip_call_id)
-               if "no dialog of ours" in line]
+    refused = [line for line in lines if "no dialog of ours" in line]
     assert not refused, f"Kamailio refused the real call's own in-dialog requests: {refused}"
 
 

@@ -1,14 +1,15 @@
 """A bare pjsua2 program, the yardstick the harness is measured against (no harness code).
 
     python rawpjsua.py answer --port P --rtp R [--play WAV] [--record DIR] [--seconds S]
-    python rawpjsua.py dial --port P --rtp R --target URI --count N
+    python rawpjsua.py dial --port P --rtp R --target URI --count N [--gap S]
     python rawpjsua.py hold --port P --rtp R --target URI --calls 4 --hold S --play WAV
         [--record DIR]
 
 ``answer`` answers every call at once (200), plays WAV looped to it and, with
 ``--record``, records what it receives to DIR/<Call-ID>.wav, until SIGTERM or
 ``--seconds``. ``dial`` places N calls one after another and prints, as one
-JSON line, each call's set-up time: ``makeCall`` to CONFIRMED, in seconds.
+JSON line, each call's set-up time: ``makeCall`` to CONFIRMED, in seconds;
+``--gap`` s apart (0.05: pjlib frees a closed socket's ioqueue slot 500 ms late).
 ``hold`` places ``--calls`` calls at once, plays WAV to each, records, hangs
 up after ``--hold`` s and prints one JSON line with each call's outcome.
 
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 import time
@@ -30,6 +32,7 @@ from typing import Any
 
 import pjsua2 as pj
 
+OUT = sys.stdout  # main() points this at the real stdout once fd 1 is sent to stderr
 CONFIRMED, DISCONNECTED = pj.PJSIP_INV_STATE_CONFIRMED, pj.PJSIP_INV_STATE_DISCONNECTED
 
 
@@ -42,8 +45,10 @@ class Call(pj.Call):  # type: ignore[misc]
         self.app = app
         self.state = 0
         self.confirmed_at: float | None = None
-        self.media = False
+        self.media = False  # player and recorder connected: once, however often media state changes
         self.sip_call_id = ""
+        self.player: Any = None
+        self.recorder: Any = None
 
     def onCallState(self, prm: Any) -> None:
         info = self.getInfo()
@@ -71,15 +76,13 @@ class App:
         self.calls: list[Call] = []
         self.incoming: list[Call] = []
         self.media_ready: list[Call] = []
-        self.players: list[Any] = []
-        self.recorders: list[Any] = []
         self.ep = pj.Endpoint()
         self.ep.libCreate()
         cfg = pj.EpConfig()
         cfg.uaConfig.threadCnt = 0
         cfg.uaConfig.mainThreadOnly = True
         cfg.uaConfig.maxCalls = 4
-        cfg.logConfig.level = cfg.logConfig.consoleLevel = 1
+        cfg.logConfig.level = cfg.logConfig.consoleLevel = int(os.environ.get("RAWPJSUA_LOG", "1"))
         cfg.medConfig.clockRate = cfg.medConfig.sndClockRate = 8000
         cfg.medConfig.channelCount = 1
         cfg.medConfig.noVad = True
@@ -110,17 +113,35 @@ class App:
         return True
 
     def connect_media(self, call: Call, play: str | None, record: Path | None) -> None:
+        if call.media:
+            return
+        call.media = True
         media = call.getAudioMedia(-1)
         if play:
-            player = pj.AudioMediaPlayer()
-            player.createPlayer(play, 0)
-            self.players.append(player)
-            player.startTransmit(media)
+            call.player = pj.AudioMediaPlayer()
+            call.player.createPlayer(play, 0)
+            call.player.startTransmit(media)
         if record is not None:
-            rec = pj.AudioMediaRecorder()
-            rec.createRecorder(str(record / f"{call.sip_call_id or call.getId()}.wav"))
-            self.recorders.append(rec)
-            media.startTransmit(rec)
+            call.recorder = pj.AudioMediaRecorder()
+            call.recorder.createRecorder(str(record / f"{call.sip_call_id or call.getId()}.wav"))
+            media.startTransmit(call.recorder)
+
+    def reap(self) -> None:
+        """Destroy ended calls, their player and recorder first: a Call object kept alive keeps
+        its RTP sockets, and a long run would exhaust the port range and the ioqueue."""
+        for call in [c for c in self.calls if c.state == DISCONNECTED]:
+            self.destroy(call)
+
+    def destroy(self, call: Call) -> None:
+        for obj in (call.recorder, call.player):
+            if obj is not None and obj.thisown:
+                type(obj).__swig_destroy__(obj)
+        call.recorder = call.player = None
+        for queue in (self.calls, self.incoming, self.media_ready):
+            while call in queue:
+                queue.remove(call)
+        if call.thisown:
+            type(call).__swig_destroy__(call)
 
     def dial(self, target: str) -> Call:
         call = Call(self, self.account)
@@ -137,17 +158,8 @@ class App:
                 except pj.Error:
                     pass
         self.until(lambda: all(c.state in (0, DISCONNECTED) for c in self.calls), 5.0)
-        for obj in self.recorders + self.players:
-            if obj.thisown:
-                type(obj).__swig_destroy__(obj)
-        self.recorders.clear()
-        self.players.clear()
-        for call in self.calls:
-            if call.thisown:
-                type(call).__swig_destroy__(call)
-        self.calls.clear()
-        self.incoming.clear()
-        self.media_ready.clear()
+        for call in list(self.calls):
+            self.destroy(call)
         self.account.shutdown()
         self.ep.libDestroy()
 
@@ -158,9 +170,10 @@ def answer(app: App, args: argparse.Namespace) -> dict[str, Any]:
     end = time.monotonic() + args.seconds
     record = Path(args.record) if args.record else None
     answered = 0
-    print(json.dumps({"ready": True}), flush=True)
+    print(json.dumps({"ready": True}), file=OUT, flush=True)
     while not stop and time.monotonic() < end:
         app.pump()
+        app.reap()
         while app.incoming:
             call = app.incoming.pop(0)
             prm = pj.CallOpParam()
@@ -184,6 +197,11 @@ def dial(app: App, args: argparse.Namespace) -> dict[str, Any]:
         if call.state != DISCONNECTED:
             call.hangup(pj.CallOpParam())
         app.until(lambda c=call: c.state == DISCONNECTED, 5.0)
+        app.reap()
+        # pjlib's select ioqueue frees a closed socket's slot only 500 ms later (64 slots): calls
+        # back to back at 2 ms each exhaust it and the library asserts, so leave a gap
+        gap_end = time.monotonic() + args.gap
+        app.until(lambda end=gap_end: time.monotonic() >= end, args.gap + 1.0)
     return {"setup_s": setups}
 
 
@@ -209,18 +227,23 @@ def main() -> None:
     parser.add_argument("--rtp", type=int, required=True)
     parser.add_argument("--target")
     parser.add_argument("--count", type=int, default=20)
+    parser.add_argument("--gap", type=float, default=0.05, help="seconds between calls (dial)")
     parser.add_argument("--calls", type=int, default=4)
     parser.add_argument("--hold", type=float, default=10.0)
     parser.add_argument("--play")
     parser.add_argument("--record")
     parser.add_argument("--seconds", type=float, default=600.0)
     args = parser.parse_args()
+    global OUT
+    # pjlib logs to fd 1 before libInit applies the log level: keep stdout for our JSON lines
+    OUT = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)
     app = App(args.port, args.rtp)
     try:
         result = {"answer": answer, "dial": dial, "hold": hold}[args.mode](app, args)
     finally:
         app.close()
-    print(json.dumps(result), flush=True)
+    print(json.dumps(result), file=OUT, flush=True)
     sys.exit(0)
 
 

@@ -50,7 +50,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +68,7 @@ RAW = Path(__file__).with_name("rawpjsua.py")
 CALLER_TONE, ANSWER_TONE = 1000.0, 1600.0
 PER_PHONE = 4  # PJSUA_MAX_CALLS in the pjsua2-python wheel
 SIP_BASE, RTP_BASE = 41000, 30000  # the bench's own ports: clear of the tests' and the platform's
+GAP = 0.05  # between calls in the overhead table, as rawpjsua.py dial leaves (see --gap there)
 PACE = 0.05  # seconds between call attempts while filling the pool (20 per second)
 
 
@@ -204,6 +205,7 @@ def overhead(work: Path, count: int) -> list[tuple[str, list[float]]]:
                         times.append(time.perf_counter() - t0)
                     board.command("caller", "hangup", handle=leg.handle)
                     settle(board, [leg], ("DISCONNECTED",), 5.0, "hang-up")
+                    pause(board, GAP)
                 rows.append((label, times))
         finally:
             board.close()
@@ -383,9 +385,7 @@ Max-Forwards: 70
 Content-Length: 0
 
 ]]></send>
-  <nop><action><exec play_pcap_audio="PCAP"/></action></nop>
-  <pause milliseconds="HOLD_MS"/>
-  <send retrans="500"><![CDATA[
+AUDIO  <send retrans="500"><![CDATA[
 BYE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
 Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
 From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
@@ -401,6 +401,17 @@ Content-Length: 0
 </scenario>
 """
 PCAP = Path("/usr/share/sip-tester/g711a.pcap")
+PCAP_SECONDS = 7.0  # g711a.pcap holds 7.05 s of audio: played again until the hold is over
+
+
+def sipp_audio(hold: float) -> str:
+    """Play the pcap back to back for ``hold`` seconds (play_pcap_audio returns at once)."""
+    steps, left = [], hold
+    while left > 0:
+        steps.append(f'  <nop><action><exec play_pcap_audio="{PCAP}"/></action></nop>\n'
+                     f'  <pause milliseconds="{int(min(left, PCAP_SECONDS) * 1000)}"/>\n')
+        left -= PCAP_SECONDS
+    return "".join(steps)
 
 
 def stat_row(path: Path) -> dict[str, str]:
@@ -416,7 +427,7 @@ def hold_sipp(work: Path, calls: int, hold: float) -> Held:
     here = work / f"sipp-{calls}"
     here.mkdir()
     scenario = here / "uac_pcap.xml"
-    scenario.write_text(SIPP_UAC.replace("PCAP", str(PCAP)).replace("HOLD_MS", str(int(hold * 1000))))
+    scenario.write_text(SIPP_UAC.replace("AUDIO", sipp_audio(hold)))
     uas_port, uac_port = SIP_BASE + 500, SIP_BASE + 501
     rate = max(1, int(1 / PACE))
     started = time.monotonic()
@@ -469,8 +480,69 @@ class Rate:
     confirmed: int = 0
     failed: int = 0
     achieved: float = 0.0
+    setup_ms: list[float] = field(default_factory=list)
     died: int = 0
     note: str = ""
+
+
+class RateRun:
+    """Calls placed at ``target`` per second over the pool, each hung up as soon as it is confirmed."""
+
+    def __init__(self, board: Switchboard, target: float, phones: int) -> None:
+        self.board, self.target = board, target
+        self.live: dict[str, list[CallTimeline]] = {f"c{i}": [] for i in range(phones)}
+        self.done: list[CallTimeline] = []
+        self.hung_up: set[tuple[str, str]] = set()
+
+    def reap(self) -> None:
+        """Hang up what is confirmed; retire what is over."""
+        for legs in self.live.values():
+            for leg in list(legs):
+                if leg.state == "CONFIRMED" and (leg.phone, leg.handle) not in self.hung_up:
+                    self.board.command(leg.phone, "hangup", handle=leg.handle)
+                    self.hung_up.add((leg.phone, leg.handle))
+                if leg.state == "DISCONNECTED":
+                    legs.remove(leg)
+                    self.done.append(leg)
+
+    def place(self, n: int) -> bool:
+        """One call from the least busy calling phone; False when every slot is taken."""
+        free = [p for p, legs in self.live.items() if len(legs) < PER_PHONE]
+        if not free:
+            return False  # the pool, not the target, sets the pace
+        phone = min(free, key=lambda p: len(self.live[p]))
+        peer = f"a{phone[1:]}"
+        self.live[phone].append(self.board.open_call(
+            phone, f"r{self.target:g}-{n}", f"sip:{peer}@{self.board.phones[peer].address}", {}))
+        return True
+
+    def run(self, seconds: float) -> Rate:
+        r = Rate(self.target)
+        start, n = time.monotonic(), 0
+        try:
+            while time.monotonic() - start < seconds:
+                due = start + n / self.target
+                self.board.pump(max(0.0, min(0.05, due - time.monotonic())))
+                self.reap()
+                if time.monotonic() >= due and self.place(n):
+                    n += 1
+            drain = time.monotonic() + 30.0
+            while any(self.live.values()) and time.monotonic() < drain:
+                self.board.pump(0.05)
+                self.reap()
+        except PhoneError as exc:
+            r.note = str(exc).split("\n")[0][:120]
+        legs = self.done + [leg for legs in self.live.values() for leg in legs]
+        confirms = [(leg, ev) for leg in legs if (ev := leg.last("call", state="CONFIRMED"))]
+        r.placed, r.confirmed = n, len(confirms)
+        r.failed = r.placed - r.confirmed
+        r.setup_ms = [(ev.t - leg.t0) * 1000 for leg, ev in confirms]
+        last = max((ev.t for _, ev in confirms), default=start)
+        r.achieved = r.confirmed / max(last - start, 1e-9) if confirms else 0.0
+        stuck = sum(len(legs) for legs in self.live.values())
+        if stuck and not r.note:
+            r.note = f"{stuck} calls not over 30 s after the last was placed"
+        return r
 
 
 def setup_rate(work: Path, rates: list[float], seconds: float = 10.0, phones: int = 16) -> list[Rate]:
@@ -481,48 +553,7 @@ def setup_rate(work: Path, rates: list[float], seconds: float = 10.0, phones: in
         start_phones(board, [harness_phone(f"a{i}", here, 2 * i) for i in range(phones)]
                      + [harness_phone(f"c{i}", here, 2 * i + 1) for i in range(phones)])
         for target in rates:
-            r = Rate(target)
-            live: dict[str, list[CallTimeline]] = {f"c{i}": [] for i in range(phones)}
-            done: list[CallTimeline] = []
-            hung_up: set[str] = set()
-            start = time.monotonic()
-            n = 0
-            try:
-                while time.monotonic() - start < seconds:
-                    due = start + n / target
-                    board.pump(max(0.0, min(0.05, due - time.monotonic())))
-                    for phone, legs in live.items():
-                        for leg in list(legs):
-                            if leg.state == "CONFIRMED" and leg.handle not in hung_up:
-                                board.command(phone, "hangup", handle=leg.handle)
-                                hung_up.add(leg.handle)
-                            if leg.state == "DISCONNECTED":
-                                legs.remove(leg)
-                                done.append(leg)
-                    if time.monotonic() < due:
-                        continue
-                    free = [p for p, legs in live.items() if len(legs) < PER_PHONE]
-                    if not free:
-                        continue  # every slot busy: the pool, not the target, sets the pace
-                    phone = min(free, key=lambda p: len(live[p]))
-                    i = int(phone[1:])
-                    leg = board.open_call(phone, f"r{target:g}-{n}",
-                                          f"sip:a{i}@{board.phones[f'a{i}'].address}", {})
-                    live[phone].append(leg)
-                    n += 1
-                r.placed = n
-                rest = [leg for legs in live.values() for leg in legs]
-                for leg in rest:
-                    if leg.state == "CONFIRMED" and leg.handle not in hung_up:
-                        board.command(leg.phone, "hangup", handle=leg.handle)
-                settle(board, rest, ("DISCONNECTED",), 30.0, "the last calls")
-                done += rest
-                ended = time.monotonic() - start
-                r.confirmed = sum(1 for leg in done if leg.last("call", state="CONFIRMED"))
-                r.failed = r.placed - r.confirmed
-                r.achieved = r.confirmed / ended
-            except PhoneError as exc:
-                r.note = str(exc).split("\n")[0][:120]
+            r = RateRun(board, target, phones).run(seconds)
             r.died = sum(1 for p in board.phones.values() if p.proc.poll() is not None)
             results.append(r)
             if r.died:
@@ -535,12 +566,14 @@ def setup_rate(work: Path, rates: list[float], seconds: float = 10.0, phones: in
 
 def print_rates(rows: list[Rate], phones: int = 16) -> None:
     print(f"\nCall set-up rate over {phones} calling and {phones} answering phones, 10 s per rate, "
-          "each call hung up once confirmed")
+          "each call hung up once confirmed (set-up: open_call to CONFIRMED)")
     print(f"{'target /s':>9} {'placed':>7} {'confirmed':>9} {'failed':>7} {'achieved /s':>11} "
-          f"{'phones died':>11}  note")
+          f"{'set-up p50':>10} {'p90 ms':>7} {'phones died':>11}  note")
     for r in rows:
+        p50 = f"{statistics.median(r.setup_ms):.0f}" if r.setup_ms else "-"
+        p90 = f"{percentile(r.setup_ms, 0.9):.0f}" if r.setup_ms else "-"
         print(f"{r.target:>9g} {r.placed:>7} {r.confirmed:>9} {r.failed:>7} {r.achieved:>11.1f} "
-              f"{r.died:>11}  {r.note}")
+              f"{p50:>10} {p90:>7} {r.died:>11}  {r.note}")
 
 
 def main() -> None:
@@ -553,9 +586,13 @@ def main() -> None:
     parser.add_argument("--only", nargs="+", choices=("overhead", "concurrency", "sipp", "rate"),
                         default=["overhead", "concurrency", "sipp", "rate"])
     parser.add_argument("--no-raw", action="store_true", help="skip the bare pjsua2 rows")
+    parser.add_argument("--keep", type=Path, help="keep recordings and logs in this (new) folder")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="ccbench-") as tmp:
         work = Path(tmp)
+        if args.keep:
+            args.keep.mkdir(parents=True)
+            work = args.keep
         if "overhead" in args.only:
             print_overhead(overhead(work, args.overhead), args.overhead)
         rows: list[Held] = []

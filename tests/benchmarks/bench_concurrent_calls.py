@@ -314,16 +314,20 @@ def hold_raw(work: Path, calls: int, hold: float) -> Held:
         for a in answerers:
             ready(a, 120.0)
         callers = []
+        # every caller hangs up at the same moment: the hold starts once the last has dialled
+        placing = PACE * calls + 5.0
+        end_at = time.monotonic() + placing + hold
         for i in range(pairs):
             n = min(PER_PHONE, calls - i * PER_PHONE)
             callers.append(raw("hold", SIP_BASE + 2 * i + 1, RTP_BASE + 80 * i + 40,
                                "--target", f"sip:raw@127.0.0.1:{SIP_BASE + 2 * i}",
                                "--calls", str(n), "--hold", str(hold), "--play", caller_wav,
-                               "--record", str(here / "c")))
+                               "--record", str(here / "c"), "--end-at", f"{end_at:.3f}"))
             time.sleep(PACE * n)
         procs.extend(callers)
+        time.sleep(max(0.0, end_at - hold - time.monotonic()))
         before = cpu_times()
-        time.sleep(hold)
+        time.sleep(max(0.0, end_at - time.monotonic()))
         result.cpu = cpu_percent(before, cpu_times())
         outcomes = []
         for c in callers:
@@ -414,12 +418,11 @@ def sipp_audio(hold: float) -> str:
     return "".join(steps)
 
 
-def stat_row(path: Path) -> dict[str, str]:
-    """The last row of SIPp's ``-trace_stat`` CSV (semicolon-separated), by column name."""
+def stat_rows(path: Path) -> list[dict[str, str]]:
+    """The rows of SIPp's ``-trace_stat`` CSV (semicolon-separated, one per -fd s), by column name."""
     lines = [line for line in path.read_text(errors="replace").splitlines() if line.strip()]
-    if len(lines) < 2:
-        return {}
-    return dict(zip(lines[0].split(";"), lines[-1].split(";")))
+    header = lines[0].split(";") if lines else []
+    return [dict(zip(header, line.split(";"))) for line in lines[1:]]
 
 
 def hold_sipp(work: Path, calls: int, hold: float) -> Held:
@@ -427,9 +430,12 @@ def hold_sipp(work: Path, calls: int, hold: float) -> Held:
     here = work / f"sipp-{calls}"
     here.mkdir()
     scenario = here / "uac_pcap.xml"
-    scenario.write_text(SIPP_UAC.replace("AUDIO", sipp_audio(hold)))
+    # placed in 5 s at most, each call held for the placing time and the hold, so that all
+    # of them are up together for the whole hold (the stat file's CurrentCall shows the peak)
+    rate = max(int(1 / PACE), math.ceil(calls / 5.0))
+    placing = calls / rate
+    scenario.write_text(SIPP_UAC.replace("AUDIO", sipp_audio(hold + placing)))
     uas_port, uac_port = SIP_BASE + 500, SIP_BASE + 501
-    rate = max(1, int(1 / PACE))
     started = time.monotonic()
     with processes() as procs:
         uas = subprocess.Popen(["sipp", "-sn", "uas", "-i", "127.0.0.1", "-p", str(uas_port),
@@ -444,20 +450,23 @@ def hold_sipp(work: Path, calls: int, hold: float) -> Held:
                                 "-timeout", str(int(hold + calls / rate + 60)), "-nostdin"],
                                cwd=here, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         procs.append(uac)
-        time.sleep(calls / rate)
+        time.sleep(placing + 0.5)
         before = cpu_times()
-        time.sleep(min(hold, 5.0))
+        time.sleep(hold - 1.0)
         result.cpu = cpu_percent(before, cpu_times())
         try:
             uac.wait(hold + calls / rate + 90.0)
         except subprocess.TimeoutExpired:
             result.note = "SIPp did not finish"
-    row = stat_row(here / "stat.csv") if (here / "stat.csv").exists() else {}
+    rows = stat_rows(here / "stat.csv") if (here / "stat.csv").exists() else []
+    row = rows[-1] if rows else {}
+    peak = max((int(r.get("CurrentCall", 0) or 0) for r in rows), default=0)
     ok, failed = int(row.get("SuccessfulCall(C)", 0) or 0), int(row.get("FailedCall(C)", 0) or 0)
     retrans = int(row.get("Retransmissions(C)", 0) or 0)
     result.confirmed = ok + failed
     result.clean = ok
-    result.note = result.note or f"failed {failed}, retransmissions {retrans}, exit {uac.returncode}"
+    result.note = result.note or (f"peak {peak} at once, failed {failed}, retransmissions {retrans}, "
+                                  f"exit {uac.returncode}")
     result.died = 0 if uac.returncode in (0, 1) else 1
     result.seconds = time.monotonic() - started
     return result

@@ -3,7 +3,7 @@
     python rawpjsua.py answer --port P --rtp R [--play WAV] [--record DIR] [--seconds S]
     python rawpjsua.py dial --port P --rtp R --target URI --count N [--gap S]
     python rawpjsua.py hold --port P --rtp R --target URI --calls 4 --hold S --play WAV
-        [--record DIR]
+        [--record DIR] [--end-at T]
 
 ``answer`` answers every call at once (200), plays WAV looped to it and, with
 ``--record``, records what it receives to DIR/<Call-ID>.wav, until SIGTERM or
@@ -11,7 +11,7 @@
 JSON line, each call's set-up time: ``makeCall`` to CONFIRMED, in seconds;
 ``--gap`` s apart (0.05: pjlib frees a closed socket's ioqueue slot 500 ms late).
 ``hold`` places ``--calls`` calls at once, plays WAV to each, records, hangs
-up after ``--hold`` s and prints one JSON line with each call's outcome.
+up after ``--hold`` s (or at ``time.monotonic()`` T) and prints one JSON line with each call's outcome.
 
 The same discipline as any pjsua2 program that must not crash: no library
 threads, events pumped from the main loop, callbacks only record, every
@@ -89,6 +89,12 @@ class App:
         cfg.medConfig.ecTailLen = 0
         self.ep.libInit(cfg)
         self.ep.audDevManager().setNullDev()
+        # G.711 only, PCMU first, as the harness's phones: pjsua's default offer leads with
+        # speex/16000, which costs about ten times the CPU and would not be the same job
+        for codec in self.ep.codecEnum2():
+            cid = str(codec.codecId)
+            prio = {"PCMU/8000/1": 255, "PCMA/8000/1": 254}.get(cid, 0)
+            self.ep.codecSetPriority(cid, prio)
         tc = pj.TransportConfig()
         tc.port, tc.boundAddress = port, "127.0.0.1"
         self.ep.transportCreate(pj.PJSIP_TRANSPORT_UDP, tc)
@@ -209,7 +215,9 @@ def hold(app: App, args: argparse.Namespace) -> dict[str, Any]:
     record = Path(args.record) if args.record else None
     calls = [app.dial(args.target) for _ in range(args.calls)]
     app.until(lambda: all(c.state in (CONFIRMED, DISCONNECTED) for c in calls), 20.0)
-    end = time.monotonic() + args.hold
+    # --end-at (a CLOCK_MONOTONIC reading, system-wide on Linux) lets callers started one after
+    # another hang up together, so that every call of the run is up at the same time
+    end = args.end_at if args.end_at else time.monotonic() + args.hold
     while time.monotonic() < end:
         app.pump()
         while app.media_ready:
@@ -230,6 +238,7 @@ def main() -> None:
     parser.add_argument("--gap", type=float, default=0.05, help="seconds between calls (dial)")
     parser.add_argument("--calls", type=int, default=4)
     parser.add_argument("--hold", type=float, default=10.0)
+    parser.add_argument("--end-at", type=float, default=0.0, help="hang up at this time.monotonic()")
     parser.add_argument("--play")
     parser.add_argument("--record")
     parser.add_argument("--seconds", type=float, default=600.0)

@@ -13,6 +13,9 @@ JSON line, each call's set-up time: ``makeCall`` to CONFIRMED, in seconds;
 ``hold`` places ``--calls`` calls at once, plays WAV to each, records, hangs
 up after ``--hold`` s (or at ``time.monotonic()`` T) and prints one JSON line with each call's outcome.
 
+``RAWPJSUA_LOG=4`` in the environment shows the library's log (and the SIP
+messages) on stderr.
+
 The same discipline as any pjsua2 program that must not crash: no library
 threads, events pumped from the main loop, callbacks only record, every
 object held and destroyed in a fixed order before the library. Every wait has
@@ -133,8 +136,8 @@ class App:
             media.startTransmit(call.recorder)
 
     def reap(self) -> None:
-        """Destroy ended calls, their player and recorder first: a Call object kept alive keeps
-        its RTP sockets, and a long run would exhaust the port range and the ioqueue."""
+        """Destroy ended calls, their player and recorder first, so that a long run does not pile
+        up dead calls and conference ports (and each recording is closed when its call ends)."""
         for call in [c for c in self.calls if c.state == DISCONNECTED]:
             self.destroy(call)
 

@@ -12,7 +12,7 @@ overhead     N calls one after another from one caller to one answering
              dialler and from a harness phone driven by the controller; and
              harness phone to harness phone. The difference of the medians
              is what the harness adds to a call's set-up.
-concurrency  N calls held at once for ``--hold`` s, both ends recording, each
+concurrency  N calls all up at once for ``--hold`` s, both ends recording, each
              end playing its own tone (caller 1000 Hz, answerer 1600 Hz):
              N/4 calling and N/4 answering processes (4 calls each, the
              wheel's cap). A call is *clean* when each end's recording holds
@@ -22,13 +22,14 @@ concurrency  N calls held at once for ``--hold`` s, both ends recording, each
              machine's CPU use during the hold.
 sipp         the same hold with SIPp (Debian ``sip-tester``): a UAC scenario
              streaming ``play_pcap_audio`` (G.711 A-law) to SIPp's ``uas``
-             with ``-rtp_echo``. SIPp records nothing, so its row counts
-             calls completed without a failure or retransmission, not clean
-             audio.
+             with ``-rtp_echo``, placed within 5 s and each held for the
+             placing time plus the hold. SIPp records nothing, so its row
+             counts calls completed without a failure or retransmission, not
+             clean audio; the note gives the peak of SIPp's CurrentCall.
 rate         calls placed at R per second for 10 s over 16 calling and 16
              answering harness phones, each hung up as soon as it is
-             confirmed: calls confirmed, failed, the rate achieved, and
-             whether any phone process died.
+             confirmed: calls confirmed, failed, the rate achieved, set-up
+             time (open_call to CONFIRMED) and whether any phone died.
 
 A script, not a test (pytest does not collect tests/benchmarks). Run it on a
 quiet machine: the default levels take about ten minutes. Every wait has a

@@ -2,7 +2,7 @@
 
     .venv/bin/python tests/benchmarks/bench_concurrent_calls.py
         [--calls 40 120 240] [--hold 10] [--sipp 240 1000] [--rates 10 20 40 80]
-        [--overhead 40] [--only overhead concurrency rate sipp]
+        [--overhead 40] [--only overhead concurrency rate sipp] [--no-raw] [--keep DIR]
 
 Everything runs on 127.0.0.1, in one run, on this machine. Four tables:
 

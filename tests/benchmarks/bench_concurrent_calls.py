@@ -69,7 +69,7 @@ RAW = Path(__file__).with_name("rawpjsua.py")
 CALLER_TONE, ANSWER_TONE = 1000.0, 1600.0
 PER_PHONE = 4  # PJSUA_MAX_CALLS in the pjsua2-python wheel
 SIP_BASE, RTP_BASE = 41000, 30000  # the bench's own ports: clear of the tests' and the platform's
-GAP = 0.05  # between calls in the overhead table, as rawpjsua.py dial leaves (see --gap there)
+GAP = 0.05  # seconds between calls in the overhead table, both diallers (see --gap in rawpjsua.py)
 PACE = 0.05  # seconds between call attempts while filling the pool (20 per second)
 
 
@@ -187,7 +187,8 @@ def overhead(work: Path, count: int) -> list[tuple[str, list[float]]]:
         procs.append(answerer)
         ready(answerer)
         target = f"sip:raw@127.0.0.1:{SIP_BASE}"
-        dialler = raw("dial", SIP_BASE + 1, RTP_BASE + 40, "--target", target, "--count", str(count))
+        dialler = raw("dial", SIP_BASE + 1, RTP_BASE + 40, "--target", target, "--count", str(count),
+                      "--gap", str(GAP))
         procs.append(dialler)
         got = last_json(dialler, 60.0 + count * 6.0).get("setup_s", [])
         rows.append(("bare pjsua2 -> bare pjsua2", [s for s in got if s is not None]))
@@ -448,7 +449,7 @@ def hold_sipp(work: Path, calls: int, hold: float) -> Held:
                                 "127.0.0.1", "-p", str(uac_port), "-mi", "127.0.0.1", "-mp", "44000",
                                 "-m", str(calls), "-l", str(calls), "-r", str(rate),
                                 "-trace_stat", "-stf", str(here / "stat.csv"), "-fd", "1",
-                                "-timeout", str(int(hold + calls / rate + 60)), "-nostdin"],
+                                "-timeout", str(int(hold + placing + 60)), "-nostdin"],
                                cwd=here, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         procs.append(uac)
         time.sleep(placing + 0.5)
@@ -456,7 +457,7 @@ def hold_sipp(work: Path, calls: int, hold: float) -> Held:
         time.sleep(hold - 1.0)
         result.cpu = cpu_percent(before, cpu_times())
         try:
-            uac.wait(hold + calls / rate + 90.0)
+            uac.wait(hold + placing + 90.0)
         except subprocess.TimeoutExpired:
             result.note = "SIPp did not finish"
     rows = stat_rows(here / "stat.csv") if (here / "stat.csv").exists() else []

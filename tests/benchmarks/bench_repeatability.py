@@ -13,8 +13,9 @@ from the console.
 
 A fault runs, by default (``--fault-suite item``), only the scenarios of the
 licence item it breaks (``ivr_*`` scenarios/ivr, ``acd_*`` scenarios/acd,
-``rec_*`` scenarios/recording, ``retention_*`` scenarios/retention): that is where it must be caught, and
-the whole matrix then takes about 20 minutes a round instead of 80.
+``rec_*`` scenarios/recording, ``retention_*`` scenarios/retention): that is
+where it must be caught, and the whole matrix then takes about 20 minutes a
+round instead of 80.
 ``--runs 0`` skips the clean runs.
 
 It is not a pytest test (``tests/benchmarks`` is in ``norecursedirs``).

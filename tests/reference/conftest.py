@@ -37,7 +37,7 @@ import numpy as np
 import pytest
 import requests
 
-from harness.audio.prompt import PromptMatch, find_prompt
+from harness.audio.prompt import PromptMatch, find_prompt, match_prompt
 from harness.audio.tone import sine
 from harness.audio.wav import read_wav, write_wav
 from harness.errors import AudioError, PhoneError
@@ -390,6 +390,19 @@ def heard(call: CallTimeline, name: str, after: float = 0.0, start: float = 0.0,
                        found.rigid_score, found.coverage)
 
 
+def best_match(call: CallTimeline, name: str, after: float = 0.0, start: float = 0.0,
+               seconds: float | None = None) -> str:
+    """What the caller's capture holds nearest prompt ``name``: for a failed wait's message."""
+    heard_so_far = capture(call)
+    offset = int(max(0.0, after) * RATE)
+    level = float(np.sqrt(np.mean(np.square(heard_so_far, dtype=np.float64)))) if heard_so_far.size else 0.0
+    if heard_so_far.size <= offset:
+        return f"{heard_so_far.size / RATE:.2f}s captured"
+    m = match_prompt(heard_so_far[offset:], prompt(name, start, seconds), RATE, SLIP)
+    return (f"{heard_so_far.size / RATE:.2f}s captured, RMS {level:.3f}; best match score "
+            f"{m.score:.2f}, coverage {m.coverage:.2f} at {m.start_s + offset / RATE:.2f}s")
+
+
 def sent_by_platform(call: CallTimeline, board: Switchboard, method: str = "BYE") -> bool:
     """True if the phone of ``call`` received ``method`` (the platform ended the call)."""
     return any(e.data["dir"] == "RX" and e.data["first_line"].startswith(method)
@@ -405,6 +418,10 @@ class Until:
     timeout: float
     what: str
     timeline: CallTimeline | None = None
+    detail: Callable[[], str] | None = None  # what was seen instead, said once the wait timed out
+
+    def expected(self) -> str:
+        return self.what if self.detail is None else f"{self.what} ({self.detail()})"
 
 
 Script = Generator[Until, Any, Any]
@@ -480,7 +497,7 @@ def run_scripts(scripts: dict[str, tuple[Desk, Script]]) -> dict[str, Outcome]:
                 resume(name, value)
             elif time.monotonic() >= deadline:
                 del waiting[name]
-                resume(name, error=WaitTimeout(until.what, until.timeout, until.timeline))
+                resume(name, error=WaitTimeout(until.expected(), until.timeout, until.timeline))
         for board in boards:
             board.pump(0.01)
     return {name: outcomes[name] for name in scripts}  # in the order given
@@ -529,7 +546,7 @@ class Desk:
     # -- resolving waits ---------------------------------------------------------------
     def get(self, until: Until) -> Any:
         """Wait for ``until`` now (pumping this desk's phones)."""
-        return self.board.wait(until.condition, until.timeout, lambda: until.what,
+        return self.board.wait(until.condition, until.timeout, until.expected,
                                timeline=until.timeline)
 
     def run(self, script: Script) -> Any:
@@ -670,7 +687,8 @@ class Desk:
         heard_so_far = time.monotonic() - call.capture_t0 if call.capture_t0 else 0.0
         default = max(0.0, after - heard_so_far) + length + 8.0
         return Until(found, timeout if timeout is not None else default,
-                     f"prompt {name!r}{part} after {after:.1f}s of the caller's capture", call)
+                     f"prompt {name!r}{part} after {after:.1f}s of the caller's capture", call,
+                     lambda: best_match(call, name, after, start, seconds))
 
 
 @pytest.fixture

@@ -57,6 +57,7 @@ class Phone:
     registrations: list[Event] = field(default_factory=list)
     tls: list[Event] = field(default_factory=list)  # its TLS connections: handshake, certificate check
     fatal: list[str] = field(default_factory=list)
+    stalls: list[Event] = field(default_factory=list)  # loop turns of STALL_S or more
 
     def last_output(self, lines: int = 15) -> str:
         try:
@@ -236,6 +237,11 @@ class Switchboard:
             phone.registrations.append(event)
         elif kind == "tls":
             phone.tls.append(event)
+        elif kind == "stall":
+            phone.stalls.append(event)
+            for handle in event.data.get("calls", []):
+                if (phone.name, handle) in self.timelines:
+                    self.timelines[(phone.name, handle)].add(event)
         elif kind == "fatal":
             phone.fatal.append(str(event.data["error"]))
             phone.dead = "it reported an internal error"
@@ -253,6 +259,11 @@ class Switchboard:
             raise PhoneError(f"phone {phone.name} died: {phone.dead}; last output:\n{phone.last_output()}")
 
     # -- reading ---------------------------------------------------------------------
+    def worst_stall(self, since: float) -> Event | None:
+        """The longest stall any phone reported that began at or after ``since`` (monotonic)."""
+        stalls = [e for p in self.phones.values() for e in p.stalls if e.t >= since]
+        return max(stalls, key=lambda e: float(e.data["seconds"]), default=None)
+
     def calls_of(self, phone: str) -> list[CallTimeline]:
         return [t for (p, _), t in self.timelines.items() if p == phone]
 

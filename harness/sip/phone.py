@@ -24,6 +24,11 @@ from harness.sip.config import PhoneSetup
 
 Command = dict[str, Any]
 
+STALL_S = 0.25
+"""A loop turn this long is reported as a stall: RTP is read only while we pump, so a
+phone that did not run (an overloaded host) loses what its jitter buffer (0.5 s) cannot
+hold, and answers SIP late."""
+
 
 class PhoneLoop:
     """The main loop of one phone; owns the engine and the control channel."""
@@ -44,8 +49,10 @@ class PhoneLoop:
         address = self.engine.start()
         self.engine.emit("ready", address=address, transport=self.setup.transport)
         try:
+            last = time.monotonic()
             while self.running:
                 self.engine.pump(10)
+                last = self._note_stall(last)
                 self._after_pump()
                 self._flush()
                 self._commands()
@@ -54,6 +61,15 @@ class PhoneLoop:
         finally:
             self.engine.shutdown()
             self._flush(final=True)
+
+    def _note_stall(self, last: float) -> float:
+        """Report the time since the last turn if it was a stall; return now."""
+        now = time.monotonic()
+        if now - last >= STALL_S:
+            live = [h for h, c in self.engine.calls.items() if not c.ended]
+            self.engine.emit("stall", t=last, wall=time.time() - (now - last),
+                             seconds=round(now - last, 3), calls=live)
+        return now
 
     # -- reacting to what the library recorded ----------------------------------
     def _after_pump(self) -> None:

@@ -18,7 +18,7 @@ from harness.sip.srtp import label as srtp_label
 class Event:
     """One immutable thing a phone saw or did."""
 
-    kind: str  # ready, reg, call, incoming, media, capture, play, dtmf, sip, ack, nack, fatal
+    kind: str  # ready, reg, call, incoming, media, capture, play, dtmf, sip, stall, ack, nack, fatal
     phone: str
     t: float
     wall: float
@@ -40,6 +40,8 @@ class Event:
             return f"{d['state']}({code})" if code and d["state"] == "EARLY" else str(d["state"])
         if self.kind == "dtmf":
             return f"DTMF({d['digit']}/{d['method']})"
+        if self.kind == "stall":
+            return f"PHONE_STALLED({float(d['seconds']):.2f}s)"
         if self.kind == "play":
             return f"PLAY_{str(d['state']).upper()}({d.get('name', '')})"
         if self.kind == "media":
@@ -100,7 +102,7 @@ class CallTimeline:
 
     def summary(self) -> str:
         """``CALLING@0.0s, EARLY(180)@0.4s, ...`` -- signalling, media and DTMF only."""
-        shown = [e for e in self.events if e.kind in ("call", "media", "dtmf", "play")]
+        shown = [e for e in self.events if e.kind in ("call", "media", "dtmf", "play", "stall")]
         if not shown:
             return "(no events)"
         return ", ".join(f"{e.label()}@{e.t - self.t0:.1f}s" for e in shown)

@@ -181,3 +181,21 @@ def test_calls_over_tcp(board: Switchboard, tmp_path: Path) -> None:
     hang_up(board, tl)
     peers = {e.data["peer"].split(" ")[0] for e in board.sip_trace(tl)}
     assert peers == {"TCP"}, f"messages went over {peers}"
+
+
+def test_a_phone_that_did_not_run_says_so_on_its_timeline(board: Switchboard, tmp_path: Path) -> None:
+    """RTP is read only while a phone pumps: a phone the host did not run for 0.8 s lost audio,
+    and its timeline has to say so (the runner then calls a failure undecided)."""
+    tl, _ = connect(board, tmp_path, Behaviour(play=tone_file(tmp_path, 1000.0, 3.0)))
+    stopped_at = time.monotonic()
+    os.kill(board.phones["caller"].proc.pid, signal.SIGSTOP)
+    time.sleep(0.8)
+    os.kill(board.phones["caller"].proc.pid, signal.SIGCONT)
+    pause(board, 0.5)
+    stall = board.worst_stall(stopped_at - 0.1)
+    assert stall is not None and stall.phone == "caller", f"no stall reported: {tl.summary()}"
+    assert 0.75 <= float(stall.data["seconds"]) < 1.5
+    assert "PHONE_STALLED(" in tl.summary()
+    # the callee ran all along (a busy test host may pause it briefly, never this long)
+    assert all(float(e.data["seconds"]) < 0.75 for e in board.phones["callee"].stalls)
+    hang_up(board, tl)

@@ -22,6 +22,9 @@ from harness.sip.timeline import CallTimeline
 from harness.targets.model import PromptLibrary, Target
 
 REGISTER_TIMEOUT = 10.0
+UNDECIDED_STALL = 0.5
+"""A phone that did not run this long lost audio (its jitter buffer holds 0.5 s) and
+answered SIP late: a failure seen in that scenario is the host's, not the platform's."""
 StepObserver = Callable[[int, str, Step], AbstractContextManager[Any]]
 
 
@@ -67,6 +70,7 @@ class ScenarioRun:
         self.caller_phone: dict[str, str] = {}
         self.records: list[StepRecord] = []
         self.deadline = 0.0
+        self.started = 0.0
         self._generated = 0
         self._observers: list[StepObserver] = [on_step] if on_step else []
 
@@ -118,7 +122,8 @@ class ScenarioRun:
         """Start the scenario's clock and its phones: what ``execute`` does before the first step.
 
         For callers that drive the steps themselves (``ccharness prompts capture``)."""
-        self.deadline = time.monotonic() + self.scenario.deadline
+        self.started = time.monotonic()
+        self.deadline = self.started + self.scenario.deadline
         self._start_phones()
 
     def execute(self) -> None:
@@ -139,12 +144,28 @@ class ScenarioRun:
             except AssertionError as exc:
                 record.status, record.detail = "failed", str(getattr(exc, "detail", exc))
                 record.measurements = getattr(exc, "measurements", None) or record.measurements
+                undecided = self._stalled_verdict(record.detail)
+                if undecided is not None:
+                    record.status, record.detail = "error", str(undecided)
+                    raise undecided from exc
                 raise
             except HarnessError as exc:
                 record.status, record.detail = "error", str(exc)
                 raise
             finally:
                 record.ended = record.ended or time.monotonic()
+
+    def _stalled_verdict(self, failure: str) -> HarnessError | None:
+        """The error to report instead of ``failure`` if one of our phones stalled meanwhile."""
+        stall = self.board.worst_stall(self.started)
+        if stall is None or float(stall.data["seconds"]) < UNDECIDED_STALL:
+            return None
+        return HarnessError(
+            f"cannot decide: phone {stall.phone} did not run for {float(stall.data['seconds']):.2f}s "
+            f"at +{stall.t - self.started:.1f}s into the scenario (the harness's host was "
+            f"overloaded), so it lost audio and answered late; run it again on a quieter host. "
+            f"What it saw: {failure}"
+        )
 
     def _take_step(self, record: StepRecord, step: Step) -> None:
         from harness.runner.steps import handler_for

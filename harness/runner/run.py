@@ -156,8 +156,10 @@ class ScenarioRun:
                 record.ended = record.ended or time.monotonic()
 
     def _stalled_verdict(self, failure: str) -> HarnessError | None:
-        """The error to report instead of ``failure`` if one of our phones stalled meanwhile."""
-        stall = self.board.worst_stall(self.started)
+        """The error to report instead of ``failure`` if one of our phones stalled while the
+        failing step was listening: since the step before it ended (or the scenario began)."""
+        listening = self.records[-2].ended if len(self.records) > 1 else self.started
+        stall = self.board.worst_stall(listening, time.monotonic())
         if stall is None or float(stall.data["seconds"]) < UNDECIDED_STALL:
             return None
         return HarnessError(

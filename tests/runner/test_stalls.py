@@ -47,8 +47,9 @@ def free_udp_port() -> int:
         return int(s.getsockname()[1])
 
 
-def run_wrong_prompt(tmp_path: Path, stall: float) -> tuple[ScenarioRun, BaseException]:
-    """Run WRONG_PROMPT; stop the harness's phones for ``stall`` s as its expect_prompt begins."""
+def run_wrong_prompt(tmp_path: Path, stall: float, before: str = "expect_prompt"
+                     ) -> tuple[ScenarioRun, BaseException]:
+    """Run WRONG_PROMPT; stop the harness's phones for ``stall`` s as step ``before`` begins."""
     text = LOOPBACK.read_text().replace("port: 5070", f"port: {free_udp_port()}")
     text = text.replace("prompts: ../prompts/", f"prompts: {LOOPBACK.parent.parent}/prompts/")
     (tmp_path / "loopback.yaml").write_text(text)
@@ -62,7 +63,7 @@ def run_wrong_prompt(tmp_path: Path, stall: float) -> tuple[ScenarioRun, BaseExc
 
     @contextmanager
     def host_stalls(index: int, kind: str, step: Any) -> Iterator[None]:
-        if kind == "expect_prompt" and stall:
+        if kind == before and stall:
             pids = [p.proc.pid for p in run.board.phones.values()]
             for pid in pids:
                 os.kill(pid, signal.SIGSTOP)
@@ -95,3 +96,12 @@ def test_the_same_failure_without_a_stall_is_a_fail(tmp_path: Path) -> None:
     run, exc = run_wrong_prompt(tmp_path, stall=0.0)
     assert isinstance(exc, ExpectationFailed), repr(exc)
     assert run.records[-1].kind == "expect_prompt" and run.records[-1].status == "failed"
+
+
+def test_a_stall_in_an_earlier_step_that_passed_leaves_the_failure_a_fail(tmp_path: Path) -> None:
+    # The caller stalls before expect_answer (which then passes); expect_prompt listens only
+    # from the end of expect_answer on, so its failure is the platform's.
+    run, exc = run_wrong_prompt(tmp_path, stall=0.8, before="expect_answer")
+    assert isinstance(exc, ExpectationFailed), repr(exc)
+    assert [r.status for r in run.records] == ["passed", "passed", "failed"]
+    assert run.board.worst_stall(run.started) is not None  # the stall happened, and was seen

@@ -24,7 +24,7 @@ from harness.targets.model import PromptLibrary, Target
 REGISTER_TIMEOUT = 10.0
 UNDECIDED_STALL = 0.5
 """A phone that did not run this long lost audio (its jitter buffer holds 0.5 s) and
-answered SIP late: a failure seen in that scenario is the host's, not the platform's."""
+answered SIP late: a step that fails while it was listening is undecided (an error)."""
 StepObserver = Callable[[int, str, Step], AbstractContextManager[Any]]
 
 

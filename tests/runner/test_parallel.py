@@ -63,6 +63,16 @@ def verdicts(records: list[dict[str, object]]) -> dict[str, object]:
     return {str(r["name"]): r["verdict"] for r in records if r["type"] == "scenario"}
 
 
+def why(records: list[dict[str, object]]) -> str:
+    """Each scenario's verdict and message with its calls' timelines: what a mismatch is read from."""
+    lines = []
+    for r in records:
+        if r["type"] == "scenario":
+            lines.append(f"{r['name']}: {r['verdict']} {r['message']}")
+            lines += [f"    {c['role']}: {c['timeline']}" for c in r["calls"]]  # type: ignore[attr-defined]
+    return "\n".join(lines)
+
+
 def test_parallel_and_serial_runs_agree_against_the_loopback_peer(tmp_path: Path) -> None:
     scenarios = tmp_path / "scenarios"
     scenarios.mkdir()
@@ -79,8 +89,8 @@ def test_parallel_and_serial_runs_agree_against_the_loopback_peer(tmp_path: Path
         "Loopback peer is expected to say digit_one first (it says the greeting)": "not_conformant",
         "A second caller hears the greeting": "passed",
     }
-    assert verdicts(serial_records) == expected
-    assert verdicts(records) == expected
+    assert verdicts(serial_records) == expected, why(serial_records)
+    assert verdicts(records) == expected, why(records)
     assert "gw0" in parallel.stdout and "gw1" in parallel.stdout  # it did run on two workers
     # one run: one run record (the controller's), one end record, one record per scenario
     kinds = [r["type"] for r in records]
@@ -110,7 +120,7 @@ def test_parallel_and_serial_runs_agree_against_the_reference_with_a_fault(tmp_p
     assert serial.returncode == parallel.returncode == 1, parallel.stdout[-4000:] + parallel.stderr[-2000:]
     found = verdicts(serial_records)
     assert len(found) == 9 and set(found.values()) == {"passed", "not_conformant"}, found
-    assert verdicts(records) == found
+    assert verdicts(records) == found, why(records)
     # the scenarios with agents all ran on one worker, the IVR ones on both
     ran_on = {m.group(2): m.group(1) for m in re.finditer(
         r"^\[(gw\d+)\] \[\s*\d+%\] (?:PASSED|FAILED|ERROR) (\S+?)::", parallel.stdout, re.MULTILINE)}

@@ -10,14 +10,13 @@ partial file -- as a writer cut off mid-write leaves it -- reads as "not yet".
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
-from tests.reference.conftest import PROJECT, RefPlatform
+from tests.reference.conftest import PROJECT, RefPlatform, _cli
 
 
 def _status(state_dir: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "fixtures.reference", "status", "--state-dir", str(state_dir)],
+    return subprocess.run(_cli("status", "--state-dir", str(state_dir)),
                           cwd=PROJECT, capture_output=True, text=True, timeout=30, check=False)
 
 

@@ -57,6 +57,7 @@ def _outcome(platform: object, scenario: str, reports: Path) -> str | None:
 
 
 @pytest.mark.sip
+@pytest.mark.platform
 @pytest.mark.parametrize("fault", sorted(MATRIX))
 def test_each_ivr_and_acd_fault_fails_exactly_the_scenarios_concerned(
     fault: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch

@@ -12,7 +12,11 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from tests.reference.conftest import PROJECT, RefPlatform, _cli
+
+pytestmark = pytest.mark.platform
 
 
 def _status(state_dir: Path) -> subprocess.CompletedProcess[str]:

@@ -21,7 +21,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRETS = ROOT / "var" / "reference" / "secrets.env"
-pytestmark = pytest.mark.sip
+pytestmark = [pytest.mark.sip, pytest.mark.platform]
 
 
 def _secrets() -> dict[str, str]:

@@ -27,7 +27,7 @@ from tests.runner.test_rehearsal import LOOPBACK, WRONG_PROMPT, free_udp_port
 ROOT = Path(__file__).resolve().parents[2]
 CCHARNESS = ROOT / ".venv" / "bin" / "ccharness"
 LOOPBACK_SCENARIOS = ROOT / "fixtures" / "scenarios" / "loopback"
-pytestmark = pytest.mark.sip
+pytestmark = [pytest.mark.sip, pytest.mark.platform]
 
 SECOND_GREETING = """
 name: A second caller hears the greeting

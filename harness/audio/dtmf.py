@@ -65,7 +65,8 @@ def detect_dtmf(samples: Samples, rate: int = RATE) -> list[DtmfHit]:
 
     Audio at another ``rate`` is resampled to 8000 Hz first. The time is the
     start of the 20 ms block in which spandsp confirmed the digit: never
-    before the tone's onset and at most about 40 ms after it (5-35 ms measured). Raises :class:`AudioError` if spandsp is
+    before the tone's onset and at most about 40 ms after it (5-35 ms measured).
+    Raises :class:`AudioError` if spandsp is
     not installed.
     """
     pcm = to_int16(resample(to_float(samples), rate, RATE))

@@ -126,7 +126,8 @@ def detect_tone(
     noise sits some 35 dB below the signal, codec and level changes do not
     move the edges. Edges are the centres of the first and last windows that
     count, which is where half the window overlaps the tone (within 5 ms).
-    The 20 ms window accepts a tone within about 10 Hz of ``freq``. For one component of a dual tone, which carries half the energy, pass
+    The 20 ms window accepts a tone within about 10 Hz of ``freq``. For one component of
+    a dual tone, which carries half the energy, pass
     ``min_ratio=0.3``.
     """
     x = to_float(samples).astype(np.float64)

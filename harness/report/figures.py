@@ -37,7 +37,8 @@ def ladder_svg(columns: list[str], arrows: list[Arrow], width: int = 760, row: i
             f'width="{width}" height="{height}" {_FONT} font-size="10">')]
     for xi, name in zip(x, columns, strict=True):
         out.append(f'<text x="{xi:.0f}" y="14" text-anchor="middle" font-weight="bold">{escape(name)}</text>')
-        out.append(f'<line x1="{xi:.0f}" y1="20" x2="{xi:.0f}" y2="{height - 4}" stroke="#888" stroke-dasharray="3,3"/>')
+        out.append(f'<line x1="{xi:.0f}" y1="20" x2="{xi:.0f}" y2="{height - 4}" '
+                   'stroke="#888" stroke-dasharray="3,3"/>')
     for i, a in enumerate(arrows):
         y = top + i * row
         x1, x2 = x[a.src], x[a.dst]

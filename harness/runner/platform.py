@@ -93,7 +93,8 @@ def _drain(board: Switchboard, stop: threading.Event) -> None:
         board.pump(0.1)
 
 
-def reference(command: str, state_dir: Path, *extra: str, timeout: float = REFERENCE_TIMEOUT) -> subprocess.CompletedProcess[str]:
+def reference(command: str, state_dir: Path, *extra: str,
+              timeout: float = REFERENCE_TIMEOUT) -> subprocess.CompletedProcess[str]:
     """Run ``python -m fixtures.reference COMMAND``: the platform is driven as a program, never imported."""
     return subprocess.run(
         [sys.executable, "-m", "fixtures.reference", command, "--state-dir", str(state_dir), *extra],

@@ -135,7 +135,7 @@ class Rehearsal:
     def _reader(self) -> IO[str]:
         if self._keys is None:
             try:
-                self._keys = open("/dev/tty", encoding="utf-8", errors="replace")  # noqa: SIM115
+                self._keys = open("/dev/tty", encoding="utf-8", errors="replace")
             except OSError:  # no controlling terminal (CI, a pipe): read the standard input
                 self._keys = sys.stdin
         return self._keys

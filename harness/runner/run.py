@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.checks.recording_search import Downloads
 from harness.errors import ExpectationFailed, HarnessError, TargetError
 from harness.scenario.model import Audio, Scenario, Step
 from harness.sip.controller import Switchboard
@@ -69,6 +70,7 @@ class ScenarioRun:
         self.agent_phone: dict[str, str] = {}
         self.caller_phone: dict[str, str] = {}
         self.records: list[StepRecord] = []
+        self.downloads = Downloads()  # recordings fetched to look for markers, once per run
         self.deadline = 0.0
         self.started = 0.0
         self._generated = 0

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Union
+from typing import Literal
 
 DtmfMethod = Literal["rfc4733", "info", "inband"]
 Behaviour = Literal["answer", "reject", "ring", "unregistered"]
@@ -241,26 +241,26 @@ class ExpectDistributionStep:
     mark: Mark | None = None
 
 
-Step = Union[
-    CallStep,
-    ExpectDistributionStep,
-    ExpectAnswerStep,
-    ExpectHangupStep,
-    ExpectPromptStep,
-    ExpectSilenceStep,
-    SendDtmfStep,
-    ExpectDtmfStep,
-    ExpectAgentStep,
-    PlayStep,
-    PlayMarkerStep,
-    ExpectRecordingStep,
-    ExpectRetentionStep,
-    ExpectRetentionProofStep,
-    VerifyCanariesStep,
-    ExpectStorageStep,
-    WaitStep,
-    HangupStep,
-]
+Step = (
+    CallStep
+    | ExpectDistributionStep
+    | ExpectAnswerStep
+    | ExpectHangupStep
+    | ExpectPromptStep
+    | ExpectSilenceStep
+    | SendDtmfStep
+    | ExpectDtmfStep
+    | ExpectAgentStep
+    | PlayStep
+    | PlayMarkerStep
+    | ExpectRecordingStep
+    | ExpectRetentionStep
+    | ExpectRetentionProofStep
+    | VerifyCanariesStep
+    | ExpectStorageStep
+    | WaitStep
+    | HangupStep
+)
 
 
 @dataclass(frozen=True)

@@ -176,7 +176,7 @@ def _describe(exc: BaseException) -> str:
     if callable(info):
         try:
             return str(info()).strip()
-        except Exception:  # noqa: BLE001, S110 -- fall back to the plain text below
+        except Exception:  # noqa: BLE001 -- fall back to the plain text below
             pass
     return f"{type(exc).__name__}: {exc}"
 

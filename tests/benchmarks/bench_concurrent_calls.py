@@ -441,7 +441,8 @@ def hold_sipp(work: Path, calls: int, hold: float) -> Held:
     started = time.monotonic()
     with processes() as procs:
         uas = subprocess.Popen(["sipp", "-sn", "uas", "-i", "127.0.0.1", "-p", str(uas_port),
-                                "-mi", "127.0.0.1", "-mp", "50000", "-rtp_echo", "-nostdin"], cwd=here, stdout=subprocess.DEVNULL,
+                                "-mi", "127.0.0.1", "-mp", "50000", "-rtp_echo", "-nostdin"],
+                               cwd=here, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL, text=True)
         procs.append(uas)
         time.sleep(1.0)

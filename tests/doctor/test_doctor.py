@@ -229,6 +229,7 @@ def test_a_wrong_api_password_is_a_401_with_its_hint(
     assert code == 1
     api = line(out, 6, "recordings")
     assert api.startswith("FAIL ") and "refused user 'admin': 401" in api
-    assert f"hint: check the password in environment variable CC_DOCTOR_WRONG_API_PW and adapter.username in {profile}" in api
+    assert ("hint: check the password in environment variable CC_DOCTOR_WRONG_API_PW and "
+            f"adapter.username in {profile}") in api
     assert WRONG_API_PASSWORD not in out
     assert line(out, 1, "reach").startswith("ok ")

@@ -79,7 +79,7 @@ def test_a_passing_scenario_leaves_junit_and_allure_with_trace_and_audio(pyteste
     steps = [s["name"] for s in results[0]["steps"]]
     assert steps[0].startswith("1. call") and steps[-1].startswith("6. hangup")
     records = (pytester.path / "reports" / "run" / "good" / "records.jsonl").read_text().splitlines()
-    prompt = [json.loads(r) for r in records if '"expect_prompt"' in r][0]
+    prompt = next(json.loads(r) for r in records if '"expect_prompt"' in r)
     assert prompt["measurements"]["score"] >= 0.9
 
 

@@ -52,7 +52,7 @@ def _lock_slots(first: int, count: int) -> list[IO[str]] | None:
     """Exclusive locks on the 100-port slots ``first ..`` (``<slot * 100>.lock``), or None."""
     locks: list[IO[str]] = []
     for slot in range(first, first + count):
-        lock = open(_LOCKS / f"{slot * 100}.lock", "w")  # noqa: SIM115 -- held until released
+        lock = open(_LOCKS / f"{slot * 100}.lock", "w")
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:

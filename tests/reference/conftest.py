@@ -100,7 +100,7 @@ def _lock_slots(first: int, count: int) -> list[IO[str]] | None:
     """Exclusive locks on 100-port slots ``first .. first+count-1``, or None if one is taken."""
     locks: list[IO[str]] = []
     for slot in range(first, first + count):
-        lock = open(_LOCKS / f"{slot * 100}.lock", "w")  # noqa: SIM115 -- held until release()
+        lock = open(_LOCKS / f"{slot * 100}.lock", "w")
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:

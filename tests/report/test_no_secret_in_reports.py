@@ -25,7 +25,8 @@ pytestmark = [pytest.mark.sip, pytest.mark.platform]
 
 
 def _secrets() -> dict[str, str]:
-    pairs = (line.split("=", 1) for line in SECRETS.read_text().splitlines() if "=" in line and not line.startswith("#"))
+    pairs = (line.split("=", 1) for line in SECRETS.read_text().splitlines()
+             if "=" in line and not line.startswith("#"))
     return {k.strip(): v.strip() for k, v in pairs}
 
 

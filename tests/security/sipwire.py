@@ -25,7 +25,7 @@ _HEADER = r"(?im)^{name}\s*:\s*(.+?)\r?$"
 
 def loopback(host: str) -> str:
     """``host`` itself, if it is an IPv4 address on 127.0.0.0/8; anything else raises."""
-    if not ipaddress.ip_address(host) in ipaddress.ip_network("127.0.0.0/8"):
+    if ipaddress.ip_address(host) not in ipaddress.ip_network("127.0.0.0/8"):
         raise ValueError(f"refusing to send SIP to {host}: only 127.0.0.0/8 is allowed")
     return host
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 import signal
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -45,7 +45,7 @@ def connect(board: Switchboard, tmp: Path, peer: Behaviour) -> tuple[CallTimelin
     board.wait(lambda: tl.state == "CONFIRMED" or None, 5.0, lambda: "answer", timeline=tl)
     leg = board.wait(lambda: next(iter(board.calls_of("callee")), None), 2.0, lambda: "callee's leg")
     board.wait(lambda: leg.state == "CONFIRMED" or None, 2.0, lambda: "callee confirmed", timeline=leg)
-    board.wait(lambda: leg.capture_path and tl.capture_path or None, 3.0, lambda: "captures", timeline=tl)
+    board.wait(lambda: (leg.capture_path and tl.capture_path) or None, 3.0, lambda: "captures", timeline=tl)
     return tl, leg
 
 
@@ -94,7 +94,7 @@ def test_inband_dtmf_both_ways(board: Switchboard, tmp_path: Path) -> None:
     board.command("callee", "play", handle=leg.handle, path=str(digits_b), loop=False)
     pause(board, 1.5)
     hang_up(board, tl)
-    board.wait(lambda: leg.last("capture_closed") and tl.last("capture_closed") or None, 5.0,
+    board.wait(lambda: (leg.last("capture_closed") and tl.last("capture_closed")) or None, 5.0,
                lambda: "captures closed", timeline=tl)
     assert dtmf_digits(read_wav(leg.capture_path)[0]) == "2580"
     assert dtmf_digits(read_wav(tl.capture_path)[0]) == "#7A"
@@ -106,7 +106,7 @@ def test_audio_both_ways_with_mouth_to_ear_delay(board: Switchboard, tmp_path: P
     board.command("caller", "play", handle=tl.handle, path=tone_file(tmp_path, 600.0), loop=False)
     pause(board, 1.6)
     hang_up(board, tl)
-    board.wait(lambda: leg.last("capture_closed") and tl.last("capture_closed") or None, 5.0,
+    board.wait(lambda: (leg.last("capture_closed") and tl.last("capture_closed")) or None, 5.0,
                lambda: "captures closed", timeline=tl)
     for listener, talker, freq in ((tl, leg, 1000.0), (leg, tl, 600.0)):
         heard = detect_tone(read_wav(listener.capture_path)[0], freq)
@@ -155,7 +155,7 @@ def test_more_parties_than_one_process_can_hold(board: Switchboard, tmp_path: Pa
 
 
 def test_a_phone_killed_mid_call_is_an_error_not_a_hang(board: Switchboard, tmp_path: Path) -> None:
-    tl, leg = connect(board, tmp_path, Behaviour())
+    _tl, leg = connect(board, tmp_path, Behaviour())
     os.kill(board.phones["callee"].proc.pid, signal.SIGKILL)
     began = time.monotonic()
     with pytest.raises(PhoneError) as err:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import shutil
 import socket
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -89,7 +89,7 @@ def test_right_passwords_register_and_the_call_reaches_the_agent(
     finally:
         run.close()
     alice = run.board.phones["agent-alice"]
-    assert [e.data["code"] for e in alice.registrations][0] == 200
+    assert next(e.data["code"] for e in alice.registrations) == 200
     trace = [e.data["first_line"] for e in run.board.sip_trace(run.calls["c1"].timeline)]
     assert any(line.startswith("SIP/2.0 407") for line in trace), "the INVITE was not challenged"
     assert run.records[2].measurements["agent"] == "alice"

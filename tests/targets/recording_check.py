@@ -22,6 +22,7 @@ import numpy as np
 from harness.audio.marker import marker_for, render
 from harness.audio.wav import write_wav
 from harness.checks.recording import Expectation, analyse, judge, measurements
+from harness.checks.recording_search import Downloads
 from harness.runner.steps.recording import PlayedMarker, _declared_days, _locate
 from harness.targets.adapter import Platform
 from harness.targets.model import Target
@@ -45,8 +46,18 @@ class Verdict:
     figures: dict[str, Any]
 
 
+def step_run(target: Target | None = None) -> Any:
+    """What ``_locate`` needs of a ``ScenarioRun``: no phones, a fresh download cache, and the
+    profile's ``adapter:`` (for how names carry times; none by default)."""
+    profile = target or SimpleNamespace(adapter={}, path=Path("/profiles/t.yaml"))
+    return SimpleNamespace(budget=lambda s: s, scenario=SimpleNamespace(path=Path("c.scenario.yaml")),
+                           board=IdleBoard(),  # the step pumps phone events while it polls
+                           target=profile, downloads=Downloads())
+
+
 def check_found(platform: Platform, call_id: str, work: Path, require_auth: bool = True,
-                within: float = 5.0, now: datetime | None = None) -> Verdict:
+                within: float = 5.0, now: datetime | None = None,
+                target: Target | None = None) -> Verdict:
     """``expect_recording`` for the caller's marker of ``call_id``, through ``platform``.
 
     ``now`` is the moment the fake call is placed around: the test's own clock, so the
@@ -54,8 +65,7 @@ def check_found(platform: Platform, call_id: str, work: Path, require_auth: bool
     module was imported the test runs (a full suite takes half an hour)."""
     wall = (now or datetime.now(UTC)).timestamp()
     markers = {"caller": PlayedMarker(marker_for(call_id, "caller"), 0.0, wall - 20)}
-    run = SimpleNamespace(budget=lambda s: s, scenario=SimpleNamespace(path=Path("c.scenario.yaml")),
-                          board=IdleBoard())  # the step pumps phone events while it polls
+    run = step_run(target)
     state = SimpleNamespace(
         timeline=SimpleNamespace(sip_call_id=call_id, events=[SimpleNamespace(wall=wall - 30)]),
         markers=markers)
@@ -86,3 +96,6 @@ class IdleBoard:
                 raise TimeoutError(expected())
             time.sleep(0.02)
         return result
+
+    def pump(self, timeout: float) -> None:
+        """No phones: nothing to receive."""

@@ -81,7 +81,7 @@ def test_a_profile_without_adapter_or_with_an_unknown_one_says_so() -> None:
         adapter_for(bare)
     with pytest.raises(TargetError, match="adapter type 'ari' is not available"):
         adapter_for(target("http://x", type="ari"))
-    with pytest.raises(TargetError, match="adapter.url must be an http"):
+    with pytest.raises(TargetError, match=r"adapter\.url must be an http"):
         adapter_for(target("127.0.0.1:8188"))
 
 

@@ -35,12 +35,13 @@ if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
 fi
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 
-# Reinstall only when the project's dependencies changed since the last install.
+# Reinstall only when the project's dependencies changed since the last install; the
+# versions are pinned by constraints.txt, so a fresh machine gets what CI tested.
 stamp=.venv/.ccharness-installed
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ constraints.txt -nt "$stamp" ]; then
   echo "setup: installing Python packages into .venv"
   .venv/bin/python -m pip install -q --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
-  .venv/bin/python -m pip install -q -e '.[test]' 2>&1 | grep -v "^WARNING: Location" || true
+  .venv/bin/python -m pip install -q -c constraints.txt -e '.[test]' 2>&1 | grep -v "^WARNING: Location" || true
   .venv/bin/python -c 'import pjsua2, harness' || { echo "setup: the install failed (see above)" >&2; exit 1; }
   touch "$stamp"
 fi

@@ -50,7 +50,8 @@ def step_run(target: Target | None = None) -> Any:
     """What ``_locate`` needs of a ``ScenarioRun``: no phones, a fresh download cache, and the
     profile's ``adapter:`` (for how names carry times; none by default)."""
     profile = target or SimpleNamespace(adapter={}, path=Path("/profiles/t.yaml"))
-    return SimpleNamespace(budget=lambda s: s, scenario=SimpleNamespace(path=Path("c.scenario.yaml")),
+    return SimpleNamespace(budget=lambda s: s,
+                           scenario=SimpleNamespace(path=Path("c.scenario.yaml")),
                            board=IdleBoard(),  # the step pumps phone events while it polls
                            target=profile, downloads=Downloads())
 

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from harness.audio.marker import Marker, marker_for, render
-from harness.audio.recording import read_recording
 from harness.checks.recording import (
     RECORDED,
     Expectation,
@@ -24,9 +23,9 @@ from harness.checks.recording import (
     analyse,
     bridged,
     judge,
-    marker_fits,
     measurements,
 )
+from harness.checks.recording_search import SearchReport
 from harness.checks.retention import (
     policy_problem,
     prove_retention,
@@ -34,11 +33,12 @@ from harness.checks.retention import (
     storage_problem,
     verify_canaries,
 )
-from harness.errors import AudioError, ExpectationFailed, HarnessError, TargetError
+from harness.errors import ExpectationFailed, HarnessError, TargetError
 from harness.evidence.ledger import Canary, Ledger
 from harness.runner.run import CallState, ScenarioRun
 from harness.runner.steps import handles
 from harness.runner.steps.media import idle
+from harness.runner.steps.recording_search import MarkerSearch, _window
 from harness.scenario.model import (
     ExpectRecordingStep,
     ExpectRetentionProofStep,
@@ -58,8 +58,7 @@ from harness.targets.adapter import (
 )
 
 POLL = 0.5  # seconds between searches while the platform files the recording
-CLOCK_SKEW = timedelta(minutes=10)  # how far the platform's clock may be from ours
-MAX_WINDOW_CANDIDATES = 20  # recordings downloaded to look for markers when the Call-ID fails
+OTHERS_AFTER = 0.5  # share of the wait before recordings tied to other Call-IDs are scanned
 PLAY_START_TIMEOUT = 5.0
 
 
@@ -144,56 +143,60 @@ def play_marker(run: ScenarioRun, step: PlayMarkerStep) -> dict[str, Any]:
 
 
 # -- expect_recording --------------------------------------------------------------------
-def _window(state: CallState) -> tuple[datetime, datetime]:
-    first = state.timeline.events[0].wall if state.timeline.events else time.time()
-    return _utc(first) - CLOCK_SKEW, datetime.now(UTC) + CLOCK_SKEW
-
-
 def _by_call_id(platform: Platform, state: CallState) -> tuple[list[RecordingInfo], bool]:
     """The recordings the platform ties to the call's Call-ID; and whether it listed any it
     could not tie to a call (Asterisk's names may not say), which only the markers can sort."""
     call_id = state.timeline.sip_call_id
-    found = platform.find_recordings(call_id, *_window(state))
+    window = _window(state)
+    found = platform.find_recordings(call_id, window.since, window.until)
     return [r for r in found if r.call_id == call_id], any(r.call_id is None for r in found)
-
-
-def _by_marker(platform: Platform, state: CallState, folder: Path
-               ) -> tuple[RecordingInfo | None, int]:
-    """The newest recording in the call's time window that holds one of its markers."""
-    candidates = platform.find_recordings(None, *_window(state))
-    markers = {party: played.marker for party, played in state.markers.items()}
-    for rec in list(reversed(candidates))[:MAX_WINDOW_CANDIDATES]:
-        try:
-            fits = marker_fits(read_recording(platform.fetch(rec, folder)), markers)
-        except AudioError:
-            continue
-        if any(hit.found for hits in fits.values() for hit in hits.values()):
-            return rec, len(candidates)
-    return None, len(candidates)
 
 
 def _locate(run: ScenarioRun, platform: Platform, state: CallState, step: ExpectRecordingStep,
             folder: Path) -> tuple[RecordingInfo, str]:
-    deadline = time.monotonic() + run.budget(step.within)
+    """The call's recording by its Call-ID, else by its markers, looking until ``within`` ends.
+
+    Recordings the platform could not tie to a call are scanned from the
+    start; those it tied to other Call-IDs only after ``OTHERS_AFTER`` of the
+    wait (a platform that ties recordings files the call's under its Call-ID
+    well within that, unless something on the way rewrote the Call-ID).
+    """
+    began = time.monotonic()
+    budget = run.budget(step.within)
+    deadline = began + budget
+    search = MarkerSearch(run, platform, state, folder / "candidates", deadline) \
+        if state.markers else None
     while True:
         found, untied = _by_call_id(platform, state)
         if found:
             return found[0], "SIP Call-ID"
-        if (untied and state.markers) or time.monotonic() >= deadline:
+        others_too = time.monotonic() - began >= OTHERS_AFTER * budget
+        if search is not None and (untied or others_too):
+            (folder / "candidates").mkdir(parents=True, exist_ok=True)
+            rec = search.round(others_too)
+            if rec is not None:
+                return rec, "time window and marker"
+        if time.monotonic() >= deadline:
             break
-        idle(run, min(POLL, max(0.0, deadline - time.monotonic())))
-    if state.markers:
-        (folder / "candidates").mkdir(parents=True, exist_ok=True)
-    rec, looked_at = _by_marker(platform, state, folder / "candidates") if state.markers else (None, 0)
-    if rec is not None:
-        return rec, "time window and marker"
-    since, until = _window(state)
-    raise NotConformant(run, "expect_recording", (
+        if search is None or not search.pending:
+            idle(run, min(POLL, max(0.0, deadline - time.monotonic())))
+    raise _not_found(run, platform, state, step, search.give_up() if search else None, began)
+
+
+def _not_found(run: ScenarioRun, platform: Platform, state: CallState, step: ExpectRecordingStep,
+               report: SearchReport | None, began: float) -> NotConformant:
+    window = _window(state)
+    looked = time.monotonic() - began
+    how = ("no marker was played, so no recording without its Call-ID could be examined"
+           if report is None else f"none of the recordings started between {window.since:%H:%M:%S} "
+           f"and {window.until:%H:%M:%S} UTC holds its markers ({report.summary()})")
+    figures = {"sip_call_id": state.timeline.sip_call_id, "looked_s": round(looked, 2),
+               **({"marker_search": report.measurements()} if report else {})}
+    return NotConformant(run, "expect_recording", (
         f"no recording of call {step.call} (SIP Call-ID {state.timeline.sip_call_id}) was found "
-        f"through the {platform.description} within {step.within:g}s of the hang-up: none under its "
-        f"Call-ID, and none of the {looked_at} recording(s) started between {since:%H:%M:%S} and "
-        f"{until:%H:%M:%S} UTC holds its markers; the call was not recorded ({RECORDED})"),
-        {"sip_call_id": state.timeline.sip_call_id, "window_candidates": looked_at})
+        f"through the {platform.description} in {looked:.1f}s of looking (within "
+        f"{step.within:g}s of the hang-up): none under its Call-ID, and {how}; the call was not "
+        f"recorded ({RECORDED})"), figures)
 
 
 def _markers(state: CallState, parties: tuple[str, ...]) -> dict[str, Marker]:

@@ -26,7 +26,7 @@ import pjsua2 as pj
 from harness.sip import srtp
 from harness.sip.config import PhoneSetup
 from harness.sip.tls import system_ca_bundle
-from harness.sip.trace import parse_log_entry
+from harness.sip.trace import parse_log_entry, x_headers
 
 _STATES = {
     pj.PJSIP_INV_STATE_NULL: "NULL",
@@ -142,7 +142,7 @@ class _Account(pj.Account):  # type: ignore[misc]
     def onIncomingCall(self, prm: Any) -> None:
         # pjsua2 hangs up an incoming call that has no Call object once this returns,
         # so the wrapper is made here; what to do with the call is decided later.
-        self.engine.wrap_incoming(self, prm.callId)
+        self.engine.wrap_incoming(self, prm.callId, str(prm.rdata.wholeMsg))
 
 
 class _Call(pj.Call):  # type: ignore[misc]
@@ -319,7 +319,7 @@ class Engine:
             call.ended = True  # never started (e.g. SRTP refused on insecure signalling): nothing to wait for
             raise
 
-    def wrap_incoming(self, acc: _Account, pj_id: int) -> None:
+    def wrap_incoming(self, acc: _Account, pj_id: int, invite: str) -> None:
         self._in_seq += 1
         handle = f"in{self._in_seq}"
         call = _Call(self, handle, acc, pj_id)
@@ -327,7 +327,7 @@ class Engine:
         ci = call.getInfo()
         self.emit(
             "incoming", call=handle, remote=ci.remoteUri, local=ci.localUri,
-            sip_call_id=ci.callIdString,
+            sip_call_id=ci.callIdString, headers=x_headers(invite, self.secrets),
         )
         self.incoming.append(handle)
 

@@ -26,6 +26,8 @@ _CREDENTIAL_HEADERS = re.compile(
 # SDES (RFC 4568) puts the SRTP master key in the SDP: with it a recorded capture decrypts.
 _SDES_KEY = re.compile(r"^(a=crypto:\S+\s+\S+\s+inline:)[A-Za-z0-9+/=]+", re.IGNORECASE | re.MULTILINE)
 _CALL_ID = re.compile(r"^(?:Call-ID|i)\s*:\s*(\S+)", re.IGNORECASE | re.MULTILINE)
+_X_HEADER = re.compile(r"^(X-[A-Za-z0-9.!%*_+`'~-]+)[ \t]*:[ \t]*(.*?)\s*$",
+                       re.IGNORECASE | re.MULTILINE)
 REDACTED = "[redacted]"
 
 
@@ -48,6 +50,19 @@ def redact(text: str, secrets: tuple[str, ...] = ()) -> str:
         if secret:
             text = text.replace(secret, REDACTED)
     return text
+
+
+def x_headers(message: str, secrets: tuple[str, ...] = ()) -> dict[str, str]:
+    """The ``X-`` headers of a SIP message's head (the first of each name), values redacted.
+
+    A platform may name the caller's call on the INVITE it sends an agent
+    (e.g. ``X-Caller-Call-ID``): that ties an agent leg to the call.
+    """
+    head = re.split(r"\r?\n\r?\n", message, maxsplit=1)[0]
+    found: dict[str, str] = {}
+    for match in _X_HEADER.finditer(head):
+        found.setdefault(match[1], redact(match[2], secrets))
+    return found
 
 
 def parse_log_entry(entry: str, secrets: tuple[str, ...] = ()) -> SipMessage | None:

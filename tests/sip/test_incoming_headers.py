@@ -1,0 +1,61 @@
+"""An agent phone keeps the X- headers of each INVITE it is offered: they may tie it to a call.
+
+A unit test of the parser on a written message, and one real call on 127.0.0.1
+whose INVITE carries X- headers that the callee's timeline must show.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from harness.sip.config import AccountSetup, Behaviour, PhoneSetup
+from harness.sip.controller import Switchboard
+from harness.sip.trace import x_headers
+
+INVITE = (
+    "INVITE sip:2001@127.0.0.1:5070 SIP/2.0\r\n"
+    "Via: SIP/2.0/UDP 127.0.0.1:5160;branch=z9hG4bK1\r\n"
+    "x-caller-call-id:  abc@caller \r\n"
+    "X-CC-Queue: support\r\n"
+    "X-CC-Queue: second\r\n"
+    "X-Token: s3cret\r\n"
+    "Content-Type: application/sdp\r\n"
+    "\r\n"
+    "X-Not-A-Header: body\r\n"
+)
+
+
+def test_x_headers_of_the_head_only_first_of_each_name_secrets_redacted() -> None:
+    assert x_headers(INVITE, ("s3cret",)) == {
+        "x-caller-call-id": "abc@caller", "X-CC-Queue": "support", "X-Token": "[redacted]"}
+
+
+@pytest.fixture
+def board(tmp_path: Path) -> Iterator[Switchboard]:
+    sb = Switchboard(tmp_path)
+    yield sb
+    sb.close()
+
+
+def _phone(name: str, tmp: Path, behaviour: Behaviour) -> PhoneSetup:
+    return PhoneSetup(name=name, capture_dir=str(tmp), behaviour=behaviour,
+                      account=AccountSetup(id_uri=f"sip:{name}@127.0.0.1"))
+
+
+@pytest.mark.sip
+def test_the_offered_phone_records_the_invites_x_headers(board: Switchboard,
+                                                         tmp_path: Path) -> None:
+    agent, _ = board.start([_phone("agent", tmp_path, Behaviour(mode="ring")),
+                            _phone("caller", tmp_path, Behaviour())])
+    tl = board.open_call("caller", "c1", f"sip:agent@{agent.address}",
+                         {"X-Caller-Call-ID": "abc@caller", "X-CC-Queue": "support"})
+    leg = board.wait(lambda: next(iter(board.calls_of("agent")), None), 5.0,
+                     lambda: "the agent to be offered the call", timeline=tl)
+    offered = leg.events[0]
+    assert offered.kind == "incoming"
+    assert offered.data["headers"] == {"X-Caller-Call-ID": "abc@caller", "X-CC-Queue": "support"}
+    board.command("caller", "hangup", handle=tl.handle)
+    board.wait(lambda: tl.state == "DISCONNECTED" or None, 5.0, lambda: "the CANCEL", timeline=tl)

@@ -16,6 +16,7 @@ from typing import Any, cast
 from harness.errors import Problem, ProfileError, ScenarioError
 from harness.scenario.context import LoadContext, mapping
 from harness.scenario.model import AgentSpec, Behaviour, CallerSpec, Scenario, Step
+from harness.scenario.repeat import expand_repeats
 from harness.scenario.schema import load_schema, validate
 from harness.scenario.steps import STEPS, place_unreadable_call
 from harness.scenario.yamlmarks import MarkedDoc, NodeInfo, read_marked
@@ -42,6 +43,7 @@ def load_scenario(
     doc = read_marked(path, empty_hint="a scenario needs at least name: and steps:")
     if not doc.readable:
         raise ScenarioError(doc.problems)
+    expand_repeats(doc)
     _expand_step_shorthand(doc)
     findings = validate(doc, load_schema(SCHEMA))
     ctx = LoadContext(doc, {f.dpath for f in findings}, target=target)

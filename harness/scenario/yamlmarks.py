@@ -79,6 +79,8 @@ class MarkedDoc:
     problems: list[Problem] = field(default_factory=list)
     readable: bool = False  # False: the file could not be parsed at all
     secret_keys: re.Pattern[str] | None = None  # values under these keys never reach a snippet
+    # a step unrolled from a repeat: its path -> (where it was written, which repetition)
+    aliases: dict[DataPath, tuple[DataPath, str]] = field(default_factory=dict)
 
     def info(self, dpath: DataPath) -> NodeInfo | None:
         """The record of ``dpath``, or of its nearest recorded ancestor."""
@@ -110,7 +112,12 @@ class MarkedDoc:
                 lines[found.value.line - 1], found.value, found.end
             )
         snippet = render_snippet(self.shown_lines(lines), [spot])
-        return Problem(self.path, spot.line, spot.col, field_name(dpath), message, hint, snippet)
+        return Problem(self.path, spot.line, spot.col, self.field(dpath), message, hint, snippet)
+
+    def field(self, dpath: DataPath) -> str:
+        """``dpath`` as a reader finds it in the file: a repeated step by where it was written."""
+        origin, note = self.aliases.get(dpath[:2], ((), ""))
+        return f"{field_name(origin + dpath[2:])} ({note})" if note else field_name(dpath)
 
     def shown_lines(self, lines: list[str] | None = None) -> list[str]:
         """The source lines as a snippet may show them: literal secrets blanked out."""

@@ -13,7 +13,9 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness.checks.attribution import attribute
 from harness.errors import HarnessError
+from harness.runner.legs import attributed, observe
 from harness.runner.run import ScenarioRun
 from harness.runner.steps import handles
 from harness.scenario.model import ExpectDistributionStep
@@ -58,18 +60,25 @@ def _end(tl: CallTimeline, default: float) -> float:
     return ev.t if ev else default
 
 
-def _served(run: ScenarioRun, call_id: str, until: float) -> Served:
-    tl = run.call(call_id).timeline
+def _served(run: ScenarioRun, call_id: str, until: float, taken: dict[int, str]) -> Served:
+    """The call as the agents saw it: the legs offered while it lasted, not taken by another call.
+
+    Its answering leg is the one ``expect_agent`` attributed to it, else the first answered;
+    that leg is added to ``taken`` so no later call counts it again.
+    """
+    state = run.call(call_id)
+    tl = state.timeline
     s = Served(call_id, tl.t0, _end(tl, until))
-    for agent, phone in run.agent_phone.items():
-        for leg in run.board.calls_of(phone):
-            offered = leg.events[0].t
-            if not s.start <= offered <= s.end:
-                continue
-            s.offers.setdefault(agent, offered)
-            confirmed = leg.last("call", state="CONFIRMED")
-            if confirmed is not None and (s.answered is None or confirmed.t < s.answered):
-                s.agent, s.answered, s.agent_end = agent, confirmed.t, _end(leg, until)
+    seen = observe(run, {k: c for k, c in taken.items() if c != call_id})
+    timelines = {leg.name: timeline for leg, timeline in seen}
+    verdict = attribute(s.start, tl.sip_call_id, [leg for leg, _ in seen], s.end)
+    for leg in verdict.candidates:
+        s.offers[leg.agent] = min(leg.offered, s.offers.get(leg.agent, leg.offered))
+    chosen = next((leg for leg, timeline in seen if timeline is state.agent_leg), verdict.chosen)
+    if chosen is not None and chosen.answered is not None:
+        timeline = timelines[chosen.name]
+        s.agent, s.answered, s.agent_end = chosen.agent, chosen.answered, _end(timeline, until)
+        taken[id(timeline)] = call_id
     return s
 
 
@@ -237,7 +246,8 @@ def expect_distribution(run: ScenarioRun, step: ExpectDistributionStep) -> dict[
     order = list(step.agents) or [a.name for a in run.scenario.agents]
     answering = {a.name for a in run.scenario.agents if a.behaviour == "answer" and a.name in order}
     call_ids = list(step.calls) or list(run.calls)
-    served = [_served(run, c, time.monotonic()) for c in call_ids]
+    now, taken = time.monotonic(), attributed(run)
+    served = [_served(run, c, now, taken) for c in call_ids]
     unanswered = [s.call for s in served if s.agent is None]
     before = _counts_before(run, served, order) if step.strategy == "fewestcalls" else None
     problems, note = _judge(step.strategy, served, order, answering, before)

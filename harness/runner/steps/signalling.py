@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from harness.checks.attribution import Attribution, attribute
 from harness.errors import TargetError
 from harness.runner.cast import request_uri
+from harness.runner.legs import attributed, observe
 from harness.runner.run import CallState, ScenarioRun
 from harness.runner.steps import handles
 from harness.scenario.model import (
@@ -97,15 +99,12 @@ def hangup(run: ScenarioRun, step: HangupStep) -> dict[str, Any]:
     return {"status": (tl.final_status() or (0, ""))[0]}
 
 
-def _answered_legs(run: ScenarioRun) -> list[tuple[str, CallTimeline]]:
-    """Agent legs that are answered and not yet attributed to a scenario call."""
-    taken = {id(c.agent_leg) for c in run.calls.values() if c.agent_leg is not None}
-    legs = []
-    for agent, phone in run.agent_phone.items():
-        for leg in run.board.calls_of(phone):
-            if id(leg) not in taken and leg.last("call", state="CONFIRMED") is not None:
-                legs.append((agent, leg))
-    return sorted(legs, key=lambda al: al[1].last("call", state="CONFIRMED").t)  # type: ignore[union-attr]
+def _attribution(run: ScenarioRun, call_id: str) -> tuple[Attribution, dict[str, CallTimeline]]:
+    """Which agent leg is this call's, among every leg the agent phones were offered."""
+    tl = run.call(call_id).timeline
+    seen = observe(run, attributed(run, besides=call_id))
+    verdict = attribute(tl.t0, tl.sip_call_id, [leg for leg, _ in seen])
+    return verdict, {leg.name: timeline for leg, timeline in seen}
 
 
 @handles(ExpectAgentStep)
@@ -113,26 +112,32 @@ def expect_agent(run: ScenarioRun, step: ExpectAgentStep) -> dict[str, Any]:
     state = run.call(step.call)
     tl = state.timeline
 
-    def answered() -> tuple[str, CallTimeline] | None:
+    def answered() -> tuple[Attribution, CallTimeline] | None:
+        verdict, legs = _attribution(run, state.id)
         if tl.state == "DISCONNECTED":
             code, reason = tl.final_status() or (0, "")
             raise run.fail("expect_agent", f"call {tl} ended with {code} {reason} before an agent "
-                           f"answered; timeline: {tl.summary()}")
-        legs = _answered_legs(run)
-        return legs[0] if legs and tl.state == "CONFIRMED" else None
+                           f"answered it; agent legs seen: {verdict.describe()}; "
+                           f"timeline: {tl.summary()}")
+        if verdict.chosen is None or tl.state != "CONFIRMED":
+            return None
+        return verdict, legs[verdict.chosen.name]
 
     try:
-        agent, leg = run.board.wait(answered, run.budget(step.within),
-                                    lambda: f"one of agents {list(step.agents)} to answer", timeline=tl)
+        verdict, leg = run.board.wait(answered, run.budget(step.within),
+                                      lambda: f"one of agents {list(step.agents)} to answer",
+                                      timeline=tl)
     except WaitTimeout as exc:
-        offered = {a: [e.label() for e in leg.events if e.kind == "call"]
-                   for a, p in run.agent_phone.items() for leg in run.board.calls_of(p)}
-        raise run.fail("expect_agent", f"{exc}; agent legs seen: {offered or 'none'}") from None
-    state.agent_leg, state.agent = leg, agent
-    offer = leg.events[0].t
-    answer = leg.last("call", state="CONFIRMED").t  # type: ignore[union-attr]
-    if agent not in step.agents:
-        raise run.fail("expect_agent", f"call {tl} was answered by agent {agent}, expected "
-                       f"{' or '.join(step.agents)}")
-    return {"agent": agent, "offered_after_s": round(offer - tl.t0, 3),
-            "answered_after_s": round(answer - tl.t0, 3), "agent_sip_call_id": leg.sip_call_id}
+        seen = _attribution(run, state.id)[0].describe()
+        raise run.fail("expect_agent", f"{exc}; no agent leg offered for this call was answered; "
+                       f"agent legs seen: {seen}") from None
+    chosen = verdict.chosen
+    assert chosen is not None and chosen.answered is not None
+    state.agent_leg, state.agent = leg, chosen.agent
+    if chosen.agent not in step.agents:
+        raise run.fail("expect_agent", f"call {tl} was answered by agent {chosen.agent}, expected "
+                       f"{' or '.join(step.agents)}; agent legs seen: {verdict.describe()}")
+    return {"agent": chosen.agent, "offered_after_s": round(chosen.offered - tl.t0, 3),
+            "answered_after_s": round(chosen.answered - tl.t0, 3),
+            "agent_sip_call_id": leg.sip_call_id, "agent_leg": leg.handle,
+            "legs": verdict.evidence()}

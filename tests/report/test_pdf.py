@@ -18,9 +18,9 @@ import pytest
 from pypdf import PdfReader
 
 from harness.errors import HarnessError
+from harness.report.chromium import find_chromium
+from harness.report.devtools import console_errors
 from harness.report.pdf import (
-    console_errors,
-    find_chromium,
     print_pdf,
     screenshot,
     split_pdf,

@@ -18,7 +18,8 @@ import sys
 import time
 from pathlib import Path
 
-from harness.plugin import DEFAULT_TARGET, PROJECT_ROOT, SUFFIX, resolve
+from harness.plugin import DEFAULT_TARGET, SUFFIX, resolve
+from harness.project import PROJECT_ROOT
 
 DEFAULT_SCENARIOS = "scenarios"
 

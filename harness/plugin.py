@@ -20,9 +20,9 @@ from typing import Any
 import pytest
 
 from harness.errors import ExpectationFailed, HarnessError, SpecError
+from harness.project import PROJECT_ROOT
 
 SUFFIX = ".scenario.yaml"
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TARGET = "fixtures/targets/reference.yaml"
 _SESSION = pytest.StashKey["CcSession"]()
 _REHEARSAL = pytest.StashKey[Any]()

@@ -9,6 +9,8 @@ from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from harness.project import PROJECT_ROOT
+
 if TYPE_CHECKING:
     from harness.runner.run import ScenarioRun
 
@@ -63,8 +65,6 @@ ALLURE_TIMEOUT = 180.0
 def allure_command() -> list[str] | None:
     """The Allure 3 command line: ./setup.sh installs it under .allure/ when Node.js is present."""
     import shutil
-
-    from harness.plugin import PROJECT_ROOT
 
     local = PROJECT_ROOT / ".allure" / "node_modules" / ".bin" / "allure"
     if local.exists() and shutil.which("node"):

@@ -17,11 +17,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from harness.errors import TargetError
+from harness.project import PROJECT_ROOT
 from harness.sip.config import AccountSetup, Behaviour, PhoneSetup, TlsSetup
 from harness.sip.controller import Switchboard
 from harness.targets.model import PromptLibrary, Target
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 REFERENCE_STATE = PROJECT_ROOT / "var" / "reference"
 REFERENCE_TIMEOUT = 60.0
 

@@ -33,6 +33,7 @@ from harness.targets.model import (
     Tls,
     Transport,
 )
+from harness.targets.recording_name import template_problem
 
 SCHEMA = Path(__file__).with_name("schema.yaml")
 PROMPTS_SCHEMA = Path(__file__).with_name("prompts.schema.yaml")
@@ -265,6 +266,12 @@ def _adapter(chk: Checker, at: DataPath, value: Any) -> Any:
 def _adapter_entry(chk: Checker, at: DataPath, key: str, value: Any) -> Any:
     if _SECRET_KEY.search(key) and not isinstance(value, (dict, list)):
         return _secret(chk, at, value)
+    if key == "recording_name" and isinstance(value, str) and chk.clean(at):
+        problem = template_problem(value)
+        if problem:
+            chk.report(at, problem, "e.g. rec-{call_id|alnum} for a dialplan that names "
+                       "rec-${FILTER(0-9A-Za-z,${CHANNEL(pjsip,call-id)})}; ccharness doctor "
+                       "names the template that finds a test call's recording")
     return _adapter(chk, at, value)
 
 

@@ -9,12 +9,21 @@ reads them back.  Placeholders:
 
 * ``{call_id}``: the SIP Call-ID, as sent or as ``FILTER()`` would keep it
   (letters, digits and ``-._@``: the example profile filters it so);
-* ``{caller}``, ``{did}``: any text without ``/`` (the adapter is not told them);
+* ``{caller}``, ``{did}``: the caller's number and the number dialled, when the
+  reader is told them (``identities``), else any text without ``/``;
+* ``{header:X-Name}``: the value of a header the platform put on the agent's
+  INVITE, when told it, else any text without ``/``;
 * ``{uniqueid}``: Asterisk's ``${UNIQUEID}`` (``[system-]EPOCH.SEQ``), which
   carries the channel's creation time;
 * ``{start}`` or ``{start:FORMAT}``: the time, as ``${EPOCH}`` or as
-  ``${STRFTIME(${EPOCH},ZONE,FORMAT)}`` with ``%Y %m %d %H %M %S %y %j`` (or ``%s``
-  alone); ZONE is ``adapter.recording_timezone``.
+  ``${STRFTIME(${EPOCH},ZONE,FORMAT)}`` with any strftime FORMAT
+  (:mod:`harness.targets.name_time`); ZONE is ``adapter.recording_timezone``.
+
+A text placeholder takes filters, applied left to right
+(:mod:`harness.targets.name_filters`): ``{call_id|alnum}`` for
+``${FILTER(0-9A-Za-z,${CHANNEL(pjsip,call-id)})}``,
+``{call_id|replace:@:_|replace:.:_|lower}``, ``{caller|hex}``.  A filtered
+``{call_id}`` is that spelling only; an unfiltered one keeps its two spellings.
 
 Without a template, a name that holds the Call-ID is that call's, and a
 ``${UNIQUEID}`` or a ``YYYYmmdd-HHMMSS`` time in a name places it in time.
@@ -23,23 +32,24 @@ Without a template, a name that holds the Call-ID is that call's, and a
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from harness.errors import TargetError
+from harness.targets import name_time
+from harness.targets.name_filters import Filter, apply, parse_filter
 
-PLACEHOLDERS = ("call_id", "caller", "did", "uniqueid", "start")
+PLACEHOLDERS = ("call_id", "caller", "did", "header", "uniqueid", "start")
+TEXT_PLACEHOLDERS = ("call_id", "caller", "did", "header")  # the ones filters apply to
+SHOWN = "{call_id}, {caller}, {did}, {header:X-NAME}, {uniqueid}, {start} and {start:FORMAT}"
 FORMATS = ("wav", "wav16", "WAV", "gsm", "ulaw", "alaw", "sln", "sln16", "g722", "g729", "mp3")
-_PLACEHOLDER = re.compile(r"\{([^{}:]*)(?::([^{}]*))?\}")
-_DIRECTIVES = {  # strftime directive: (pattern, resolution in seconds)
-    "Y": (r"\d{4}", 366 * 86400), "y": (r"\d{2}", 366 * 86400), "m": (r"\d{2}", 31 * 86400),
-    "d": (r"\d{2}", 86400), "j": (r"\d{3}", 86400), "H": (r"\d{2}", 3600), "M": (r"\d{2}", 60),
-    "S": (r"\d{2}", 1), "%": ("%", 366 * 86400),
-}
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+_HEADER = re.compile(r"[A-Za-z0-9][-A-Za-z0-9_.]*")
 _UNFILTERED = re.compile(r"[^-0-9A-Za-z._@]")  # what FILTER(-0-9A-Za-z._@,...) drops
-_EPOCH = r"[1-4]\d{9}"  # seconds since 1970, 2001 to 2096: ten digits
+_EPOCH = name_time.EPOCH
 _UNIQUEID = re.compile(rf"(?:^|[^0-9])({_EPOCH})\.\d+(?:$|[^0-9])")
 _STAMP = re.compile(r"(?:^|[^0-9])(\d{8})[-_T]?(\d{6})(?:$|[^0-9])")
 
@@ -61,6 +71,25 @@ class Reading:
             self.started_utc < until
 
 
+@dataclass(frozen=True)
+class Field:
+    """A placeholder: its name, its argument (``start``'s format, ``header``'s name), filters."""
+
+    name: str
+    arg: str = ""
+    filters: tuple[Filter, ...] = ()
+
+    @property
+    def key(self) -> str:
+        """The identity it is filled from: ``call_id``, ``caller``, ``header:x-name``..."""
+        return f"header:{self.arg.lower()}" if self.name == "header" else self.name
+
+    def __str__(self) -> str:
+        head = f"{self.name}:{self.arg}" if self.arg and not (self.name == "start" and
+                                                             self.arg == "%s") else self.name
+        return "{" + "|".join([head, *(str(f) for f in self.filters)]) + "}"
+
+
 class NameTemplate:
     """``adapter.recording_name``: a name with placeholders (see the module's docstring)."""
 
@@ -68,54 +97,86 @@ class NameTemplate:
         stem, dot, ext = text.rpartition(".")
         self.text = stem if dot and ext in FORMATS else text  # ARI names have no extension
         self.zone = zone
-        self.parts = _parse(self.text)
-        self.carries_call_id = any(name == "call_id" for name, _ in self.parts if name)
-        starts = [fmt for name, fmt in self.parts if name == "start"]
+        self.fields = _parse(self.text)
+        # (placeholder, format) and (None, literal): the shape the folder readers walk
+        self.parts: list[tuple[str | None, str]] = [
+            (f.name, f.arg) if isinstance(f, Field) else (None, f) for f in self.fields]
+        placed = [f for f in self.fields if isinstance(f, Field)]
+        self.carries_call_id = any(f.name == "call_id" for f in placed)
+        starts = [f.arg for f in placed if f.name == "start"]
         self.start_format = starts[0] if starts else None
-        self.carries_time = bool(starts) or any(name == "uniqueid" for name, _ in self.parts)
+        self.carries_time = any(f.name == "uniqueid" for f in placed) or \
+            (self.start_format is not None and name_time.dates(self.start_format))
 
     def __repr__(self) -> str:
         return f"NameTemplate({self.text!r})"
 
-    def pattern(self, call_id: str | None) -> re.Pattern[str]:
-        """The names this template gives; with ``call_id``, only that call's."""
-        out, seen = [], set()
-        for name, value in self.parts:
-            if name is None:
-                out.append(re.escape(value))
-            elif name in seen:
-                out.append(f"(?P={name})")
+    def pattern(self, call_id: str | None,
+                identities: Mapping[str, str] | None = None) -> re.Pattern[str]:
+        """The names this template gives; with ``call_id`` (and ``identities``: ``caller``,
+        ``did``, ``header:X-Name``...), only that call's."""
+        values = _values(call_id, identities)
+        out: list[str] = []
+        groups: dict[str, str] = {}
+        for part in self.fields:
+            if not isinstance(part, Field):
+                out.append(re.escape(part))
+            elif str(part) in groups:
+                out.append(f"(?P={groups[str(part)]})")
             else:
-                seen.add(name)
-                out.append(f"(?P<{name}>{_group(name, value, call_id)})")
+                groups[str(part)] = group = f"g{len(groups)}"
+                out.append(f"(?P<{group}>{_group(part, values.get(part.key))})")
         return re.compile("".join(out))
 
-    def read(self, name: str, call_id: str | None = None) -> Reading | None:
+    def read(self, name: str, call_id: str | None = None,
+             identities: Mapping[str, str] | None = None) -> Reading | None:
         """What ``name`` says, or None when the template does not give it (for this call).
 
         A template without ``/`` reads the last part of a name in folders
         (``2026/11/rec-X`` is read as ``rec-X``).
         """
-        found = self.pattern(call_id).fullmatch(name if "/" in self.text else name.rsplit("/")[-1])
+        values = _values(call_id, identities)
+        call_id = values.get("call_id")
+        found = self.pattern(call_id, values).fullmatch(
+            name if "/" in self.text else name.rsplit("/")[-1])
         if found is None:
             return None
-        groups = found.groupdict()
-        started, resolution = self._time(groups)
+        texts = self._texts(found)
+        started, resolution = self._time(texts)
         if started is None and self.carries_time:
             return None  # a time the template promises but the name breaks (month 13)
-        named = groups.get("call_id")
+        named = next((t for f, t in texts if f.name == "call_id"), None)
         carried = call_id if call_id is not None and named is not None else named
         return Reading(carried, call_id is not None and named is not None, started, resolution)
 
-    def _time(self, groups: dict[str, str | None]) -> tuple[datetime | None, float]:
-        text = groups.get("start")
-        if text is not None and self.start_format is not None:
-            return _strptime(text, self.start_format, self.zone), _resolution(self.start_format)
-        unique = groups.get("uniqueid")
+    def _texts(self, found: re.Match[str]) -> list[tuple[Field, str]]:
+        """Each placeholder with the text the name holds for it."""
+        groups: dict[str, str] = {}
+        for part in self.fields:
+            if isinstance(part, Field) and str(part) not in groups:
+                groups[str(part)] = f"g{len(groups)}"
+        return [(f, found.group(groups[str(f)])) for f in self.fields if isinstance(f, Field)]
+
+    def _time(self, texts: list[tuple[Field, str]]) -> tuple[datetime | None, float]:
+        start = next((t for f, t in texts if f.name == "start"), None)
+        if start is not None and self.start_format is not None:
+            if self.start_format == "%s":
+                return _from_epoch(start), 1.0
+            return name_time.parse(start, self.start_format, self.zone)
+        unique = next((t for f, t in texts if f.name == "uniqueid"), None)
         if unique is not None:
             epoch = re.search(rf"({_EPOCH})\.\d+$", unique)
             return (_from_epoch(epoch.group(1)) if epoch else None), 1.0
         return None, 1.0
+
+
+def _values(call_id: str | None, identities: Mapping[str, str] | None) -> dict[str, str]:
+    """The known identities by placeholder key (header names in lower case)."""
+    values = {(k.lower() if k.lower().startswith("header:") else k): v
+              for k, v in (identities or {}).items()}
+    if call_id is not None:
+        values["call_id"] = call_id
+    return values
 
 
 class AnyName:
@@ -130,7 +191,9 @@ class AnyName:
     def __repr__(self) -> str:
         return "AnyName()"
 
-    def read(self, name: str, call_id: str | None = None) -> Reading:
+    def read(self, name: str, call_id: str | None = None,
+             identities: Mapping[str, str] | None = None) -> Reading:
+        call_id = _values(call_id, identities).get("call_id")
         matched = call_id is not None and any(v and v in name for v in _spellings(call_id))
         return Reading(call_id if matched else None, matched, self._time(name))
 
@@ -140,31 +203,50 @@ class AnyName:
             return _from_epoch(unique.group(1))
         stamp = _STAMP.search(name)
         if stamp:
-            return _strptime(stamp.group(1) + stamp.group(2), "%Y%m%d%H%M%S", self.zone)
+            return name_time.parse(stamp.group(1) + stamp.group(2), "%Y%m%d%H%M%S", self.zone)[0]
         return None
 
 
 Names = NameTemplate | AnyName
 
 
-def _parse(text: str) -> list[tuple[str | None, str]]:
-    """The template as (placeholder, format) and (None, literal) parts; ValueError if bad."""
-    parts: list[tuple[str | None, str]] = []
+def _parse(text: str) -> list[Field | str]:
+    """The template as placeholders and literals; ValueError if bad."""
+    parts: list[Field | str] = []
     at = 0
     for found in _PLACEHOLDER.finditer(text):
-        parts.append((None, _literal(text[at:found.start()])))
-        name, fmt = found.group(1), found.group(2)
-        if name not in PLACEHOLDERS:
-            raise ValueError(f"{{{name}}} is not a placeholder (known: "
-                             f"{', '.join('{' + p + '}' for p in PLACEHOLDERS)})")
-        if fmt is not None and name != "start":
-            raise ValueError(f"only {{start}} takes a format, not {{{name}:{fmt}}}")
-        parts.append((name, _check_format(fmt) if name == "start" else ""))
+        parts.append(_literal(text[at:found.start()]))
+        parts.append(_field(found.group(1)))
         at = found.end()
-    parts.append((None, _literal(text[at:])))
-    if not any(name for name, _ in parts):
+    parts.append(_literal(text[at:]))
+    if not any(isinstance(p, Field) for p in parts):
         raise ValueError("it has no placeholder, so it names one recording for every call")
-    return [(n, v) for n, v in parts if n or v]
+    return [p for p in parts if p]
+
+
+def _field(inside: str) -> Field:
+    """``call_id|alnum``, ``start:%Y%m%d``, ``header:X-Queue|lower`` as a ``Field``."""
+    head, *filters = inside.split("|")
+    name, colon, arg = head.partition(":")
+    if name not in PLACEHOLDERS:
+        near = [p for p in PLACEHOLDERS if p.replace("_", "") == name.replace("_", "").lower()]
+        hint = f"; did you mean {{{near[0]}}}?" if near else ""
+        raise ValueError(f"a recording name uses the placeholders {SHOWN}: {{{inside}}} is not a "
+                         f"placeholder{hint}")
+    if filters and name not in TEXT_PLACEHOLDERS:
+        raise ValueError(f"{{{inside}}}: filters apply to {{call_id}}, {{caller}}, {{did}} and "
+                         f"{{header:X-NAME}}, not to {{{name}}}")
+    if name == "start":
+        return Field(name, name_time.check_format(arg) if colon and arg != "%s" else "%s")
+    if name == "header" and not _HEADER.fullmatch(arg):
+        raise ValueError(f"{{{inside}}}: write {{header:X-NAME}} with the header's name, "
+                         f"e.g. {{header:X-Queue}}")
+    if name != "header" and colon:
+        raise ValueError(f"only {{start}} takes a format and {{header}} a name, not {{{inside}}}")
+    try:
+        return Field(name, arg, tuple(parse_filter(f) for f in filters))
+    except ValueError as bad:
+        raise ValueError(f"{{{inside}}}: {bad}") from None
 
 
 def _literal(text: str) -> str:
@@ -173,31 +255,16 @@ def _literal(text: str) -> str:
     return text
 
 
-def _check_format(fmt: str | None) -> str:
-    if fmt is None or fmt == "%s":
-        return "%s"
-    for directive in re.findall(r"%(.?)", fmt):
-        if directive not in _DIRECTIVES:
-            raise ValueError(f"{{start:{fmt}}}: %{directive} is not supported (use %Y %m %d %H "
-                             f"%M %S %y %j, or %s alone for ${{EPOCH}})")
-    if not re.search(r"%[YyjmdHMS]", fmt):
-        raise ValueError(f"{{start:{fmt}}} writes no time")
-    return fmt
-
-
-def _group(name: str, fmt: str, call_id: str | None) -> str:
-    if name == "call_id":
-        if call_id is None:
-            return r"[^/]+?"
-        return "|".join(re.escape(v) for v in _spellings(call_id) if v)
-    if name in ("caller", "did"):
-        return r"[^/]*?"
-    if name == "uniqueid":
-        return rf"(?:[^/]+-)?{_EPOCH}\.\d+"
-    if fmt == "%s":
-        return _EPOCH
-    return re.sub(r"%(.)", lambda d: _DIRECTIVES[d.group(1)][0],
-                  re.sub(r"[^%]+", lambda lit: re.escape(lit.group(0)), fmt))
+def _group(part: Field, value: str | None) -> str:
+    if part.name == "start":
+        return _EPOCH if part.arg == "%s" else name_time.pattern(part.arg)
+    if part.name == "uniqueid":
+        return re.escape(value) if value is not None else rf"(?:[^/]+-)?{_EPOCH}\.\d+"
+    if value is None:
+        return r"[^/]+?" if part.name == "call_id" else r"[^/]*?"
+    if part.name == "call_id" and not part.filters:
+        return "|".join(re.escape(v) for v in _spellings(value) if v)
+    return re.escape(apply(part.filters, value))
 
 
 def _spellings(call_id: str) -> list[str]:
@@ -206,27 +273,12 @@ def _spellings(call_id: str) -> list[str]:
     return [call_id] if kept == call_id else [call_id, kept]
 
 
-def _resolution(fmt: str) -> float:
-    if fmt == "%s":
-        return 1.0
-    return float(min(_DIRECTIVES[d][1] for d in re.findall(r"%(.)", fmt)))
-
-
-def _strptime(text: str, fmt: str, zone: tzinfo) -> datetime | None:
-    if fmt == "%s":
-        return _from_epoch(text)
-    try:
-        return datetime.strptime(text, fmt).replace(tzinfo=zone).astimezone(UTC)
-    except ValueError:
-        return None
-
-
 def _from_epoch(text: str) -> datetime:
     return datetime.fromtimestamp(int(text), UTC)
 
 
 def names_from_profile(spec: Any, where: str) -> Names:
-    """The adapter section's ``recording_name`` (and ``recording_timezone``) as a reader of names."""
+    """The adapter section's ``recording_name`` (and ``recording_timezone``) as a name reader."""
     zone_name = spec.get("recording_timezone", "UTC")
     try:
         zone = ZoneInfo(str(zone_name))
@@ -240,3 +292,12 @@ def names_from_profile(spec: Any, where: str) -> Names:
         return NameTemplate(str(template), zone)
     except ValueError as bad:
         raise TargetError(f"{where}: adapter.recording_name {template!r}: {bad}") from None
+
+
+def template_problem(text: str) -> str | None:
+    """Why ``text`` is not a recording name template (None: it is one), for a profile's checks."""
+    try:
+        NameTemplate(text)
+    except ValueError as bad:
+        return str(bad)
+    return None

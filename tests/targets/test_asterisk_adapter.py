@@ -661,8 +661,9 @@ def test_name_templates_read_back_and_refuse_what_they_cannot() -> None:
     assert stamp.read(f"q-20261327-{CALL}") is None  # month 13
     assert NameTemplate("{start}").read(str(int(day.timestamp()))) is not None
     assert AnyName().read(f"sales-{day:%Y%m%d-%H%M%S}").started_utc == day
-    for bad, says in (("rec-{callid}", "not a placeholder"), ("{call_id:%Y}", "only {start}"),
-                      ("{start:%Q}", "%Q is not supported"), ("fixed-name", "no placeholder"),
+    for bad, says in (("rec-{callid}", "not a placeholder"), ("{call_id:%Y}", "only {start} takes a format"),
+                      ("{start:%Y%}", "lone %"), ("{start:day}", "writes no time"),
+                      ("fixed-name", "no placeholder"),
                       ("rec-{call_id", "lone brace")):
         with pytest.raises(ValueError, match=says.replace("{", r"\{")):
             NameTemplate(bad)

@@ -27,12 +27,14 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+import requests
+
 from harness.errors import TargetError
 from harness.targets.adapter import NotSupported, RecordingInfo
 from harness.targets.ami import DEFAULT_PORT, AmiSession, queue_state
 from harness.targets.model import Secret, Target
 from harness.targets.recording_name import AnyName, Names, Reading, names_from_profile
-from harness.targets.reference import DEFAULT_TIMEOUT, ReferencePlatform
+from harness.targets.reference import DEFAULT_TIMEOUT, ReferencePlatform, _message
 
 STORED = "/ari/recordings/stored"
 
@@ -110,6 +112,7 @@ class AsteriskPlatform(ReferencePlatform):
         path = f"{STORED}/{quote(name, safe='')}"
         answer = self._request("GET", path)
         if answer.status_code == 404:
+            self._only_missing(answer, name, path)
             return None
         row = self._check(answer, "GET", path).json()
         if not isinstance(row, dict) or row.get("name") != name:
@@ -117,6 +120,25 @@ class AsteriskPlatform(ReferencePlatform):
                               f"the stored recording {name!r}")
         reading = self.names.read(name) or AnyName(self.names.zone).read(name)
         return _info(name, str(row.get("format") or "wav"), reading)
+
+    def _only_missing(self, answer: requests.Response, name: str, path: str) -> None:
+        """Returns for ARI's 404 of a recording it does not have; raises for any other 404.
+
+        Asterisk 22 answers an unknown recording ``{"message": "Recording not found"}``,
+        a path ARI does not serve ``{"message": "Resource not found"}`` and a path
+        outside its prefix an HTML page: those two mean the URL is wrong, not that
+        the recording is missing, and must not read as "no recording yet".
+        """
+        said = _message(answer)
+        if said == ": Recording not found":
+            return
+        folders = (f"; ARI names a recording by one path segment, and {name!r} has folders"
+                   if "/" in name else "")
+        raise TargetError(
+            f"{self.description}: GET {path} answered 404 {answer.reason}{said}, not ARI's answer "
+            f"for a recording it does not have (\"Recording not found\") (hint: is the http.conf "
+            f"prefix in adapter.url, and only it? ARI's paths start at /ari; check adapter.url in "
+            f"{self.profile}{folders})")
 
     def fetch(self, rec: RecordingInfo, dest: Path) -> Path:
         """As the reference's; a name with folders (``2024/05/rec-x``) keeps them under ``dest``,

@@ -234,25 +234,47 @@ def agent_username(member: Message) -> str | None:
 def queue_state(status: Iterable[Message], summary: Iterable[Message]) -> dict[str, Any]:
     """``QueueStatus`` and ``QueueSummary`` events in the shape of the reference's queue state.
 
-    ``agents`` is keyed by SIP username, summed over the queues an agent
-    serves (app_queue counts calls per queue membership; ``queues[q].members``
-    keeps those); ``last_call`` is the epoch second the agent's last call
-    ended, None for never.
+    ``agents`` is keyed by SIP username, over the queues an agent serves
+    (app_queue counts calls per queue membership; ``queues[q].members`` keeps
+    those; see :func:`calls_taken` for the agent's); ``last_call`` is the epoch
+    second the agent's last call ended, None for never.
     """
     queues: dict[str, dict[str, Any]] = {}
     agents: dict[str, dict[str, Any]] = {}
+    seats: dict[str, list[dict[str, Any]]] = {}
     for event in status:
         kind, name = event.get("Event"), event.get("Queue", "")
         if kind == "QueueParams":
             _queue(queues, name).update(_params(event))
         elif kind == "QueueMember":
-            _member(_queue(queues, name), agents, name, event)
+            _member(_queue(queues, name), agents, seats, name, event)
         elif kind == "QueueEntry":
             _queue(queues, name)["waiting"].append(_entry(event))
     for event in summary:
         if event.get("Event") == "QueueSummary":
             _queue(queues, event.get("Queue", "")).update(_summary(event))
+    for user, agent in agents.items():
+        agent["calls_taken"] = calls_taken(seats[user])
     return {"agents": agents, "queues": queues}
+
+
+def calls_taken(seats: list[dict[str, Any]]) -> int:
+    """An agent's calls, from its memberships' ``calls_taken`` and ``last_call``.
+
+    app_queue counts a call in the membership of the queue that took it --
+    unless queues.conf's ``shared_lastcall = yes``: then it counts the call,
+    and stamps ``LastCall``, in every queue the member is in (Asterisk 22 wrote
+    ``CallsTaken: 1`` under a queue the call never went through).  So when two
+    or more memberships carry the very same ``LastCall``, they show the same
+    calls, and the largest count is the agent's; otherwise the counts add up.
+    (Two calls of one agent ending in the same second through different
+    queues would be counted once.)
+    """
+    stamped = [s["last_call"] for s in seats if s["last_call"]]
+    counts = [s["calls_taken"] for s in seats]
+    if len(stamped) > 1 and len(set(stamped)) == 1:
+        return int(max(counts))
+    return int(sum(counts))
 
 
 def _queue(queues: dict[str, dict[str, Any]], name: str) -> dict[str, Any]:
@@ -277,8 +299,8 @@ def _entry(event: Message) -> dict[str, Any]:
             "uniqueid": event.get("Uniqueid")}
 
 
-def _member(queue: dict[str, Any], agents: dict[str, dict[str, Any]], name: str,
-            event: Message) -> None:
+def _member(queue: dict[str, Any], agents: dict[str, dict[str, Any]],
+            seats: dict[str, list[dict[str, Any]]], name: str, event: Message) -> None:
     user = agent_username(event)
     if user is None:
         return
@@ -296,7 +318,7 @@ def _member(queue: dict[str, Any], agents: dict[str, dict[str, Any]], name: str,
     queue["members"][user] = seat
     agent = agents.setdefault(user, {"calls_taken": 0, "last_call": None, "registered": False,
                                      "busy": False, "paused": False, "queues": []})
-    agent["calls_taken"] += seat["calls_taken"]
+    seats.setdefault(user, []).append(seat)
     agent["last_call"] = max(filter(None, (agent["last_call"], seat["last_call"])), default=None)
     for flag in ("registered", "busy", "paused"):
         agent[flag] = agent[flag] or seat[flag]

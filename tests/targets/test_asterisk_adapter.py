@@ -170,8 +170,10 @@ def ari(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[AriServer]:
 # QueueStatusComplete; QueueSummary likewise; Logoff answered "Response: Goodbye".
 # QueueMember's fields are those app_queue writes for QueueStatus (Name, Location,
 # StateInterface, ... -- the QueueMember* events call them MemberName and Interface).
-# The version in the greeting is illustrative.  Replace them with a capture from a
-# real Asterisk 22 when one is at hand.  "{id}" stands for the action's ActionID.
+# The version in the greeting is illustrative.  They stay for what the capture has not:
+# a paused member, a Local/ member with a StateInterface, a silent server; the bytes a
+# real Asterisk 22.10.1 sent are replayed in test_asterisk_wire.py.  "{id}" stands for
+# the action's ActionID.
 GREETING = "Asterisk Call Manager/11.0.0"
 TRANSCRIPTS = {
     "login": """\

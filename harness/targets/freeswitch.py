@@ -52,6 +52,7 @@ MOD_HINT = ("is mod_callcenter loaded? fs_cli -x 'load mod_callcenter', and list
 _FIELD = re.compile(r"(?<![\w./-])adapter\.(?=(?:url|auth|recordings|retention|timeout|folder|"
                     r"extensions|recording_name|recording_timezone|retention_days|type|host|port|"
                     r"username|password|key_file|known_hosts|host_key|insecure_host_key)\b)")
+RING_MARKS = ("ring-all", "ring-progressively")  # what a member's serving_agent holds while all ring
 T = TypeVar("T")
 
 
@@ -121,7 +122,7 @@ class FreeswitchPlatform:
                                                          "calls_answered"))
             tiers = self._listing(session, TIER_LIST, ("queue", "agent"))
             names = {r["name"] for r in queues} | {r["queue"] for r in tiers}
-            members = {q: self._listing(session, members_command(q), ("state",))
+            members = {q: _unmarked(self._listing(session, members_command(q), ("state",)))
                        for q in sorted(names) if q and not any(c.isspace() for c in q)}
         return queue_state(queues, agents, tiers, members, self.usernames)
 
@@ -134,6 +135,18 @@ class FreeswitchPlatform:
             raise TargetError(f"{session.where}: the answer to 'api {command}' is not a "
                               f"mod_callcenter listing: {exc} (hint: {MOD_HINT})") from None
         return rows
+
+
+def _unmarked(members: list[Row]) -> list[Row]:
+    """The member rows with the ring-all marks taken out of ``serving_agent``.
+
+    mod_callcenter writes the strategy's name there, not an agent's, for a caller
+    of a ``ring-all`` or ``ring-progressively`` queue: on joining, and while every
+    agent rings (``state = 'Trying'``, mod_callcenter.c's agent dispatch); only an
+    answer puts the agent's name in its place.
+    """
+    return [{**row, "serving_agent": ""} if row.get("serving_agent") in RING_MARKS else row
+            for row in members]
 
 
 def _renamed(call: Callable[..., T], *args: Any) -> T:

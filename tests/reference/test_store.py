@@ -75,6 +75,7 @@ def wav(tmp_path: Path) -> Path:
 def test_recording_name_is_stable_and_keeps_only_safe_characters() -> None:
     call_id = "a84b4c76e66710@pc33.example.com"
     assert recording_name(call_id) == "rec-a84b4c76e66710_pc33.example.com"
+    assert recording_name(call_id, filtered=True) == "rec-a84b4c76e66710pc33examplecom"
     assert recording_name(call_id) == recording_name(call_id)
     assert recording_name("x y/../z;tag=1") == "rec-x_y_.._z_tag_1"
     assert NAME_PATTERN.fullmatch(recording_name("ümlaut/\\:*?"))

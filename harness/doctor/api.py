@@ -35,6 +35,7 @@ def recordings(c: Checkup) -> Iterator[Finding]:
     except TargetError as exc:
         yield _refused(c, str(exc))
         return
+    c.api_ok = True
     policy = f"retention {days} days" if days is not None else "it does not say its retention"
     yield ok(6, "recordings", f"{platform.description}: authenticated; {policy}; "
                               f"{len(found)} recording(s) in the last hour")

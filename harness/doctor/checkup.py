@@ -1,8 +1,8 @@
 """One doctor run: the checks in order, the state they pass on, the phones they share.
 
 A check that cannot run because an earlier one failed says so (``skipped``)
-instead of failing again.  The SIP checks (3-5) share one switchboard of
-phones, closed before the API checks; a platform the profile says the
+instead of failing again.  The SIP checks (3-5, 8) share one switchboard of
+phones, closed at the end; a platform the profile says the
 harness manages (``managed: peer`` or ``reference``) is started for the run
 and stopped after, as ``ccharness run`` does.
 """
@@ -38,6 +38,7 @@ class Checkup:
     phones: dict[str, str] = field(default_factory=dict)  # account name -> its phone, started
     registered: dict[str, bool] = field(default_factory=dict)  # account name -> registered
     answered: dict[str, bool] = field(default_factory=dict)  # DID name -> test call answered
+    api_ok: bool = False  # the recording API answered (check 6)
     _handles: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
     def handle(self) -> str:
@@ -62,7 +63,7 @@ def examine(target: Target, work: Path, did: str | None = None) -> Iterator[Find
     ``did`` names the DID of the test call (default: the profile's first).
     Phone logs and captures go under ``work``.
     """
-    from harness.doctor import api, call, clock, dtmf, network, registration
+    from harness.doctor import api, call, clock, dtmf, network, recorded, registration
     from harness.runner.platform import managed_platform
     from harness.targets.profile import load_prompt_library
 
@@ -81,10 +82,11 @@ def examine(target: Target, work: Path, did: str | None = None) -> Iterator[Find
             yield from network.answer(c)
             for number, check in ((3, registration.register), (4, call.test_call), (5, dtmf.probe)):
                 yield from _phones(number, check, c)
+            yield from api.recordings(c)
+            yield from clock.skew(c)
+            yield from _phones(8, recorded.recorded_call, c)
         finally:
             c.board.close()
-        yield from api.recordings(c)
-        yield from clock.skew(c)
 
 
 def _phones(number: int, check: Check, c: Checkup) -> Iterator[Finding]:

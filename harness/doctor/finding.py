@@ -13,7 +13,7 @@ Verdict = Literal["ok", "FAIL", "WARN", "skipped"]
 class Finding:
     """One line of the doctor's report; ``hint`` (one line) says how to fix a problem."""
 
-    number: int  # the check, 1..7 (0: before any check, e.g. a managed platform that did not start)
+    number: int  # the check, 1..8 (0: before any check, e.g. a managed platform that did not start)
     check: str
     verdict: Verdict
     detail: str

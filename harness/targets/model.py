@@ -80,10 +80,20 @@ class DtmfProbe:
 
 
 @dataclass(frozen=True)
+class RecordedCall:
+    """``doctor.recorded_call``: call ``did``, answered by ``agent`` if named, held ``hold`` s."""
+
+    did: str | None = None  # a name under the profile's dids (None: the doctor's DID)
+    agent: str | None = None  # an account name: the doctor answers as this agent
+    hold: float = 3.0
+
+
+@dataclass(frozen=True)
 class Doctor:
     """What ``ccharness doctor`` does beyond its standard checks (the profile's ``doctor:``)."""
 
     dtmf_probe: DtmfProbe | None = None
+    recorded_call: RecordedCall = RecordedCall()
 
 
 @dataclass(frozen=True)

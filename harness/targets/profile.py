@@ -28,6 +28,7 @@ from harness.targets.model import (
     Peer,
     PromptLibrary,
     PromptRef,
+    RecordedCall,
     Secret,
     Target,
     Tls,
@@ -121,7 +122,7 @@ def _target(chk: Checker, data: dict[str, Any]) -> Target:
         codecs=tuple(chk.get(data, (), "codecs") or ("PCMU/8000", "PCMA/8000")),
         **_srtp(chk, data, transport),
         licence=_licence(mapping(data.get("licence"))),
-        doctor=Doctor(_dtmf_probe(chk, data, dids, library)),
+        doctor=Doctor(_dtmf_probe(chk, data, dids, library), _recorded_call(chk, data, dids)),
         network=_network(chk, mapping(data.get("network"))),
     )
 
@@ -172,6 +173,22 @@ def _dtmf_probe(chk: Checker, data: dict[str, Any], dids: dict[str, str],
     digits = _digits(chk, at + ("digits",), chk.get(probe, at, "digits"))
     return DtmfProbe(did=str(did or ""), digits=digits, expect_prompt=str(prompts["expect_prompt"] or ""),
                      within=within or 10.0, after_prompt=prompts["after_prompt"])
+
+
+def _recorded_call(chk: Checker, data: dict[str, Any], dids: dict[str, str]) -> RecordedCall:
+    """``doctor.recorded_call``: its DID one of ``dids:``, its agent one of ``accounts:``."""
+    at = ("doctor", "recorded_call")
+    spec = mapping(mapping(data.get("doctor")).get("recorded_call"))
+    did, agent = chk.get(spec, at, "did"), chk.get(spec, at, "agent")
+    if isinstance(did, str) and did not in dids and chk.clean(("dids",)):
+        hint = f"{closest(did, sorted(dids))}the profile's dids: {', '.join(dids) or 'none'}"
+        chk.report(at + ("did",), f"'{did}' is not one of the profile's dids", hint)
+    accounts = sorted(mapping(data.get("accounts")))
+    if isinstance(agent, str) and agent not in accounts:
+        hint = f"{closest(agent, accounts)}the profile's accounts: {', '.join(accounts) or 'none'}"
+        chk.report(at + ("agent",), f"'{agent}' is not one of the profile's accounts", hint)
+    hold = chk.duration(at + ("hold",), chk.get(spec, at, "hold"))
+    return RecordedCall(did, agent, hold or 3.0)
 
 
 def _digits(chk: Checker, dpath: DataPath, value: Any) -> str:

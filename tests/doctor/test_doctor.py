@@ -233,3 +233,65 @@ def test_a_wrong_api_password_is_a_401_with_its_hint(
             f"adapter.username in {profile}") in api
     assert WRONG_API_PASSWORD not in out
     assert line(out, 1, "reach").startswith("ok ")
+
+
+# -- check 8: the recorded call's name --------------------------------------------------------
+
+@pytest.mark.sip
+@pytest.mark.kamailio
+def test_the_reference_recording_is_named_by_the_call_id_as_sent(
+        reference: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
+    spec = reference["spec"]
+    profile = reference_profile(reference, "recname", doctor={"recorded_call": {
+        "did": "sales", "agent": "agent1", "hold": "1s"}}, accounts={
+        k: spec["accounts"][k] for k in ("caller", "agent1")})
+    code, out = doctor(capsys, profile, "--did", "main")
+    recname = line(out, 8, "recname")
+    assert code == 0 and recname.startswith("ok "), out
+    assert 'recording_name: "rec-{call_id}" names rec-' in recname
+    assert "the reference adapter finds recordings by Call-ID" in recname
+
+
+@pytest.fixture(scope="module")
+def filtering(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """A reference platform whose recordings are named as ${FILTER(0-9A-Za-z,...)} names them,
+    read as a folder of files (the directory adapter), as a mounted recording spool is."""
+    if shutil.which("kamailio") is None:
+        pytest.skip("needs Debian's kamailio package")
+    from tests.recording.reference import reference_platform
+
+    folder = tmp_path_factory.mktemp("doctor-filtered")
+    with pytest.MonkeyPatch.context() as mp, \
+            reference_platform(folder, mp, ("rec_name_filtered",)) as platform:
+        spec = yaml.safe_load(platform.target.path.read_text(encoding="utf-8"))
+        spec["accounts"] = {k: spec["accounts"][k] for k in ("caller", "agent1")}
+        spec["doctor"] = {"recorded_call": {"did": "sales", "agent": "agent1", "hold": "1s"}}
+        spec["adapter"] = {"type": "directory", "extensions": ["wav"],
+                           "folder": str(platform.state_dir / "recordings" / "files")}
+        yield {"spec": spec, "folder": folder}
+
+
+def filtered_profile(filtering: dict[str, Any], name: str, template: str) -> Path:
+    spec = copy.deepcopy(filtering["spec"])
+    spec["adapter"]["recording_name"] = template
+    return write_profile(filtering["folder"] / f"{name}.yaml", spec)
+
+
+@pytest.mark.sip
+@pytest.mark.kamailio
+def test_doctor_names_the_template_of_a_dialplan_that_filters_the_call_id(
+        filtering: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
+    # What a user writes first: the Call-ID as sent, which this platform's names do not hold.
+    first = filtered_profile(filtering, "as-sent", "rec-{call_id}")
+    code, out = doctor(capsys, first, "--did", "sales")
+    recname = line(out, 8, "recname")
+    assert code == 1 and recname.startswith("FAIL "), out
+    assert 'the profile\'s recording_name "rec-{call_id}" names none of' in recname
+    if "could not tell it from" not in recname:  # some Call-ID had a '.' or a '-'
+        assert f'hint: put recording_name: "rec-{{call_id|alnum}}" in {first}' in recname, out
+    # The line it recommends, put in the profile, finds the next call's recording.
+    second = filtered_profile(filtering, "alnum", "rec-{call_id|alnum}")
+    code, out = doctor(capsys, second, "--did", "sales")
+    recname = line(out, 8, "recname")
+    assert code == 0 and recname.startswith("ok "), out
+    assert 'the profile\'s recording_name: "rec-{call_id|alnum}" names rec-' in recname

@@ -43,8 +43,18 @@ class ListingError(ValueError):
     """A ``callcenter_config`` listing that is not header, rows and ``+OK``."""
 
 
+# mod_callcenter joins a row's values with '|' and escapes none: a caller-ID name, an agent's
+# contact (a failover string is 'a|b') or a queue's record template may hold one.  A row
+# with more fields than its header has them in the listing's one free-text column.
+FREE_TEXT = ("cid_name", "contact", "record_template")
+
+
 def parse_listing(body: str) -> list[Row]:
-    """The rows of a listing, each a dict keyed by the header's column names."""
+    """The rows of a listing, each a dict keyed by the header's column names.
+
+    A row with too many fields is read with the extra '|' inside its free-text column
+    (``FREE_TEXT``) when the listing has exactly one; otherwise it is refused.
+    """
     lines = [line.rstrip("\r") for line in body.strip("\n").split("\n")]
     if not lines or lines[-1].strip() != "+OK":
         last = lines[-1].strip() if lines else ""
@@ -54,9 +64,14 @@ def parse_listing(body: str) -> list[Row]:
     columns = lines[0].split("|")
     if len(columns) < 2 or any(not c.strip() for c in columns):
         raise ListingError(f"its first line is not a header of column names: {lines[0][:80]!r}")
+    free = [i for i, c in enumerate(columns) if c in FREE_TEXT]
     rows = []
     for number, line in enumerate(lines[1:-1], start=2):
         values = line.split("|")
+        extra = len(values) - len(columns)
+        if extra > 0 and len(free) == 1:  # a '|' inside the one free-text value: put it back
+            i = free[0]
+            values[i:i + extra + 1] = ["|".join(values[i:i + extra + 1])]
         if len(values) != len(columns):
             raise ListingError(f"line {number} has {len(values)} fields where the header names "
                                f"{len(columns)}: {line[:80]!r}")

@@ -117,15 +117,11 @@ def test_without_mod_callcenter_the_answer_names_the_module(esl: Callable[..., E
         queue_state(server)
 
 
-@pytest.mark.xfail(strict=True, reason="harness/targets/callcenter.py splits every '|', and a "
-                   "caller-ID name may hold one; the fix belongs there (not this change's file)")
 def test_a_caller_id_name_with_a_pipe_does_not_hide_the_queue(esl: Callable[..., EslServer]) -> None:
     waiting = queue_state(esl(support="api-members-support-pipe-in-name"))["queues"]["support@default"]
     assert [(w["caller"], w["state"]) for w in waiting["waiting"]] == [("1006", "Waiting")]
 
 
-@pytest.mark.xfail(strict=True, reason="harness/targets/callcenter.py splits every '|', and a "
-                   "failover contact holds one; the fix belongs there (not this change's file)")
 def test_a_failover_contact_rings_its_first_user(esl: Callable[..., EslServer]) -> None:
     agents = queue_state(esl(agents="api-agent-list-failover-contact"))["agents"]
     assert agents["1001"]["contact"] == "user/1001@default|sofia/gateway/backup/1001"

@@ -21,6 +21,8 @@ from fixtures.reference.ivr import (
     NO_MENU,
     NO_REPROMPT,
     PLAYED,
+    STITCH_GAP_SECONDS,
+    STITCHED,
     WRONG_ROUTE,
     Action,
     Hangup,
@@ -308,6 +310,14 @@ def test_fault_dead_air_before_the_greeting() -> None:
     assert faulty == [Silence(DEAD_AIR_SECONDS), WELCOME, MENU, ToQueue("sales")]
     assert DEAD_AIR_SECONDS == 4.0
     assert walk([], start="direct_sales", faults=[DEAD_AIR]) == [Silence(4.0), ToQueue("sales")]
+
+
+def test_quirk_prompts_stitched_leaves_0_16_s_between_greeting_and_menu() -> None:
+    faulty = walk(["1"], faults=[STITCHED])
+    assert faulty == [WELCOME, Silence(STITCH_GAP_SECONDS), MENU, ToQueue("sales")]
+    assert STITCH_GAP_SECONDS == 0.16
+    assert walk(["1", "0"], faults=[STITCHED])[-1] == ToQueue("sales")  # the menu is as ever
+    assert walk([None, "1"], faults=[STITCHED]).count(Silence(0.16)) == 1  # after the greeting only
 
 
 def test_fault_ignores_dtmf_so_the_menu_times_out() -> None:

@@ -119,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def rehearse(args: argparse.Namespace) -> int:
-    from harness.runner.rehearsal import intro
+    from harness.report.rehearsal import intro
 
     print("\n".join(intro(args.pace)), end="\n\n")
     # -s: the presenter's Enter and the live display must pass pytest's capture untouched.

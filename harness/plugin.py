@@ -54,7 +54,7 @@ def _rehearsal(config: pytest.Config) -> Any:
     if mode is None:
         return None
     if _REHEARSAL not in config.stash:
-        from harness.runner.rehearsal import Rehearsal
+        from harness.report.rehearsal import Rehearsal
 
         rehearsal = Rehearsal(None if mode == "enter" else float(mode))
         config.add_cleanup(rehearsal.close)

@@ -28,7 +28,7 @@ from harness.audio import playback
 from harness.audio.tone import sine
 from harness.audio.wav import write_wav
 from harness.report.narration import say, spec_of
-from harness.runner.rehearsal import Rehearsal
+from harness.report.rehearsal import Rehearsal
 from harness.runner.run import ScenarioRun, step_kind
 from harness.scenario.loader import load_scenario
 from harness.scenario.model import Scenario, WaitStep

@@ -171,7 +171,8 @@ def _run_pytest(args: argparse.Namespace, extra: tuple[str, ...] | list[str] = (
 
 def validate(args: argparse.Namespace) -> int:
     from harness.errors import SpecError
-    from harness.scenario.loader import discover, load_scenario
+    from harness.scenario.loader import discover
+    from harness.steps.registry import load_scenario
     from harness.targets.profile import load_prompt_library, load_target
 
     problems: list[str] = []

@@ -253,7 +253,7 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
 
 class ScenarioFile(pytest.File):
     def collect(self) -> Iterator[pytest.Item]:
-        from harness.scenario.loader import load_scenario
+        from harness.steps.registry import load_scenario
 
         target, prompts = self.config.stash[_SESSION].target()
         scenario = load_scenario(self.path, prompts, target)
@@ -281,6 +281,7 @@ class ScenarioItem(pytest.Item):
     def runtest(self) -> None:
         from harness.report.allure import attach_run, step_context
         from harness.runner.run import ScenarioRun
+        from harness.steps.registry import BY_MODEL
 
         session: CcSession = self.config.stash[_SESSION]
         evidence = session.evidence()
@@ -291,7 +292,7 @@ class ScenarioItem(pytest.Item):
 
             prompts = load_prompt_library(self.scenario.prompts)
         work = session.run_dir / self.path.name.removesuffix(SUFFIX)
-        run = ScenarioRun(self.scenario, target, prompts, work, on_step=step_context)
+        run = ScenarioRun(self.scenario, target, prompts, work, on_step=step_context, kinds=BY_MODEL)
         rehearsal = _rehearsal(self.config)
         if rehearsal is not None:
             run.observe(rehearsal.watch(run))

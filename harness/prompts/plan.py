@@ -18,7 +18,7 @@ import yaml
 
 from harness.errors import SpecError
 from harness.runner.run import step_kind
-from harness.scenario.loader import discover, load_scenario
+from harness.scenario.loader import discover
 from harness.scenario.model import (
     CallStep,
     ExpectAnswerStep,
@@ -32,6 +32,7 @@ from harness.scenario.model import (
     Step,
     WaitStep,
 )
+from harness.steps.registry import load_scenario
 from harness.targets.model import PromptLibrary, PromptRef, Target
 
 PROMPT_ID = re.compile(r"^[a-z0-9_]+$")  # as prompts.schema.yaml asks of a library's ids

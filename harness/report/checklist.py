@@ -16,6 +16,7 @@ from typing import Any
 
 from harness.evidence.records import read_evidence
 from harness.report.narration import say
+from harness.steps.registry import BY_NAME
 
 CORE_FUNCTIONS = (
     ("ivr", "IVR语音导航", "IVR voice navigation"),
@@ -44,9 +45,14 @@ SHOTS: dict[str, tuple[tuple[str, str], tuple[str, str]]] = {
                                ("录音仍在且哈希一致", "the recording is still there, same hash")),
     "verify_canaries": (("查询以往测试的录音", "searching recordings from earlier runs"),
                         ("旧录音仍可调取", "old recordings are still retrievable")),
-    "expect_storage": (("存储容量与话务量", "the storage capacity and traffic"), ("容量可保存 6 个月", "six months fit")),
     "expect_hangup": (("平台挂机", "the platform hanging up"), ("通话结束", "the call ends")),
 }
+
+
+def shot_of(kind: str) -> tuple[tuple[str, str], tuple[str, str]] | None:
+    """What the video shows for a step of ``kind``, and the cue to hear (None: not filmed)."""
+    known = BY_NAME.get(kind)
+    return known.shot if known is not None else SHOTS.get(kind)
 
 
 @dataclass(frozen=True)
@@ -72,9 +78,10 @@ def shots(records: list[dict[str, Any]]) -> list[Shot]:
         if function is None:
             continue
         for st in sc["steps"]:
-            if st["kind"] not in SHOTS:
+            shot = shot_of(st["kind"])
+            if shot is None:
                 continue
-            show, cue = SHOTS[st["kind"]]
+            show, cue = shot
             out.append(Shot(function, sc["name"], sc["file"], st.get("line"), st["index"] + 1, st["kind"],
                             say(st["kind"], st["spec"]), show, cue, st["at_s"], st["took_s"], st["status"]))
     return out

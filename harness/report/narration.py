@@ -13,6 +13,8 @@ import dataclasses
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from harness.steps.registry import BY_NAME
+
 LICENCE_ITEMS: dict[str, tuple[str, str]] = {
     "ivr": ("IVR语音导航", "IVR voice navigation"),
     "acd": ("ACD智能分配", "ACD intelligent distribution"),
@@ -88,7 +90,6 @@ PHRASES: dict[str, Callable[[Mapping[str, Any]], Said]] = {
                                          "move the platform's clock ahead: the recording is still there, unchanged"),
     "verify_canaries": lambda s: ("核对以往测试留下的录音仍可调取且未被修改",
                                   "recordings left by earlier runs are still retrievable and unchanged"),
-    "expect_storage": lambda s: ("核对存储容量可保存 6 个月录音", "the storage holds six months of recordings"),
 }
 
 
@@ -99,7 +100,8 @@ def spec_of(step: Any) -> dict[str, Any]:
 
 def say(kind: str, spec: Mapping[str, Any]) -> Said:
     """The step as a (Chinese, English) sentence pair."""
-    phrase = PHRASES.get(kind)
+    known = BY_NAME.get(kind)
+    phrase = known.say if known is not None else PHRASES.get(kind)
     if phrase is None:
         return kind, kind.replace("_", " ")
     try:

@@ -8,7 +8,7 @@ there are none, so the stand-ins never escape.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -117,6 +117,7 @@ class LoadContext(Checker):
     agents: list[str] = field(default_factory=list)
     placed: list[str] = field(default_factory=list)  # call ids, in the order placed
     calls_seen: int = 0  # call steps so far, for the default ids c1, c2, ...
+    builders: dict[str, Callable[..., Any]] = field(default_factory=dict)  # step type -> builder
 
     def digits(self, dpath: DataPath, value: Any) -> str:
         """DTMF digits as a string, checked."""

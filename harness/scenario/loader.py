@@ -8,17 +8,21 @@ then references and values are checked while the frozen model is built
 
 from __future__ import annotations
 
+import copy
+import functools
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Protocol, cast
+
+import jsonschema
 
 from harness.errors import Problem, ProfileError, ScenarioError
 from harness.scenario.context import LoadContext, mapping
 from harness.scenario.model import AgentSpec, Behaviour, CallerSpec, Scenario, Step
 from harness.scenario.repeat import expand_repeats
 from harness.scenario.schema import load_schema, validate
-from harness.scenario.steps import STEPS, place_unreadable_call
+from harness.scenario.steps import STEPS, Builder, place_unreadable_call
 from harness.scenario.yamlmarks import MarkedDoc, NodeInfo, read_marked
 from harness.targets.model import PromptLibrary, Target
 from harness.targets.profile import load_prompt_library
@@ -28,8 +32,22 @@ SUFFIX = ".scenario.yaml"
 DEFAULT_DEADLINE = 120.0
 
 
+class Kind(Protocol):
+    """What the loader needs of a step kind (``harness.steps.kind.StepKind`` has it)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def description(self) -> str: ...
+    @property
+    def body_schema(self) -> dict[str, Any]: ...
+    @property
+    def build(self) -> Builder: ...
+
+
 def load_scenario(
-    path: Path, prompts: PromptLibrary | None, target: Target | None = None
+    path: Path, prompts: PromptLibrary | None, target: Target | None = None,
+    kinds: Sequence[Kind] = (),
 ) -> Scenario:
     """Load and check one scenario file.
 
@@ -37,6 +55,8 @@ def load_scenario(
     ``prompts:`` entry in the scenario overrides it, and without either the
     target's library (if any) is used.  With a ``target``, accounts and DIDs
     are checked against it and ``send_dtmf`` defaults to its ``dtmf_method``.
+    ``kinds`` are the step kinds of ``harness.steps`` (``harness.steps.registry``
+    passes them: this layer does not import the steps).
 
     Raises ``ScenarioError`` carrying every problem found in the file.
     """
@@ -45,13 +65,33 @@ def load_scenario(
         raise ScenarioError(doc.problems)
     expand_repeats(doc)
     _expand_step_shorthand(doc)
-    findings = validate(doc, load_schema(SCHEMA))
+    findings = validate(doc, scenario_schema(tuple(kinds)))
     ctx = LoadContext(doc, {f.dpath for f in findings}, target=target)
+    ctx.builders = {**STEPS, **{k.name: k.build for k in kinds}}
     scenario = _build(ctx, prompts) if isinstance(doc.data, dict) else None
     problems = ctx.all_problems(findings)
     if problems or scenario is None:
         raise ScenarioError(problems)
     return scenario
+
+
+@functools.cache
+def scenario_schema(kinds: tuple[Kind, ...]) -> Mapping[str, Any]:
+    """The scenario schema: ``schema.yaml`` with each kind's body schema and its entry in the step list.
+
+    The step types are listed in the kinds' order (after those still in the file),
+    ``repeat`` last; the list is what an unknown step type's hint names.
+    """
+    schema = copy.deepcopy(dict(load_schema(SCHEMA)))
+    defs = schema["$defs"]
+    listed = defs["step"]["properties"]
+    repeat = listed.pop("repeat")
+    for kind in kinds:
+        defs[kind.name] = kind.body_schema
+        listed[kind.name] = {"$ref": f"#/$defs/{kind.name}", "description": kind.description}
+    listed["repeat"] = repeat
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return schema
 
 
 def discover(paths: Iterable[Path]) -> list[Path]:
@@ -200,9 +240,9 @@ def _steps(ctx: LoadContext, items: list[Any]) -> tuple[Step, ...]:
             continue  # the schema has said why
         kind, body = next(iter(item.items()))
         at = ("steps", i, kind)
-        if kind not in STEPS or at in ctx.dirty:
+        if kind not in ctx.builders or at in ctx.dirty:
             if kind == "call":
                 place_unreadable_call(ctx)
             continue
-        built.append(STEPS[kind](ctx, at, body, ctx.doc.mark(("steps", i))))
+        built.append(ctx.builders[kind](ctx, at, body, ctx.doc.mark(("steps", i))))
     return tuple(built)

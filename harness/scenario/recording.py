@@ -1,4 +1,5 @@
-"""Builders of the recording and retention steps (registered in ``steps.STEPS``).
+"""Builders of the recording and retention steps (registered in ``steps.STEPS``), and the
+order checks the recording step kinds of ``harness.steps`` share.
 
 Besides the values, they check the order a recording check needs, which the
 schema cannot: a party's marker is played on the call before the recording
@@ -18,7 +19,6 @@ from harness.scenario.model import (
     ExpectRecordingStep,
     ExpectRetentionProofStep,
     ExpectRetentionStep,
-    ExpectStorageStep,
     Mark,
     Party,
     PlayMarkerStep,
@@ -95,7 +95,7 @@ def build_expect_recording(ctx: LoadContext, at: DataPath, body: Any, mark: Mark
     )
 
 
-def _min_days(ctx: LoadContext, at: DataPath, fields: dict[str, Any]) -> int:
+def min_days(ctx: LoadContext, at: DataPath, fields: dict[str, Any]) -> int:
     days = ctx.get(fields, at, "min_days")
     return RETENTION_DAYS if days is None else int(days)
 
@@ -104,35 +104,27 @@ def build_expect_retention(ctx: LoadContext, at: DataPath, body: Any, mark: Mark
     """``expect_retention: {min_days, clause}``."""
     fields = mapping(body)
     clause = ctx.get(fields, at, "clause")
-    return ExpectRetentionStep(_min_days(ctx, at, fields), clause or RETENTION_CLAUSE, mark)
+    return ExpectRetentionStep(min_days(ctx, at, fields), clause or RETENTION_CLAUSE, mark)
 
 
 def build_expect_retention_proof(ctx: LoadContext, at: DataPath, body: Any, mark: Mark) -> Step:
     """``expect_retention_proof: {call, min_days, ages}``."""
     fields = mapping(body)
     call = ctx.call(at, fields)
-    _after_recording(ctx, at, call, "the proof ages that recording")
+    after_recording(ctx, at, call, "the proof ages that recording")
     ages = tuple(float(a) for a in ctx.get(fields, at, "ages") or ())
-    return ExpectRetentionProofStep(call, _min_days(ctx, at, fields), ages, mark)
+    return ExpectRetentionProofStep(call, min_days(ctx, at, fields), ages, mark)
 
 
-def _after_recording(ctx: LoadContext, at: DataPath, call: str, what: str) -> None:
+def after_recording(ctx: LoadContext, at: DataPath, call: str, what: str) -> None:
     if call and call not in _earlier(ctx, at)[1].get("expect_recording", ()):
         ctx.report(at, f"no expect_recording step finds call '{call}'s recording before this step",
                    f"put - expect_recording: {{call: {call}}} before it: {what}")
 
 
-def build_expect_storage(ctx: LoadContext, at: DataPath, body: Any, mark: Mark) -> Step:
-    """``expect_storage: {call, min_days}``."""
-    fields = mapping(body)
-    call = ctx.call(at, fields)
-    _after_recording(ctx, at, call, "the projection starts from its bytes per minute")
-    return ExpectStorageStep(call, _min_days(ctx, at, fields), mark)
-
-
 def build_verify_canaries(ctx: LoadContext, at: DataPath, body: Any, mark: Mark) -> Step:
     """``verify_canaries`` or ``verify_canaries: {min_days}``."""
-    return VerifyCanariesStep(_min_days(ctx, at, mapping(body)), mark)
+    return VerifyCanariesStep(min_days(ctx, at, mapping(body)), mark)
 
 
 STEPS: dict[str, Callable[[LoadContext, DataPath, Any, Mark], Step]] = {
@@ -141,5 +133,4 @@ STEPS: dict[str, Callable[[LoadContext, DataPath, Any, Mark], Step]] = {
     "expect_retention": build_expect_retention,
     "expect_retention_proof": build_expect_retention_proof,
     "verify_canaries": build_verify_canaries,
-    "expect_storage": build_expect_storage,
 }

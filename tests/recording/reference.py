@@ -27,7 +27,7 @@ import pytest
 import yaml
 
 from harness.runner.run import ScenarioRun
-from harness.scenario.loader import load_scenario
+from harness.steps.registry import BY_MODEL, load_scenario
 from harness.targets.model import Target
 from harness.targets.profile import load_prompt_library, load_target
 
@@ -153,7 +153,7 @@ def run_scenario(platform: Reference, scenario: Path, reports: Path, run_id: str
     prompts = load_prompt_library(target.prompts) if target.prompts else None
     loaded = load_scenario(scenario, prompts, target)
     work = reports / run_id / scenario.name.removesuffix(".scenario.yaml")
-    run = ScenarioRun(loaded, target, prompts, work)
+    run = ScenarioRun(loaded, target, prompts, work, kinds=BY_MODEL)
     try:
         run.execute()
     finally:

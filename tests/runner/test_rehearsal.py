@@ -30,8 +30,8 @@ from harness.audio.wav import write_wav
 from harness.report.narration import say, spec_of
 from harness.report.rehearsal import Rehearsal
 from harness.runner.run import ScenarioRun, step_kind
-from harness.scenario.loader import load_scenario
 from harness.scenario.model import Scenario, WaitStep
+from harness.steps.registry import BY_MODEL, load_scenario
 from harness.targets.profile import load_prompt_library, load_target
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -218,7 +218,7 @@ def test_a_player_that_works_is_used(wav: Path, monkeypatch: pytest.MonkeyPatch)
 def test_time_spent_in_observers_is_not_charged_to_the_scenario(tmp_path: Path) -> None:
     scenario = Scenario(tmp_path / "s.scenario.yaml", "pauses", "", 1.0, (), (),
                         (WaitStep(0.4), WaitStep(0.4)))
-    run = ScenarioRun(scenario, SimpleNamespace(), None, tmp_path)  # type: ignore[arg-type]
+    run = ScenarioRun(scenario, SimpleNamespace(), None, tmp_path, kinds=BY_MODEL)  # type: ignore[arg-type]
     run._start_phones = lambda: None  # type: ignore[method-assign]
 
     @contextmanager

@@ -22,7 +22,7 @@ import pytest
 from harness.errors import ExpectationFailed, HarnessError
 from harness.runner.platform import managed_platform
 from harness.runner.run import ScenarioRun
-from harness.scenario.loader import load_scenario
+from harness.steps.registry import BY_MODEL, load_scenario
 from harness.targets.profile import load_prompt_library, load_target
 
 pytestmark = pytest.mark.sip
@@ -59,7 +59,7 @@ def run_wrong_prompt(tmp_path: Path, stall: float, before: str = "expect_prompt"
     scenario = load_scenario(tmp_path / "wrong.scenario.yaml", prompts, target)
     work = tmp_path / "run"
     work.mkdir()
-    run = ScenarioRun(scenario, target, prompts, work)
+    run = ScenarioRun(scenario, target, prompts, work, kinds=BY_MODEL)
 
     @contextmanager
     def host_stalls(index: int, kind: str, step: Any) -> Iterator[None]:

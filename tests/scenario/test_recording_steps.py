@@ -8,15 +8,15 @@ from typing import Any
 import pytest
 
 from harness.errors import ScenarioError
-from harness.scenario.loader import load_scenario
 from harness.scenario.model import (
     ExpectRecordingStep,
     ExpectRetentionProofStep,
     ExpectRetentionStep,
-    ExpectStorageStep,
     PlayMarkerStep,
     VerifyCanariesStep,
 )
+from harness.steps.expect_storage import ExpectStorageStep
+from harness.steps.registry import load_scenario
 
 HEAD = """\
 name: recorded

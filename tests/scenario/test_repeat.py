@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from harness.errors import ScenarioError
-from harness.scenario.loader import load_scenario
 from harness.scenario.model import CallStep, ExpectAgentStep, HangupStep, WaitStep
+from harness.steps.registry import load_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
 HEAD = """name: repeat

@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from harness.errors import ProfileError, ScenarioError, SpecError
-from harness.scenario.loader import load_scenario
+from harness.steps.registry import load_scenario
 from harness.targets.profile import load_prompt_library, load_target
 
 DATA = Path(__file__).resolve().parents[1] / "data"

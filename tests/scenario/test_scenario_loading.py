@@ -11,7 +11,7 @@ import pytest
 
 from harness.errors import ScenarioError
 from harness.scenario.loader import SCHEMA as SCENARIO_SCHEMA
-from harness.scenario.loader import discover, load_scenario
+from harness.scenario.loader import discover
 from harness.scenario.model import (
     Audio,
     CallerSpec,
@@ -32,6 +32,7 @@ from harness.scenario.model import (
     WaitStep,
 )
 from harness.scenario.schema import load_schema
+from harness.steps.registry import load_scenario
 from harness.targets.model import Account, Peer, PromptLibrary, Secret, Target
 from harness.targets.profile import PROMPTS_SCHEMA, load_prompt_library, load_target
 from harness.targets.profile import SCHEMA as TARGET_SCHEMA

@@ -23,6 +23,7 @@ from harness.scenario.model import (
     HangupStep,
     Scenario,
 )
+from harness.steps.registry import BY_MODEL
 from harness.targets.model import Account, Secret, Target
 
 pytestmark = [
@@ -83,7 +84,7 @@ def test_right_passwords_register_and_the_call_reaches_the_agent(
 ) -> None:
     monkeypatch.setenv("CC_TEST_CALLER_PW", PASSWORDS["1001"])
     monkeypatch.setenv("CC_TEST_ALICE_PW", PASSWORDS["2001"])
-    run = ScenarioRun(scenario(tmp_path / "s.scenario.yaml"), target(registrar), None, tmp_path / "run")
+    run = ScenarioRun(scenario(tmp_path / "s.scenario.yaml"), target(registrar), None, tmp_path / "run", kinds=BY_MODEL)
     try:
         run.execute()
     finally:
@@ -104,7 +105,7 @@ def test_wrong_password_names_the_account_and_the_status(
 ) -> None:
     monkeypatch.setenv("CC_TEST_CALLER_PW", PASSWORDS["1001"])
     monkeypatch.setenv("CC_TEST_ALICE_PW", "not-alices-password")
-    run = ScenarioRun(scenario(tmp_path / "s.scenario.yaml"), target(registrar), None, tmp_path / "run")
+    run = ScenarioRun(scenario(tmp_path / "s.scenario.yaml"), target(registrar), None, tmp_path / "run", kinds=BY_MODEL)
     began = time.monotonic()
     with pytest.raises(TargetError) as err:
         try:

@@ -29,8 +29,6 @@ from harness.checks.recording_search import SearchReport
 from harness.checks.retention import (
     policy_problem,
     prove_retention,
-    storage_needed,
-    storage_problem,
     verify_canaries,
 )
 from harness.errors import ExpectationFailed, HarnessError, TargetError
@@ -43,7 +41,6 @@ from harness.scenario.model import (
     ExpectRecordingStep,
     ExpectRetentionProofStep,
     ExpectRetentionStep,
-    ExpectStorageStep,
     PlayMarkerStep,
     VerifyCanariesStep,
 )
@@ -54,7 +51,6 @@ from harness.targets.adapter import (
     RecordingInfo,
     adapter_for,
     profile_retention_days,
-    profile_storage,
 )
 
 POLL = 0.5  # seconds between searches while the platform files the recording
@@ -312,25 +308,4 @@ def verify_canaries_step(run: ScenarioRun, step: VerifyCanariesStep) -> dict[str
     figures = {"ledger": str(ledger.path), **report.measurements()}
     if report.problems:
         raise NotConformant(run, "verify_canaries", "; ".join(report.problems), figures)
-    return figures
-
-
-@handles(ExpectStorageStep)
-def expect_storage(run: ScenarioRun, step: ExpectStorageStep) -> dict[str, Any]:
-    found = run.call(step.call).recording
-    if not isinstance(found, FoundRecording) or found.duration_s <= 0:
-        raise HarnessError(f"expect_storage on call {step.call}: its recording was not found "
-                           f"(hint: a passing expect_recording must come first)")
-    declared = profile_storage(run.target)
-    if declared is None:
-        raise TargetError(f"target profile {run.target.path} declares no adapter.storage "
-                          f"(capacity_gb, calls_per_day, minutes_per_call) to project against")
-    per_minute = found.size / found.duration_s * 60
-    figures = {"recording": found.info.name, "bytes_per_minute": round(per_minute),
-               "calls_per_day": declared.calls_per_day, "minutes_per_call": declared.minutes_per_call,
-               "days": step.min_days, "capacity_gb": declared.capacity_gb,
-               "needed_gb": round(storage_needed(per_minute, declared, step.min_days) / 1e9, 1)}
-    problem = storage_problem(per_minute, declared, step.min_days)
-    if problem:
-        raise NotConformant(run, "expect_storage", problem, figures)
     return figures

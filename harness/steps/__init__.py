@@ -1,0 +1,1 @@
+"""The scenario step kinds: one module per kind, listed in ``harness.steps.registry``."""

@@ -37,6 +37,7 @@ from harness.scenario.model import (
 )
 from harness.sip.controller import WaitTimeout
 from harness.sip.timeline import CallTimeline
+from harness.steps.registry import BY_MODEL
 from harness.targets.model import PromptLibrary, Target
 
 LATE_MARGIN = 2.0  # a prompt that begins this much after its step's ``within`` is still taken
@@ -98,7 +99,8 @@ class Replay:
 
     def walk(self) -> Walk:
         """Replay the scenario's caller path; every call is hung up before this returns."""
-        run = ScenarioRun(replace(self.scenario, agents=()), self.target, self.library, self.work)
+        run = ScenarioRun(replace(self.scenario, agents=()), self.target, self.library, self.work,
+                          kinds=BY_MODEL)
         try:
             run.start()
             run.deadline += len(prompt_steps(self.scenario)) * (

@@ -1,7 +1,8 @@
 """Impairments a call applies to audio, reproduced on arrays.
 
 Used to show that an analysis survives what a real call does to a signal:
-gain changes, clipping, noise, lost packets and jitter-buffer slips (G.711
+gain changes, clipping, noise, lost packets (concealed or not), jitter-buffer slips,
+clock drift and prompts stitched from several files (G.711
 coding is in :mod:`harness.audio.g711`). Random impairments take a
 ``numpy.random.Generator`` so that every figure can be reproduced.
 """
@@ -9,6 +10,7 @@ coding is in :mod:`harness.audio.g711`). Random impairments take a
 from __future__ import annotations
 
 import numpy as np
+from scipy.signal import resample
 
 from harness.audio.pcm import RATE, FloatArray, Samples, to_float
 
@@ -65,3 +67,54 @@ def slip(samples: Samples, at_s: float, shift_s: float, rate: int = RATE) -> Flo
     if shift >= 0:
         return np.concatenate((x[:at], np.zeros(shift, np.float32), x[at:]))
     return np.concatenate((x[:at], x[at - shift :]))
+
+
+def conceal_lost_packets(
+    samples: Samples,
+    fraction: float,
+    rng: np.random.Generator,
+    rate: int = RATE,
+    attenuation_db: float = 6.0,
+) -> FloatArray:
+    """Lose a random ``fraction`` of the 20 ms packets and conceal each one.
+
+    The concealment is the simple one a jitter buffer falls back to: the
+    previous frame *as played* is repeated ``attenuation_db`` quieter, so a
+    burst of losses fades out (a lost first packet is silence).
+    """
+    x = to_float(samples).copy()
+    size = int(PACKET_S * rate)
+    count = -(-x.size // size)
+    lost = rng.choice(count, size=max(1, round(fraction * count)), replace=False)
+    factor = np.float32(10.0 ** (-attenuation_db / 20.0))
+    for index in sorted(int(i) for i in lost):
+        at = index * size
+        end = min(at + size, x.size)
+        previous = x[at - size : at] if index else np.zeros(size, np.float32)
+        x[at:end] = previous[: end - at] * factor
+    return x
+
+
+def drift(samples: Samples, ppm: float) -> FloatArray:
+    """``samples`` played ``ppm`` parts per million slower (longer; negative: shorter).
+
+    What a sender's clock that differs from the receiver's does when nothing
+    between them slips frames: at 0.1 % a 10 s prompt ends 10 ms late or
+    early. Band-limited (FFT) resampling, so the only change is the timing.
+    """
+    x = to_float(samples)
+    stretched = resample(x.astype(np.float64), round(x.size * (1.0 + ppm * 1e-6)))
+    return np.asarray(stretched, dtype=np.float32)
+
+
+def stitch(parts: list[Samples], gaps_s: list[float], rate: int = RATE) -> FloatArray:
+    """Play ``parts`` back to back with ``gaps_s[i]`` of silence after part ``i``.
+
+    The way an IVR plays a menu made of several files.
+    """
+    if len(gaps_s) != len(parts) - 1:
+        raise ValueError(f"{len(parts)} parts need {len(parts) - 1} gaps, got {len(gaps_s)}")
+    pieces: list[FloatArray] = [to_float(parts[0])]
+    for part, gap in zip(parts[1:], gaps_s):
+        pieces += [np.zeros(round(gap * rate), np.float32), to_float(part)]
+    return np.concatenate(pieces)

@@ -9,21 +9,32 @@ where ``window`` is the stretch of capture under the reference at that lag
 and polarity; noise, codec error, clipping and lost packets lower it only by
 the share of energy they change (10 dB SNR gives about 0.95).
 
-A jitter buffer, though, may drop or repeat a packet mid-prompt, so the
-rest of the prompt arrives 10-20 ms early or late and a rigid match falls to
-the share that kept its place. The reported ``score`` therefore lets each
-quarter-second piece of the reference *slip* up to ``max_slip_s`` from where
-its neighbour landed (slips add up over a long prompt); pieces are scored against their own windows and summed the same
-way, so ``score`` is still at most 1 and equals the rigid score when nothing
-slipped (it is never reported below it).
+What a call does to a prompt moves its parts, though:
 
-Only whole windows count. A reference longer than the capture scores 0 and
-a prompt that has only partly arrived at the end of a capture scores low (it
-cannot be aligned with its own start). A prompt cut short and followed by
-silence, however, keeps a score of about sqrt(share of energy played) -- 0.86
-for half of a short prompt -- so ``coverage`` reports the share of the
-reference's energy in pieces that match on their own (piece NCC >= 0.5), and
-:func:`find_prompt` asks for both.
+* a menu is often several files played back to back, and the pauses between
+  them are not the reference's: the reference is cut at its internal pauses
+  into segments, found in order, each pause allowed to shrink to nothing or
+  grow by ``max_gap_change_s`` (:mod:`harness.audio.segments`);
+* a jitter buffer may drop or repeat a packet mid-prompt, so the rest arrives
+  10-20 ms early or late: within a segment each quarter-second piece may
+  *slip* up to ``max_slip_s`` from where its neighbour landed (slips add up
+  over a long prompt; :mod:`harness.audio.pieces`);
+* a sender's clock may run up to 0.1 % fast or slow, which the pieces show
+  as slips growing steadily along each segment: the reference is then
+  stretched by the drift they show and matched again (up to ``max_drift_ppm``).
+
+``score`` adds up the pieces' correlations against their own windows (a
+piece that is not heard adds its energy but not its chance correlation), so
+it is at most 1, equals the rigid score when nothing moved and is never
+reported below it. A prompt cut short and followed by silence, or a near
+duplicate with one word changed, can still score high on what it shares, so
+``coverage`` reports the share of the reference's energy in pieces that are
+heard, in the worst second of any segment, and :func:`find_prompt` asks for
+both.
+
+Only whole windows count. A reference longer than the capture scores 0 and a
+prompt that has only partly arrived at the end of a capture scores low (its
+last segments have nowhere to go).
 """
 
 from __future__ import annotations
@@ -32,44 +43,59 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy.signal import correlate
+from scipy.signal import correlate, resample
 
 from harness.audio.pcm import RATE, Samples, to_float
+from harness.audio.pieces import (
+    COVERAGE_WINDOW_S,
+    Piece,
+    combined_score,
+    ncc_at,
+    outer_slips,
+    place_pieces,
+    unheard,
+    window_energy,
+    windowed_coverage,
+)
+from harness.audio.segments import Segment, chain_segments, split_at_pauses
 
 _F64 = npt.NDArray[np.float64]
 _PIECE_S = 0.25
-_PIECE_MATCH = 0.5  # a piece at or above this NCC on its own counts as heard
-_MIN_RMS = 1e-5  # windows quieter than -100 dBFS are silence, not a match
-_STRONG_PIECE = 0.1  # pieces under 10 % of mean energy do not place the edges
 
 
 @dataclass(frozen=True)
 class PromptMatch:
     """Where a reference prompt best fits in a capture, and how well (all 0..1)."""
 
-    score: float  # normalised correlation, pieces may slip (module docstring)
+    score: float  # normalised correlation, segments and pieces may move (module docstring)
     start_s: float  # capture time of the reference's first sample
     end_s: float  # capture time just after the reference's last sample
     rigid_score: float  # normalised correlation at one lag for the whole reference
-    coverage: float  # share of the reference's energy in pieces that match on their own
+    coverage: float  # share of energy in heard pieces, in a segment's worst second
 
 
-@dataclass(frozen=True)
-class _Piece:
-    product: float  # <piece, window> at the chosen place
-    window_energy: float
-    energy: float  # of the reference piece
-    ncc: float
-    slip: int  # samples from the rigid place
+MAX_GAP_CHANGE_S = 0.4
+"""How much longer a pause between two segments of a prompt may be heard than recorded."""
+MAX_DRIFT_PPM = 2000.0
+"""The largest clock drift (parts per million) that the match corrects for."""
+_MIN_DRIFT_PPM = 150.0  # a smaller drift moves a 0.25 s piece's ends by under 0.2 samples
 
 
 def match_prompt(
-    capture: Samples, reference: Samples, rate: int = RATE, max_slip_s: float = 0.060
+    capture: Samples,
+    reference: Samples,
+    rate: int = RATE,
+    max_slip_s: float = 0.060,
+    max_gap_change_s: float = MAX_GAP_CHANGE_S,
+    max_drift_ppm: float = MAX_DRIFT_PPM,
 ) -> PromptMatch:
     """Return the best fit of ``reference`` inside ``capture`` (both mono at ``rate``).
 
     A capture shorter than the reference gives score 0 (a prompt still
-    arriving must not match). ``max_slip_s=0`` keeps every piece at the rigid lag.
+    arriving must not match). ``max_slip_s=0`` keeps every piece at its
+    segment's lag; ``max_gap_change_s=0`` matches the reference as one
+    segment, pauses and all; ``max_drift_ppm=0`` corrects no clock drift.
+    All three at 0 is a rigid match.
     """
     c, r = _as_f64(capture), _as_f64(reference)
     if not np.any(r):
@@ -78,14 +104,20 @@ def match_prompt(
         return PromptMatch(0.0, 0.0, r.size / rate, 0.0, 0.0)
     energy = np.concatenate(([0.0], np.cumsum(c * c)))  # window energy = one subtraction
     lag, rigid = _rigid_match(c, r, energy)
-    pieces = _place_pieces(c, r, energy, lag, int(_PIECE_S * rate), int(max_slip_s * rate))
-    first, last = _outer_slips(pieces)
+    heard = _match_segments(c, r, energy, lag, rate, max_slip_s, max_gap_change_s)
+    stretch = _drift(heard, max_drift_ppm)
+    if stretch != 1.0 and round(r.size * stretch) <= c.size:
+        stretched = _stretch(r, stretch)
+        again = _match_segments(c, stretched, energy, _rigid_match(c, stretched, energy)[0],
+                                rate, max_slip_s, max_gap_change_s)
+        if _chain_score(again) > _chain_score(heard):
+            heard, r = again, stretched
     return PromptMatch(
-        score=max(_combined_score(pieces), rigid),
-        start_s=round((lag + first) / rate, 6),
-        end_s=round((lag + last + r.size) / rate, 6),
+        score=max(_chain_score(heard), rigid),
+        start_s=round(heard[0].origin(first=True) / rate, 6),
+        end_s=round((heard[-1].origin(first=False) + r.size) / rate, 6),
         rigid_score=rigid,
-        coverage=_coverage(pieces),
+        coverage=min(s.coverage for s in heard),
     )
 
 
@@ -110,101 +142,118 @@ def find_prompt(
     return found if found.score >= min_score and found.coverage >= min_coverage else None
 
 
+@dataclass(frozen=True)
+class SegmentMatch:
+    """Where one segment of the reference was placed, piece by piece."""
+
+    segment: Segment
+    lag: int  # capture sample of the segment's first sample, before pieces slip
+    pieces: list[Piece]
+
+    @property
+    def score(self) -> float:
+        """The segment's own normalised correlation, its pieces allowed to slip."""
+        return combined_score(self.pieces)
+
+    window: int  # samples: coverage is judged over stretches this long
+
+    @property
+    def coverage(self) -> float:
+        """Lowest share of energy in heard pieces over any ``window`` of the segment.
+
+        Judged a second at a time, so that one different word (a digit, a
+        name) in a long segment is not lost in the energy of the rest.
+        """
+        return windowed_coverage(self.pieces, self.segment.size, self.window)
+
+    def origin(self, first: bool) -> int:
+        """Capture sample where the reference's sample 0 is, by this segment's first or last piece."""
+        slips = outer_slips(self.pieces)
+        return self.lag + slips[0 if first else 1] - self.segment.start
+
+
+def match_segments(
+    capture: Samples,
+    reference: Samples,
+    rate: int = RATE,
+    max_slip_s: float = 0.060,
+    max_gap_change_s: float = MAX_GAP_CHANGE_S,
+) -> list[SegmentMatch]:
+    """Each segment of ``reference`` as placed by :func:`match_prompt` (for reports)."""
+    c, r = _as_f64(capture), _as_f64(reference)
+    energy = np.concatenate(([0.0], np.cumsum(c * c)))
+    lag, _ = _rigid_match(c, r, energy)
+    return _match_segments(c, r, energy, lag, rate, max_slip_s, max_gap_change_s)
+
+
+def _match_segments(
+    c: _F64, r: _F64, energy: _F64, lag: int, rate: int, max_slip_s: float, max_gap_change_s: float
+) -> list[SegmentMatch]:
+    """Cut ``r`` at its pauses and place the segments in order near the rigid ``lag``."""
+    max_slip, max_gap = int(max_slip_s * rate), int(max_gap_change_s * rate)
+    segments = split_at_pauses(r, rate) if max_gap > 0 else [Segment(0, r.size)]
+    if segments == [Segment(0, r.size)]:
+        lags = [lag]
+    else:
+        margin = len(segments) * max_gap + max_slip
+        region = (max(0, lag - margin), min(c.size, lag + r.size + margin))
+        lags = chain_segments(c, r, segments, energy, region, max_gap, max_slip)
+    piece_len, window = int(_PIECE_S * rate), int(COVERAGE_WINDOW_S * rate)
+    return [
+        SegmentMatch(
+            s, at, place_pieces(c, r[s.start : s.end], energy, at, piece_len, max_slip), window
+        )
+        for s, at in zip(segments, lags)
+    ]
+
+
+def _chain_score(heard: list[SegmentMatch]) -> float:
+    """The combined score of every piece, counting only the products of pieces that are heard.
+
+    A piece that does not match (a different word in its place) adds its
+    energy but none of its chance correlation.
+    """
+    pieces = [p for segment in heard for p in segment.pieces]
+    return combined_score([p if p.heard else unheard(p) for p in pieces])
+
+
+def _drift(heard: list[SegmentMatch], max_ppm: float) -> float:
+    """How much longer the capture's clock makes the prompt, from how its pieces slipped.
+
+    Within each segment, a piece's slip grows with its offset when the two
+    clocks differ; the common slope (least squares, each segment about its
+    own mean, weighted by the energy of the pieces that match) is the drift.
+    Returns 1.0 (no correction) below ``_MIN_DRIFT_PPM`` or above ``max_ppm``.
+    """
+    moments = np.zeros(2)
+    for segment in heard:
+        used = [p for p in segment.pieces if p.heard]
+        if len(used) < 2:
+            continue
+        w = np.array([p.energy for p in used])
+        x = np.array([p.offset for p in used], dtype=np.float64)
+        y = np.array([p.slip for p in used], dtype=np.float64)
+        x, y = x - np.average(x, weights=w), y - np.average(y, weights=w)
+        moments += (float(np.sum(w * x * y)), float(np.sum(w * x * x)))
+    ppm = moments[0] / moments[1] * 1e6 if moments[1] > 0 else 0.0
+    return 1.0 + ppm * 1e-6 if _MIN_DRIFT_PPM <= abs(ppm) <= max_ppm else 1.0
+
+
+def _stretch(r: _F64, stretch: float) -> _F64:
+    """``r`` made ``stretch`` times as long, band-limited (FFT resampling)."""
+    stretched: _F64 = resample(r, round(r.size * stretch))
+    return stretched
+
+
 def _as_f64(samples: Samples) -> _F64:
     return to_float(samples).astype(np.float64)
-
-
-def _window_energy(energy: _F64, lo: int, hi: int, size: int) -> _F64:
-    """Energies of the windows of ``size`` samples starting at ``lo..hi`` inclusive."""
-    return np.maximum(energy[lo + size : hi + size + 1] - energy[lo : hi + 1], 0.0)
-
-
-def _ncc(products: _F64, ref_energy: float, window_energy: _F64, size: int) -> _F64:
-    """Normalised correlation for each lag; silent windows score 0."""
-    floor = size * _MIN_RMS**2
-    denominator = np.sqrt(max(ref_energy, 1e-30) * np.maximum(window_energy, floor))
-    return np.where(window_energy > floor, np.abs(products) / denominator, 0.0)
 
 
 def _rigid_match(c: _F64, r: _F64, energy: _F64) -> tuple[int, float]:
     """Best lag and its score with one lag for the whole reference."""
     products = correlate(c, r, mode="valid", method="fft")
-    windows = _window_energy(energy, 0, c.size - r.size, r.size)
-    scores = _ncc(products, float(r @ r), windows, r.size)
+    windows = window_energy(energy, 0, c.size - r.size, r.size)
+    scores = ncc_at(products, float(r @ r), windows, r.size)
     lag = int(np.argmax(scores))
     return lag, float(min(1.0, scores[lag]))
 
-
-def _place_pieces(
-    c: _F64, r: _F64, energy: _F64, lag: int, piece_len: int, max_slip: int
-) -> list[_Piece]:
-    """Cut ``r`` into pieces of about ``piece_len`` and place each where it fits best.
-
-    Slips add up: every packet a jitter buffer drops or repeats moves the rest
-    of the prompt, and a bridged call passes two jitter buffers.  So each piece
-    may slip up to ``max_slip`` from where its *neighbour* landed, walking out
-    from the piece that fits best at the rigid lag; each still has to match on
-    its own, which a different prompt's pieces do not.
-    """
-    bounds = np.array_split(np.arange(r.size), max(1, round(r.size / max(1, piece_len))))
-    rigid = [_place(c, r[idx], energy, lag + int(idx[0]), 0) for idx in bounds]
-    if max_slip <= 0:
-        return rigid
-    anchor = max(range(len(rigid)), key=lambda i: (rigid[i].ncc, rigid[i].energy))
-    placed: list[_Piece | None] = [None] * len(bounds)
-
-    def place(i: int, drift: int) -> _Piece:
-        at = lag + int(bounds[i][0])
-        centre = min(max(at + drift, 0), c.size - bounds[i].size)
-        found = _place(c, r[bounds[i]], energy, centre, max_slip)
-        return _Piece(found.product, found.window_energy, found.energy, found.ncc, found.slip + centre - at)
-
-    placed[anchor] = place(anchor, 0)
-    for i in range(anchor + 1, len(bounds)):
-        placed[i] = place(i, placed[i - 1].slip)  # type: ignore[union-attr]
-    for i in range(anchor - 1, -1, -1):
-        placed[i] = place(i, placed[i + 1].slip)  # type: ignore[union-attr]
-    return [p for p in placed if p is not None]
-
-
-def _place(c: _F64, piece: _F64, energy: _F64, at: int, max_slip: int) -> _Piece:
-    """Best place for ``piece`` within ``max_slip`` samples of ``at``."""
-    piece_energy = float(piece @ piece)
-    if max_slip <= 0 or piece_energy <= piece.size * _MIN_RMS**2:
-        lo = hi = at  # a pause in the prompt says nothing about timing: it stays put
-    else:
-        lo, hi = max(0, at - max_slip), min(c.size - piece.size, at + max_slip)
-    products = correlate(c[lo : hi + piece.size], piece, mode="valid", method="fft")
-    windows = _window_energy(energy, lo, hi, piece.size)
-    nccs = _ncc(products, piece_energy, windows, piece.size)
-    best = int(np.argmax(nccs))
-    return _Piece(
-        float(products[best]), float(windows[best]), piece_energy, float(nccs[best]), lo + best - at
-    )
-
-
-def _combined_score(pieces: list[_Piece]) -> float:
-    """Sum of |<piece, window>| over ||ref|| * sqrt(sum of window energies): at most 1.
-
-    Cauchy-Schwarz, piece by piece and then over the pieces, bounds it by 1.
-    """
-    ref_energy = sum(p.energy for p in pieces)
-    window_energy = sum(p.window_energy for p in pieces)
-    if window_energy <= 0.0:
-        return 0.0
-    return min(
-        1.0, sum(abs(p.product) for p in pieces) / float(np.sqrt(ref_energy * window_energy))
-    )
-
-
-def _coverage(pieces: list[_Piece]) -> float:
-    """Share of the reference's energy in pieces whose own NCC reaches ``_PIECE_MATCH``."""
-    total = sum(p.energy for p in pieces)
-    return sum(p.energy for p in pieces if p.ncc >= _PIECE_MATCH) / total
-
-
-def _outer_slips(pieces: list[_Piece]) -> tuple[int, int]:
-    """Slips of the first and last pieces loud enough to place the prompt's edges."""
-    mean = sum(p.energy for p in pieces) / len(pieces)
-    strong = [p.slip for p in pieces if p.energy >= _STRONG_PIECE * mean]
-    return strong[0], strong[-1]

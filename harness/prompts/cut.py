@@ -26,6 +26,7 @@ QUIET_DBFS = -35.0  # a prompt quieter than this (RMS) is suspicious: gain, or o
 FULL_SCALE = 0.97  # G.711 decodes to at most 0.98 of full scale
 CLIPPED_SHARE = 0.001  # more than 0.1 % of samples at full scale: clipped
 SHORT_S = 0.3  # shorter than this is a click or a beep, not a prompt
+PAUSE_S = 0.1  # silent runs this long inside a cut are reported as its pauses (a word gap is shorter)
 
 
 def first_sound(samples: Samples, since: float, rate: int = RATE,
@@ -113,3 +114,43 @@ def assess(samples: Samples, rate: int = RATE) -> Level:
         warnings.append(f"short ({duration:.2f}s): a beep or a click rather than a prompt?")
     peak_db = 20 * math.log10(peak) if peak > 0 else float("-inf")
     return Level(round(duration, 3), rms, peak_db, clipped, tuple(warnings))
+
+
+@dataclass(frozen=True)
+class Shape:
+    """Where a cut's sound lies: its length, its first and last sound, and the pauses between."""
+
+    length_s: float
+    sound: tuple[float, float] | None  # seconds into the cut; None when it holds no sound
+    pauses: tuple[tuple[float, float], ...]  # (where it begins, how long), seconds
+
+    def describe(self) -> str:
+        """``4.82 s, sound 0.12-4.70 s, pauses at 1.30 s (0.40 s), 2.95 s (0.35 s)``."""
+        if self.sound is None:
+            return f"{self.length_s:.2f} s, no sound"
+        pauses = ", ".join(f"{at:.2f} s ({long:.2f} s)" for at, long in self.pauses) or "none"
+        return (f"{self.length_s:.2f} s, sound {self.sound[0]:.2f}-{self.sound[1]:.2f} s, "
+                f"pauses {'at ' if self.pauses else ''}{pauses}")
+
+    def record(self) -> dict[str, object]:
+        return {"length_s": self.length_s, "sound_s": list(self.sound) if self.sound else None,
+                "pauses_s": [list(p) for p in self.pauses]}
+
+
+def shape(samples: Samples, rate: int = RATE, threshold_dbfs: float = SOUND_DBFS,
+          min_pause_s: float = PAUSE_S) -> Shape:
+    """The content boundaries of a cut, to one 20 ms frame: first and last frame at or above the
+    sound level, and every silent run of at least ``min_pause_s`` between them."""
+    x = to_float(samples)
+    frame = frame_len(FRAME_S, rate)
+    step = frame / rate
+    loud = frame_levels(x, frame) >= threshold_dbfs
+    length = round(x.size / rate, 3)
+    where = np.flatnonzero(loud)
+    if where.size == 0:
+        return Shape(length, None, ())
+    first, last = int(where[0]), int(where[-1])
+    needed = max(1, math.ceil(min_pause_s / step - 1e-9))
+    pauses = tuple((round((first + a) * step, 3), round((b - a + 1) * step, 3))
+                   for a, b in runs(~loud[first:last + 1]) if b - a + 1 >= needed)
+    return Shape(length, (round(first * step, 3), round((last + 1) * step, 3)), pauses)

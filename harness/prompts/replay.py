@@ -1,11 +1,13 @@
 """Walking one scenario's caller path on real calls, and cutting out each prompt it expects.
 
 The scenario runs as ``ccharness run`` runs it -- the same phones, the same
-step handlers for ``call``, ``expect_answer``, ``send_dtmf``, ``wait``,
-``play`` and ``hangup``, under the scenario's deadline -- except that
-``expect_prompt`` does not match a reference: it listens for the first sound
-after what happened last on the call (the answer, the keys, the previous
-prompt) and takes everything up to the first pause of ``end_silence``.  The
+step handlers for ``call``, ``send_dtmf``, ``wait``, ``play`` and ``hangup``,
+under the scenario's deadline -- but only listens: the steps that judge
+(``expect_answer``, ``expect_silence``, ``expect_hangup``) only wait
+(:mod:`harness.prompts.listen`), and ``expect_prompt`` does not match a
+reference: it listens for the first sound after what happened last on the
+call (the answer, the keys, the previous prompt) and takes everything up to
+the first pause of ``end_silence``.  The
 walk stops at a step it cannot replay (agents, recordings), at a prompt that
 never comes, or once no prompt it still wants lies ahead; every call is hung
 up on the way out, whatever happened.
@@ -21,7 +23,8 @@ from typing import Any, cast
 
 from harness.audio.pcm import RATE
 from harness.errors import HarnessError
-from harness.prompts.cut import SOUND_DBFS, excerpt, first_sound, last_sound_end, sound_end
+from harness.prompts.cut import SOUND_DBFS, excerpt, first_sound, last_sound_end, shape, sound_end
+from harness.prompts.listen import listener
 from harness.prompts.plan import not_replayed, prompt_steps, step_line
 from harness.prompts.take import Miss, Source, Take
 from harness.runner.run import CallState, ScenarioRun, step_kind
@@ -161,7 +164,10 @@ class Replay:
             self._listen(run, step, index)
             return
         began = time.monotonic()
-        handler_for(step)(run, step)
+        listen_only = listener(step)  # a step that judges only waits: a capture gives no verdicts
+        why = listen_only(run, step) if listen_only is not None else handler_for(step)(run, step)
+        if isinstance(why, str):
+            raise _Stop(why)
         if isinstance(step, CallStep):
             self.lines[step.call] = _Line(self._destination(step))
             return
@@ -176,8 +182,10 @@ class Replay:
                 state.cursor = max(state.cursor, began - state.timeline.capture_t0)
             line.keys += step.digits
             line.after, line.last = f"keys {step.digits!r} were sent ({step.method})", None
-        elif isinstance(step, (PlayStep, ExpectSilenceStep)):  # the silence shows a pause
+        elif isinstance(step, PlayStep):  # our own sound: what follows is no longer the take's
             line.after, line.last = f"step {index + 1} ({step_kind(step)})", None
+        elif isinstance(step, ExpectSilenceStep):  # only waited: a prompt may still run on
+            line.after = f"step {index + 1} ({step_kind(step)})"
 
     def _destination(self, step: CallStep) -> str:
         if step.to.kind == "did":
@@ -207,7 +215,7 @@ class Replay:
         self.result.takes.append(take)
         state.cursor = end
         line.last, line.after = take, f"prompt {step.prompt!r} ended"
-        self.say(f"  heard {step.prompt}: {end - start:.2f}s on {source.route()}"
+        self.say(f"  heard {step.prompt} on {source.route()}: {shape(take.audio).describe()}"
                  + (f" ({warning})" if warning else ""))
 
     def _source(self, state: CallState, line: _Line, index: int, step: Step) -> Source:

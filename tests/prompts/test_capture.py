@@ -333,3 +333,27 @@ def test_prompts_played_without_a_pause_are_cut_apart_on_real_calls(
     assert find_prompt(padded(original("digit_one")), one) is not None
     row = next(line for line in output.splitlines() if line.startswith("greeting "))
     assert "cut from greeting+digit_one" in row
+
+
+@pytest.mark.sip
+def test_capture_only_listens_a_silence_check_that_would_fail_does_not_stop_it(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The peer plays its greeting at once, so this expect_silence would fail in a run; a capture
+    only waits out its second and then takes the greeting whole, from where the call began."""
+    profile = loopback(tmp_path, free_udp_port())
+    folder = scenarios(tmp_path / "scenarios", quiet="""name: {name}
+deadline: 40s
+steps:
+  - call: {{to: "did:main"}}
+  - expect_answer: {{within: 5s}}
+  - expect_silence: {{duration: 1s}}
+  - expect_prompt: {{prompt: greeting, within: 5s}}
+  - expect_hangup: {{within: 1s, status: 486}}
+""")
+    code, output = capture(capsys, profile, str(folder), "--out", str(tmp_path / "out"))
+    assert code == 0, output
+    assert "expect_silence failed" not in output
+    mine, theirs = read_wav(tmp_path / "out" / "greeting.wav")[0], original("greeting")
+    found = find_prompt(padded(theirs), mine)
+    assert found is not None and found.score >= 0.95, (found, output)
+    assert abs(mine.size / RATE - sounding(theirs)) <= 0.1, (mine.size / RATE, output)

@@ -14,15 +14,17 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from harness.audio.pcm import FloatArray
+from harness.audio.prompt import find_prompt
 from harness.errors import HarnessError
-from harness.prompts.cut import Level, assess
-from harness.prompts.library import Entry, in_the_way, utc, write_library
+from harness.prompts.cut import Level, Shape, assess, shape
+from harness.prompts.library import LIBRARY, Entry, in_the_way, utc, write_library
 from harness.prompts.plan import Plan, make_plan, prompt_steps, valid_id
 from harness.prompts.replay import Replay, Settings
-from harness.prompts.take import Miss, Take, resolve
+from harness.prompts.take import Miss, Take, resolve, together
 from harness.scenario.model import Scenario
 from harness.targets.model import PromptLibrary, Target
 
@@ -45,6 +47,7 @@ class Captured:
     prompt: str
     take: Take
     level: Level
+    shape: Shape  # where its sound starts and ends, and its pauses
 
 
 @dataclass
@@ -67,6 +70,9 @@ class Outcome:
             out.append(f"not captured ({len(self.missing)}):")
             for prompt, reasons in self.missing.items():
                 out += [f"  {prompt}: {reasons[0]}", *(f"    also: {r}" for r in reasons[1:])]
+        if self.captured:
+            out.append("cuts (length, first to last sound, pauses inside):")
+            out += [f"  {c.prompt}: {c.shape.describe()}" for c in self.captured]
         if self.library is not None:
             kept = f"; kept from before: {', '.join(self.kept)}" if self.kept else ""
             out.append(f"wrote {len(self.captured)} prompt(s) to {self.library}{kept}")
@@ -108,13 +114,71 @@ def capture(req: Request, say: Callable[[str], None] = lambda _: None) -> Outcom
                           req.settings, set(wanted), done, say).walk()
             takes += walk.takes
             misses += walk.misses
-    found = resolve(takes, wanted)
-    outcome.captured = [Captured(p, found[p], assess(found[p].audio)) for p in wanted if p in found]
-    outcome.missing = _missing(plan, wanted, found, takes, misses, req.settings)
+    known = _known(req, library, wanted)
+    found = resolve(takes, wanted, known)
+    whole = _unsplit(takes, wanted, found, req.settings)
+    outcome.captured = [_captured(p, found.get(p) or whole[p], {**known, **_audio(found)})
+                        for p in wanted if p in found or p in whole]
+    outcome.missing = _missing(plan, wanted, {**whole, **found}, takes, misses, req.settings)
     if outcome.captured:
         outcome.library, outcome.kept = write_library(
             req.out, [_entry(c, library) for c in outcome.captured], _header(req))
     return outcome
+
+
+def _known(req: Request, library: PromptLibrary | None, wanted: list[str]) -> dict[str, FloatArray]:
+    """Reference audio of the wanted prompts, to find them in takes of prompts back to back: the
+    profile's library, and over it the library a capture already wrote in ``--out``."""
+    from harness.targets.profile import load_prompt_library
+
+    libraries = [library]
+    if (req.out / LIBRARY).exists():
+        try:
+            libraries.append(load_prompt_library(req.out / LIBRARY))
+        except HarnessError:
+            pass  # unreadable: replaced whole, as --force asks
+    known: dict[str, FloatArray] = {}
+    for lib in (x for x in libraries if x is not None):
+        known.update({p: a for p, a in ((p, _read(lib.prompts[p].file)) for p in wanted
+                                        if p in lib.prompts) if a is not None})
+    return known
+
+
+def _read(path: Path) -> FloatArray | None:
+    from harness.audio.wav import read_wav
+
+    try:
+        return read_wav(path)[0]
+    except (HarnessError, OSError):
+        return None
+
+
+def _audio(found: dict[str, Take]) -> dict[str, FloatArray]:
+    return {p: t.audio for p, t in found.items()}
+
+
+def _unsplit(takes: list[Take], wanted: list[str], found: dict[str, Take],
+             settings: Settings) -> dict[str, Take]:
+    """Takes of prompts back to back that could not be split, kept whole as their first prompt
+    (when it is wanted and has no take of its own), each saying what it holds."""
+    whole: dict[str, Take] = {}
+    for take in takes:
+        if take.followers and take.prompt in wanted and take.prompt not in found | whole:
+            seq = take.sequence()
+            whole[take.prompt] = Take(take.prompt, take.audio, take.source, warning=(
+                f"holds {'+'.join(seq)}: {together(seq, settings.end_silence)}"))
+    return whole
+
+
+def _captured(prompt: str, take: Take, refs: dict[str, FloatArray]) -> Captured:
+    """A captured prompt, measured; a known other prompt found inside it is a warning."""
+    inside = [f"{q} at {m.start_s:.2f}-{m.end_s:.2f} s" for q, ref in refs.items()
+              if q != prompt and q not in take.sequence() and not take.warning
+              and (m := find_prompt(take.audio, ref)) is not None]
+    if inside:
+        take = replace(take, warning=(f"also holds {', '.join(inside)}: played with no pause "
+                                      f"after {prompt}, so the cut holds both"))
+    return Captured(prompt, take, assess(take.audio), shape(take.audio))
 
 
 def _refuse(req: Request, plan: Plan) -> None:
@@ -141,7 +205,7 @@ def _missing(plan: Plan, wanted: list[str], found: dict[str, Take], takes: list[
         if prompt in found:
             continue
         reasons = [m.reason for m in misses if m.prompt == prompt]
-        reasons += [_together(t, prompt, found, settings) for t in takes if prompt in t.sequence()
+        reasons += [_together(t, prompt, settings) for t in takes if prompt in t.sequence()
                     and t.followers]
         if not valid_id(prompt):
             reasons = [f"{prompt!r} cannot name a prompt file: ids use only a-z, 0-9 and _"]
@@ -151,23 +215,17 @@ def _missing(plan: Plan, wanted: list[str], found: dict[str, Take], takes: list[
     return missing
 
 
-def _together(take: Take, prompt: str, found: dict[str, Take], settings: Settings) -> str:
-    seq = take.sequence()
+def _together(take: Take, prompt: str, settings: Settings) -> str:
     src = take.source if prompt == take.prompt else dict(take.followers)[prompt]
-    alone = [p for p in seq if p != prompt and p not in found]
-    unknown = (f"{', '.join(alone)} {'is' if len(alone) == 1 else 'are'} not heard alone in any "
-               "scenario given") if alone else "it could not be found between its neighbours"
-    return (f"at {src.where()} on {src.route()}, {' + '.join(seq)} played with no pause of "
-            f"{settings.end_silence:g}s between them, and {unknown}, so they cannot be told apart "
-            "(lower --end-silence below the pause the platform leaves between them, or add a "
-            "scenario where one of them is heard alone, e.g. after a key)")
+    return f"at {src.where()} on {src.route()}: {together(take.sequence(), settings.end_silence)}"
 
 
 def _entry(c: Captured, library: PromptLibrary | None) -> Entry:
     ref = library.prompts.get(c.prompt) if library else None
     src = c.take.source
     comment = (f"heard on {src.route()}, Call-ID {src.sip_call_id or '?'}, {utc(src.wall)}, "
-               f"from {src.where()}; {c.level.duration_s:.2f}s at {c.level.rms_dbfs:.1f} dBFS"
+               f"from {src.where()}; {c.level.duration_s:.2f}s at {c.level.rms_dbfs:.1f} dBFS; "
+               f"cut {c.shape.describe()}"
                + "".join(f"; {n}" for n in (c.take.note, c.take.warning, *c.level.warnings) if n))
     return Entry(c.prompt, c.take.audio, ref.text if ref else "", ref.lang if ref else "", comment)
 

@@ -5,15 +5,18 @@ row with nothing between (``expect_prompt: welcome`` then ``expect_prompt:
 main_menu``) and the platform leaves no pause of ``--end-silence`` between
 them, the first take holds both: the second prompt is its *follower*.  Such a
 take is split once every prompt in it but one has been heard on its own
-elsewhere (``main_menu`` after a key, say): the known ones are found in it
-by :func:`harness.audio.prompt.find_prompt`, and what lies between them is the
+elsewhere (``main_menu`` after a key, say) or is in a reference library (the
+profile's, or the one already in ``--out``): the known ones are found in it by
+:func:`harness.audio.prompt.find_prompt`, and what lies between them is the
 missing prompt.  A known follower that is not in the take at all was never
-played (the platform went quiet instead), and the take is the first prompt alone.
+played (the platform went quiet instead), and the take is the first prompt
+alone.  A take that cannot be split is kept whole as its first prompt and says
+so (:func:`together`); it is never reported plainly ``ok``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,7 +24,7 @@ import numpy as np
 
 from harness.audio.pcm import RATE, FloatArray
 from harness.audio.prompt import find_prompt
-from harness.prompts.cut import PAD_S, trim
+from harness.prompts.cut import SOUND_DBFS, trim
 
 
 @dataclass(frozen=True)
@@ -77,25 +80,35 @@ def clean_takes(takes: Iterable[Take]) -> dict[str, Take]:
     return clean
 
 
-def resolve(takes: list[Take], wanted: Iterable[str]) -> dict[str, Take]:
-    """Each wanted prompt's take: a clean one, else one cut out of a take of prompts back to back."""
+def resolve(takes: list[Take], wanted: Iterable[str],
+            known: Mapping[str, FloatArray] | None = None) -> dict[str, Take]:
+    """Each wanted prompt's take: a clean one, else one cut out of a take of prompts back to back.
+
+    A prompt of such a take is cut out once every other prompt in it is known: heard alone
+    (a clean take) or given in ``known`` (a reference recording, e.g. the profile's library).
+    """
     want = set(wanted)
     clean = clean_takes(takes)
+    refs = {**(known or {}), **{p: t.audio for p, t in clean.items()}}
     progress = True
     while progress:
         progress = False
-        for take in takes:
-            unknown = [p for p in take.sequence() if p not in clean]
-            if take.followers and len(unknown) == 1 and unknown[0] in want:
-                piece = split(take, unknown[0], clean)
+        for take in (t for t in takes if t.followers):
+            for prompt in take.sequence():
+                if prompt in clean or prompt not in want:
+                    continue
+                if any(p not in refs for p in take.sequence() if p != prompt):
+                    continue
+                piece = split(take, prompt, refs)
                 if piece is not None:
-                    clean[unknown[0]] = piece
+                    clean[prompt], refs[prompt] = piece, piece.audio
                     progress = True
     return {p: t for p, t in clean.items() if p in want}
 
 
-def split(take: Take, prompt: str, clean: dict[str, Take]) -> Take | None:
-    """``prompt`` cut out of a take of prompts back to back, between its known neighbours."""
+def split(take: Take, prompt: str, refs: Mapping[str, FloatArray]) -> Take | None:
+    """``prompt`` cut out of a take of prompts back to back: from the end of the prompt before it
+    to the start of the prompt after it, each found in the take by correlation with ``refs``."""
     seq = take.sequence()
     k = seq.index(prompt)
     # The known takes carry their own pads of silence, which need not fit inside this take.
@@ -103,15 +116,15 @@ def split(take: Take, prompt: str, clean: dict[str, Take]) -> Take | None:
     audio = np.concatenate([margin, take.audio, margin])
     left, right = 0, audio.size
     if k > 0:
-        before = find_prompt(audio, clean[seq[k - 1]].audio)
+        before = find_prompt(audio, refs[seq[k - 1]])
         if before is None:
             return None
-        left = round((before.end_s - PAD_S) * RATE)
+        left = round((before.start_s + _sound(refs[seq[k - 1]])[1]) * RATE)  # its last sound
     note = f"cut from {'+'.join(seq)} (played with no pause)"
     if k < len(seq) - 1:
-        after = find_prompt(audio[left:], clean[seq[k + 1]].audio)
-        if after is not None:
-            right = left + round((after.start_s + PAD_S) * RATE)
+        after = find_prompt(audio[left:], refs[seq[k + 1]])
+        if after is not None:  # up to its first sound
+            right = left + round((after.start_s + _sound(refs[seq[k + 1]])[0]) * RATE)
         else:  # the prompt expected next never came: the take holds this one alone
             note = f"{seq[k + 1]}, expected next, is not in it"
     piece = trim(audio[left:right])
@@ -119,3 +132,18 @@ def split(take: Take, prompt: str, clean: dict[str, Take]) -> Take | None:
         return None
     source = take.source if k == 0 else take.followers[k - 1][1]
     return Take(prompt, piece, source, note=note)
+
+
+def _sound(ref: FloatArray) -> tuple[float, float]:
+    """Where a reference's sound begins and ends within it, to the sample (a take carries pads of
+    silence, a library's file may not)."""
+    loud = np.flatnonzero(np.abs(ref) >= 10 ** (SOUND_DBFS / 20))
+    return (loud[0] / RATE, (loud[-1] + 1) / RATE) if loud.size else (0.0, ref.size / RATE)
+
+
+def together(seq: list[str], end_silence: float) -> str:
+    """Why a take of prompts back to back could not be split, and what would split it."""
+    names = f"{', '.join(seq[:-1])} and {seq[-1]}"
+    return (f"{names} were heard as one sound with no pause of {end_silence:.1f} s between them; "
+            f"captured together as {seq[0]}; give one of them alone (another path, or --only "
+            f"{','.join(seq[1:])} after capturing {seq[0]}) to split them")

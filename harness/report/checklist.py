@@ -37,14 +37,6 @@ SHOTS: dict[str, tuple[tuple[str, str], tuple[str, str]]] = {
                      ("坐席振铃、接通", "the agent rings, then talks")),
     "expect_distribution": (("ACD报表：每通电话分配给哪位坐席", "the ACD report: which agent took each call"),
                             ("分配顺序符合策略", "the order follows the strategy")),
-    "play_marker": (("通话中播放标记音", "the marker tone played in the call"), ("短促的标记音", "a short marker tone")),
-    "expect_recording": (("录音查询页面：登录、按通话查找、下载并回放", "the recording search: log in, find by call, download, play"),
-                         ("回放中可听到双方声音", "both parties are heard in the playback")),
-    "expect_retention": (("录音保存策略设置页面", "the recording retention setting"), ("保存期 ≥ 183 天", "retention ≥ 183 days")),
-    "expect_retention_proof": (("调快平台时钟后查询该录音", "searching the recording after moving the clock ahead"),
-                               ("录音仍在且哈希一致", "the recording is still there, same hash")),
-    "verify_canaries": (("查询以往测试的录音", "searching recordings from earlier runs"),
-                        ("旧录音仍可调取", "old recordings are still retrievable")),
     "expect_hangup": (("平台挂机", "the platform hanging up"), ("通话结束", "the call ends")),
 }
 

@@ -64,11 +64,6 @@ def _distribution(s: Mapping[str, Any]) -> Said:
             f"check the calls went to agents by the {name} strategy")
 
 
-def _recording(s: Mapping[str, Any]) -> Said:
-    return ("调取本次通话录音，核对双方声音与时长，未认证不得下载",
-            "retrieve the call's recording: both parties, its length, refused without login")
-
-
 PHRASES: dict[str, Callable[[Mapping[str, Any]], Said]] = {
     "call": _call,
     "expect_answer": lambda s: ("平台应答", "the platform answers"),
@@ -78,18 +73,10 @@ PHRASES: dict[str, Callable[[Mapping[str, Any]], Said]] = {
     "expect_dtmf": lambda s: (f"收到按键 {s['digits']}", f"the keys {s['digits']} arrive"),
     "expect_agent": _agent,
     "play": lambda s: ("播放语音", "play audio into the call"),
-    "play_marker": lambda s: ("播放本通话的音频标记", f"the {s.get('party', 'caller')} plays this call's audio marker"),
     "expect_hangup": lambda s: ("平台挂机", "the platform hangs up"),
     "hangup": lambda s: ("挂机", "hang up"),
     "wait": lambda s: (f"等待 {s['duration']} 秒", f"wait {s['duration']} s"),
     "expect_distribution": _distribution,
-    "expect_recording": _recording,
-    "expect_retention": lambda s: (f"核对录音保存策略 ≥ {s.get('min_days', 183)} 天",
-                                   f"check the declared retention is at least {s.get('min_days', 183)} days"),
-    "expect_retention_proof": lambda s: ("将平台时钟拨快，核对录音仍在且未被修改",
-                                         "move the platform's clock ahead: the recording is still there, unchanged"),
-    "verify_canaries": lambda s: ("核对以往测试留下的录音仍可调取且未被修改",
-                                  "recordings left by earlier runs are still retrievable and unchanged"),
 }
 
 

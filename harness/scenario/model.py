@@ -161,56 +161,6 @@ class PlayStep:
 
 
 @dataclass(frozen=True)
-class PlayMarkerStep:
-    """The caller, or the agent who answered, plays its per-call audio marker into the call."""
-
-    call: str
-    party: Party = "caller"
-    wait: bool = True  # block until it has played out
-    mark: Mark | None = None
-
-
-@dataclass(frozen=True)
-class ExpectRecordingStep:
-    """After the call ended, the platform has a recording of it holding every listed party."""
-
-    call: str
-    within: float = 15.0  # after hang-up, for the recording to be findable
-    parties: tuple[Party, ...] = ("caller", "agent")  # whose markers must be in it
-    max_duration_error: float = 1.0  # seconds, against the bridged time
-    require_auth: bool = True  # a download without credentials must be refused
-    canary: bool = False  # keep it in the ledger, for later runs to re-verify
-    mark: Mark | None = None
-
-
-@dataclass(frozen=True)
-class ExpectRetentionStep:
-    """The platform's declared retention policy is at least ``min_days``."""
-
-    min_days: int = RETENTION_DAYS
-    clause: str = RETENTION_CLAUSE
-    mark: Mark | None = None
-
-
-@dataclass(frozen=True)
-class ExpectRetentionProofStep:
-    """By moving the platform's clock: the call's recording is kept, unchanged, as required."""
-
-    call: str
-    min_days: int = RETENTION_DAYS
-    ages: tuple[float, ...] = ()  # more ages (days) at which it must still be there
-    mark: Mark | None = None
-
-
-@dataclass(frozen=True)
-class VerifyCanariesStep:
-    """Every canary recording of earlier runs younger than ``min_days`` is still there, unchanged."""
-
-    min_days: int = RETENTION_DAYS
-    mark: Mark | None = None
-
-
-@dataclass(frozen=True)
 class WaitStep:
     duration: float
     mark: Mark | None = None
@@ -255,11 +205,6 @@ LegacyStep = (
     | ExpectDtmfStep
     | ExpectAgentStep
     | PlayStep
-    | PlayMarkerStep
-    | ExpectRecordingStep
-    | ExpectRetentionStep
-    | ExpectRetentionProofStep
-    | VerifyCanariesStep
     | WaitStep
     | HangupStep
 )

@@ -30,7 +30,6 @@ from harness.scenario.model import (
     Step,
     WaitStep,
 )
-from harness.scenario.recording import STEPS as RECORDING_STEPS
 from harness.scenario.schema import closest
 from harness.scenario.values import BadValue, parse_destination
 from harness.scenario.yamlmarks import DataPath
@@ -242,5 +241,4 @@ STEPS: dict[str, Builder] = {
     "play": build_play,
     "wait": build_wait,
     "hangup": build_hangup,
-    **RECORDING_STEPS,
 }

@@ -56,7 +56,7 @@ def build(ctx: LoadContext, at: DataPath, body: Any, mark: Mark) -> ExpectStorag
     return ExpectStorageStep(call, min_days(ctx, at, fields), mark)
 
 
-def run(run: ScenarioRun, step: ExpectStorageStep) -> Measurements:
+def perform(run: ScenarioRun, step: ExpectStorageStep) -> Measurements:
     found = run.call(step.call).recording
     if not isinstance(found, FoundRecording) or found.duration_s <= 0:
         raise HarnessError(f"expect_storage on call {step.call}: its recording was not found "
@@ -87,7 +87,7 @@ KIND = StepKind(
     description="The storage the profile declares holds the required days of recordings at the declared traffic.",
     schema=SCHEMA,
     build=build,
-    run=run,
+    run=perform,
     say=say,
     shot=(("存储容量与话务量", "the storage capacity and traffic"), ("容量可保存 6 个月", "six months fit")),
 )

@@ -7,11 +7,23 @@ from typing import Any
 
 from harness.scenario import loader
 from harness.scenario.model import Scenario
-from harness.steps import expect_storage
+from harness.steps import (
+    expect_recording,
+    expect_retention,
+    expect_retention_proof,
+    expect_storage,
+    play_marker,
+    verify_canaries,
+)
 from harness.steps.kind import StepKind
 from harness.targets.model import PromptLibrary, Target
 
 KINDS: tuple[StepKind[Any], ...] = (
+    play_marker.KIND,
+    expect_recording.KIND,
+    expect_retention.KIND,
+    expect_retention_proof.KIND,
+    verify_canaries.KIND,
     expect_storage.KIND,
 )
 BY_NAME: dict[str, StepKind[Any]] = {k.name: k for k in KINDS}

@@ -5,7 +5,7 @@
 A folder read through the directory adapter stands in for a platform's spool
 whose names carry no Call-ID, so the call's recording can only be told by its
 audio marker.  Four spools, each searched with the step's own code
-(``_locate``, then the verdict ``expect_recording`` gives):
+(``locate``, then the verdict ``expect_recording`` gives):
 
 1. the call's recording alone;
 2. ``--others`` older recordings of other calls (names written to the minute,
@@ -45,7 +45,7 @@ sys.path.insert(0, str(PROJECT))
 
 from harness.audio.marker import marker_for
 from harness.checks.recording import Expectation, analyse, judge
-from harness.runner.steps.recording import PlayedMarker, _locate
+from harness.runner.steps.recording import PlayedMarker, locate
 from harness.targets.adapter import Platform, RecordingInfo, adapter_for
 from harness.targets.model import Target
 from tests.targets.recording_check import recording, step_run
@@ -120,7 +120,7 @@ def search(folder: Path, now: datetime, work: Path, within: float, **names: Any
     step = SimpleNamespace(within=within, call="c1")
     work.mkdir(parents=True)
     began = time.perf_counter()
-    rec, how = _locate(step_run(profile), cast(Platform, platform), cast(Any, state),
+    rec, how = locate(step_run(profile), cast(Platform, platform), cast(Any, state),
                        cast(Any, step), work)
     took = time.perf_counter() - began
     analysis = analyse(platform.platform.fetch(rec, work), {"caller": marker_for(CALL, "caller")})

@@ -8,15 +8,13 @@ from typing import Any
 import pytest
 
 from harness.errors import ScenarioError
-from harness.scenario.model import (
-    ExpectRecordingStep,
-    ExpectRetentionProofStep,
-    ExpectRetentionStep,
-    PlayMarkerStep,
-    VerifyCanariesStep,
-)
+from harness.steps.expect_recording import ExpectRecordingStep
+from harness.steps.expect_retention import ExpectRetentionStep
+from harness.steps.expect_retention_proof import ExpectRetentionProofStep
 from harness.steps.expect_storage import ExpectStorageStep
+from harness.steps.play_marker import PlayMarkerStep
 from harness.steps.registry import load_scenario
+from harness.steps.verify_canaries import VerifyCanariesStep
 
 HEAD = """\
 name: recorded

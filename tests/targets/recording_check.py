@@ -23,7 +23,7 @@ from harness.audio.marker import marker_for, render
 from harness.audio.wav import write_wav
 from harness.checks.recording import Expectation, analyse, judge, measurements
 from harness.checks.recording_search import Downloads
-from harness.runner.steps.recording import PlayedMarker, _declared_days, _locate
+from harness.runner.steps.recording import PlayedMarker, declared_days, locate
 from harness.targets.adapter import Platform
 from harness.targets.model import Target
 
@@ -47,7 +47,7 @@ class Verdict:
 
 
 def step_run(target: Target | None = None) -> Any:
-    """What ``_locate`` needs of a ``ScenarioRun``: no phones, a fresh download cache, and the
+    """What ``locate`` needs of a ``ScenarioRun``: no phones, a fresh download cache, and the
     profile's ``adapter:`` (for how names carry times; none by default)."""
     profile = target or SimpleNamespace(adapter={}, path=Path("/profiles/t.yaml"))
     return SimpleNamespace(budget=lambda s: s,
@@ -72,7 +72,7 @@ def check_found(platform: Platform, call_id: str, work: Path, require_auth: bool
         markers=markers)
     step = SimpleNamespace(within=within, call="c1")
     work.mkdir(parents=True, exist_ok=True)
-    rec, how = _locate(cast(Any, run), platform, cast(Any, state), cast(Any, step), work)
+    rec, how = locate(cast(Any, run), platform, cast(Any, state), cast(Any, step), work)
     path = platform.fetch(rec, work)
     analysis = analyse(path, {p: m.marker for p, m in markers.items()})
     status = platform.fetch_unauthenticated(rec) if require_auth else None
@@ -83,7 +83,7 @@ def check_found(platform: Platform, call_id: str, work: Path, require_auth: bool
 
 def retention_source(target: Target, platform: Platform) -> tuple[int, str]:
     """The retention the step takes, and whom it credits with it."""
-    return _declared_days(cast(Any, SimpleNamespace(target=target)), platform)
+    return declared_days(cast(Any, SimpleNamespace(target=target)), platform)
 
 
 class IdleBoard:

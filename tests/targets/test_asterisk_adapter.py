@@ -546,15 +546,15 @@ def test_nothing_listening_names_the_url_and_ari_settings(monkeypatch: pytest.Mo
 
 
 def test_retention_is_the_profiles_word_and_clock_and_purge_not_supported(ari: AriServer) -> None:
-    from harness.runner.steps.recording import _declared_days
+    from harness.runner.steps.recording import declared_days
 
     profile = target(ari.url, retention_days=190)
     platform = adapter_for(profile)
     assert platform.retention_days() is None  # Asterisk cannot say: the step takes the profile's
     run = cast(Any, SimpleNamespace(target=profile))
-    assert _declared_days(run, platform) == (190, "adapter.retention_days in /profiles/asterisk.yaml")
+    assert declared_days(run, platform) == (190, "adapter.retention_days in /profiles/asterisk.yaml")
     with pytest.raises(TargetError, match=r"declares no adapter\.retention_days"):
-        _declared_days(cast(Any, SimpleNamespace(target=target(ari.url))), platform)
+        declared_days(cast(Any, SimpleNamespace(target=target(ari.url))), platform)
     with pytest.raises(NotSupported, match="cannot move its clock"):
         platform.set_clock_offset(191)
     with pytest.raises(NotSupported, match="no retention policy of its own"):
@@ -564,7 +564,7 @@ def test_retention_is_the_profiles_word_and_clock_and_purge_not_supported(ari: A
 
 # -- the recording step with this adapter ------------------------------------------------------
 def locate(platform: Platform, folder: Path, within: float = 30.0) -> tuple[str, str]:
-    from harness.runner.steps.recording import PlayedMarker, _locate
+    from harness.runner.steps.recording import PlayedMarker, locate
 
     wall = NOW.timestamp()  # the clock the test dated its recordings from, not the import's
     run = step_run()
@@ -572,7 +572,7 @@ def locate(platform: Platform, folder: Path, within: float = 30.0) -> tuple[str,
         timeline=SimpleNamespace(sip_call_id=CALL, events=[SimpleNamespace(wall=wall - 30)]),
         markers={"caller": PlayedMarker(marker_for(CALL, "caller"), 0.0, wall - 20)})
     step = SimpleNamespace(within=within, call="c1")
-    rec, how = _locate(cast(Any, run), platform, cast(Any, state), cast(Any, step), folder)
+    rec, how = locate(cast(Any, run), platform, cast(Any, state), cast(Any, step), folder)
     return rec.name, how
 
 

@@ -500,11 +500,11 @@ def test_retention_is_the_profiles_word_and_clock_and_purge_not_supported(
     platform = adapter_for(profile)
     assert platform.retention_days() is None  # a folder cannot say: the step takes the profile's
     assert retention_source(profile, platform) == (190, f"adapter.retention_days in {PROFILE}")
-    from harness.runner.steps.recording import _declared_days
+    from harness.runner.steps.recording import declared_days
 
     run = cast(Any, SimpleNamespace(target=target(recordings=directory(tmp_path))))
     with pytest.raises(TargetError, match=r"declares no adapter\.retention_days"):
-        _declared_days(run, platform)
+        declared_days(run, platform)
     with pytest.raises(NotSupported, match="FreeSWITCH cannot move its clock"):
         platform.set_clock_offset(191)
     with pytest.raises(NotSupported, match="no retention policy of its own"):

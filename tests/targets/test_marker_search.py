@@ -19,7 +19,8 @@ import pytest
 
 from harness.audio.marker import marker_for
 from harness.errors import ExpectationFailed
-from harness.runner.steps.recording import PlayedMarker, _locate
+from harness.runner.steps.recording import PlayedMarker
+from harness.runner.steps.recording import locate as locate_recording
 from harness.targets.adapter import Platform, RecordingInfo, adapter_for
 from harness.targets.model import Target
 from tests.targets.recording_check import check_found, recording, step_run
@@ -66,7 +67,7 @@ def test_the_calls_recording_is_found_among_more_than_twenty_that_sort_after_it(
     assert verdict.problems == []
 
 
-# -- through _locate, with a run that spans several steps ---------------------------------------
+# -- through locate, with a run that spans several steps ---------------------------------------
 class Spool:
     """The directory platform, counting downloads, and hiding ``late`` from the first
     ``hidden`` listings of the window (a recording the platform files after the hang-up)."""
@@ -100,7 +101,7 @@ def locate(run: Any, spool: Spool, call_id: str, work: Path, within: float) -> s
         markers={"caller": PlayedMarker(marker_for(call_id, "caller"), 0.0, wall - 20)})
     step = SimpleNamespace(within=within, call="c1")
     work.mkdir(parents=True, exist_ok=True)
-    rec, how = _locate(run, cast(Platform, spool), cast(Any, state), cast(Any, step), work)
+    rec, how = locate_recording(run, cast(Platform, spool), cast(Any, state), cast(Any, step), work)
     assert how == "time window and marker"
     return rec.name
 

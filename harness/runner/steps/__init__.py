@@ -30,6 +30,6 @@ def handles(step_type: type) -> Callable[[H], H]:
 def handler_for(step: Step) -> Handler:
     # Importing the step modules registers their handlers. All of them, even when one was
     # imported already (a test of one family must not leave the others unregistered).
-    from harness.runner.steps import acd, dtmf, media, recording, signalling  # noqa: F401
+    from harness.runner.steps import acd, dtmf, media, signalling  # noqa: F401
 
     return _HANDLERS[type(step)]

@@ -112,7 +112,8 @@ def test_evidence_records_hold_each_verdict_and_no_secret(run: tuple[Path, Rende
 
 
 def test_html_in_chromium_has_every_section_and_failures_first(run: tuple[Path, Rendered, str]) -> None:
-    from harness.report.pdf import console_errors, screenshot
+    from harness.report.devtools import console_errors
+    from harness.report.pdf import screenshot
 
     run_dir, rendered, _ = run
     html = rendered.html.read_text(encoding="utf-8")

@@ -10,7 +10,9 @@ slip inside it leaves no one place where all of it fits).
 
 Pieces add up to a score (:func:`combined_score`: at most 1, the NCC of the
 whole when nothing slipped) and a coverage (the share of energy in pieces
-that are heard, judged a second at a time by :func:`windowed_coverage`).
+that are heard, judged a second at a time by :func:`windowed_coverage`,
+which lets a run of unheard pieces shorter than ``LAPSE_S`` pass as lost
+packets).
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 from scipy.signal import correlate
+
+from harness.audio.frames import runs
 
 _F64 = npt.NDArray[np.float64]
 PIECE_MATCH = 0.5  # a piece at or above this NCC on its own counts as heard
@@ -31,6 +35,7 @@ MIN_RMS = 1e-5  # windows quieter than -100 dBFS are silence, not a match
 _STRONG_PIECE = 0.1  # pieces under 10 % of mean energy do not place the edges
 COVERAGE_WINDOW_S = 1.0  # coverage is the worst second's (quieter seconds aside)
 _QUIET_WINDOW = 0.1  # a second with under 10 % of the segment's mean energy per second
+LAPSE_S = 0.15  # unheard runs shorter than this are lost packets, not another word
 
 
 @dataclass(frozen=True)
@@ -51,10 +56,10 @@ class Piece:
         return self.ncc >= PIECE_MATCH or self.kept_ncc >= _KEPT_MATCH
 
 
-def unheard(piece: Piece) -> Piece:
-    """``piece`` with its correlation left out of the score (its energies stay)."""
-    return Piece(0.0, piece.window_energy, piece.energy, piece.ncc, piece.slip, piece.offset,
-                  piece.kept_ncc)
+def weighed(piece: Piece, weight: float) -> Piece:
+    """``piece`` with its correlation scaled by ``weight`` in a score (its energies stay)."""
+    return Piece(piece.product * weight, piece.window_energy, piece.energy, piece.ncc, piece.slip,
+                 piece.offset, piece.kept_ncc)
 
 
 def window_energy(energy: _F64, lo: int, hi: int, size: int) -> _F64:
@@ -190,24 +195,22 @@ def combined_score(pieces: list[Piece]) -> float:
     )
 
 
-def coverage_of(pieces: list[Piece]) -> float:
-    """Share of the reference's energy in pieces that are heard (:attr:`Piece.heard`)."""
-    total = sum(p.energy for p in pieces)
-    return sum(p.energy for p in pieces if p.heard) / total
-
-
-def windowed_coverage(pieces: list[Piece], size: int, window: int) -> float:
+def windowed_coverage(pieces: list[Piece], size: int, window: int, lapse: int) -> float:
     """Lowest share of energy heard over the ``window``-long stretches of a segment.
 
     A stretch holds the pieces whose centres lie in it; stretches start at
-    each piece (moved back to fit), and quiet ones (``_QUIET_WINDOW``) do not count.
+    each piece (moved back to fit), and quiet ones (``_QUIET_WINDOW``) do not
+    count. A run of unheard pieces shorter than ``lapse`` samples counts as
+    heard: a burst of lost packets can take a short loud sound away whole,
+    while a different word leaves a whole piece or more unheard.
     """
-    if size <= window:
-        return coverage_of(pieces)
     offsets = np.array([p.offset for p in pieces])
-    centres = offsets + np.diff(np.append(offsets, size)) / 2
+    sizes = np.diff(np.append(offsets, size))
     energies = np.array([p.energy for p in pieces])
-    heard = np.array([p.energy if p.heard else 0.0 for p in pieces])
+    heard = np.where(_forgiven(pieces, sizes, lapse), energies, 0.0)
+    if size <= window:
+        return float(heard.sum() / energies.sum())
+    centres = offsets + sizes / 2
     floor = _QUIET_WINDOW * energies.sum() * window / size
     worst = 1.0
     for start in np.unique(np.minimum(offsets, size - window)):
@@ -216,6 +219,15 @@ def windowed_coverage(pieces: list[Piece], size: int, window: int) -> float:
         if total > floor:
             worst = min(worst, float(heard[inside].sum()) / total)
     return worst
+
+
+def _forgiven(pieces: list[Piece], sizes: npt.NDArray[np.int_], lapse: int) -> npt.NDArray[np.bool_]:
+    """Pieces heard, or in a run of unheard ones shorter than ``lapse`` samples in all."""
+    ok = np.array([p.heard for p in pieces])
+    for first, last in runs(~ok):
+        if sizes[first : last + 1].sum() < lapse:
+            ok[first : last + 1] = True
+    return ok
 
 
 def outer_slips(pieces: list[Piece]) -> tuple[int, int]:

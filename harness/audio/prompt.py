@@ -24,13 +24,14 @@ What a call does to a prompt moves its parts, though:
   stretched by the drift they show and matched again (up to ``max_drift_ppm``).
 
 ``score`` adds up the pieces' correlations against their own windows (a
-piece that is not heard adds its energy but not its chance correlation), so
-it is at most 1, equals the rigid score when nothing moved and is never
-reported below it. A prompt cut short and followed by silence, or a near
-duplicate with one word changed, can still score high on what it shares, so
-``coverage`` reports the share of the reference's energy in pieces that are
-heard, in the worst second of any segment, and :func:`find_prompt` asks for
-both.
+piece that is not heard adds its energy but not its chance correlation, and
+a segment's correlation is scaled by its coverage), so it is at most 1,
+equals the rigid score when nothing moved and is never reported below it.
+``coverage`` is the share of the reference's energy in pieces that are
+heard, in the worst second of any segment (a run of unheard pieces shorter
+than 150 ms, what a burst of lost packets takes, aside): a prompt cut short,
+or a near duplicate with one word (a digit) changed, can still score high on
+what it shares, so :func:`find_prompt` asks for both.
 
 Only whole windows count. A reference longer than the capture scores 0 and a
 prompt that has only partly arrived at the end of a capture scores low (its
@@ -48,12 +49,13 @@ from scipy.signal import correlate, resample
 from harness.audio.pcm import RATE, Samples, to_float
 from harness.audio.pieces import (
     COVERAGE_WINDOW_S,
+    LAPSE_S,
     Piece,
     combined_score,
     ncc_at,
     outer_slips,
     place_pieces,
-    unheard,
+    weighed,
     window_energy,
     windowed_coverage,
 )
@@ -156,6 +158,7 @@ class SegmentMatch:
         return combined_score(self.pieces)
 
     window: int  # samples: coverage is judged over stretches this long
+    lapse: int  # samples: shorter runs of unheard pieces still count as heard
 
     @property
     def coverage(self) -> float:
@@ -164,7 +167,7 @@ class SegmentMatch:
         Judged a second at a time, so that one different word (a digit, a
         name) in a long segment is not lost in the energy of the rest.
         """
-        return windowed_coverage(self.pieces, self.segment.size, self.window)
+        return windowed_coverage(self.pieces, self.segment.size, self.window, self.lapse)
 
     def origin(self, first: bool) -> int:
         """Capture sample where the reference's sample 0 is, by this segment's first or last piece."""
@@ -199,22 +202,27 @@ def _match_segments(
         region = (max(0, lag - margin), min(c.size, lag + r.size + margin))
         lags = chain_segments(c, r, segments, energy, region, max_gap, max_slip)
     piece_len, window = int(_PIECE_S * rate), int(COVERAGE_WINDOW_S * rate)
+    lapse = int(LAPSE_S * rate)
     return [
         SegmentMatch(
-            s, at, place_pieces(c, r[s.start : s.end], energy, at, piece_len, max_slip), window
+            s, at, place_pieces(c, r[s.start : s.end], energy, at, piece_len, max_slip), window,
+            lapse,
         )
         for s, at in zip(segments, lags)
     ]
 
 
 def _chain_score(heard: list[SegmentMatch]) -> float:
-    """The combined score of every piece, counting only the products of pieces that are heard.
+    """The combined score of every piece, each counted as far as it and its segment are heard.
 
     A piece that does not match (a different word in its place) adds its
-    energy but none of its chance correlation.
+    energy but none of its chance correlation, and the correlation of a
+    segment that is only partly heard is scaled by its coverage: a prompt
+    that shares most words with another does not score as high as the other.
     """
-    pieces = [p for segment in heard for p in segment.pieces]
-    return combined_score([p if p.heard else unheard(p) for p in pieces])
+    return combined_score([
+        weighed(p, s.coverage if p.heard else 0.0) for s in heard for p in s.pieces
+    ])
 
 
 def _drift(heard: list[SegmentMatch], max_ppm: float) -> float:

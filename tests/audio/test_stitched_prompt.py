@@ -12,8 +12,9 @@ from harness.audio.pcm import RATE, FloatArray
 from harness.audio.prompt import MIN_COVERAGE, PromptMatch, find_prompt, match_prompt
 from harness.audio.segments import split_at_pauses
 from harness.audio.tone import silence
+from harness.audio.wav import read_wav
 
-from .stitched import load_phrases, make_case
+from .stitched import REFERENCE_DIR, load_phrases, make_case
 
 START_S = 0.737  # off the 20 ms packet grid
 MENU = ("greeting", "digit_one", "agent_hello")
@@ -72,3 +73,10 @@ def test_a_match_still_reports_score_and_coverage() -> None:
     # expect_prompt's failure message and measurements read these fields
     names = [f.name for f in fields(PromptMatch)]
     assert names == ["score", "start_s", "end_s", "rigid_score", "coverage"]
+
+
+def test_a_prompt_that_shares_most_of_its_words_is_not_heard(prompts: dict[str, FloatArray]) -> None:
+    # "...欢迎致电参考呼叫中心。Welcome to the reference call centre." against "...测试... test..."
+    welcome = read_wav(REFERENCE_DIR / "welcome.wav")[0]
+    found = match_prompt(np.concatenate((silence(1.0), welcome, silence(1.0))), prompts["greeting"])
+    assert found.coverage < 0.5 and found.score < 0.7, found

@@ -92,7 +92,7 @@ def _prompts_arguments(prompts: argparse.ArgumentParser) -> None:
 
 
 def _duration(text: str) -> float:
-    from harness.scenario.values import BadValue, parse_duration
+    from harness.spec.values import BadValue, parse_duration
 
     try:
         value = parse_duration(text)
@@ -233,7 +233,7 @@ def verify(args: argparse.Namespace) -> int:
 def doctor(args: argparse.Namespace) -> int:
     import tempfile
 
-    from harness.doctor.checkup import examine
+    from harness.doctor.examination import examine
     from harness.doctor.finding import summary
     from harness.errors import SpecError
     from harness.targets.profile import load_target

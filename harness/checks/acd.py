@@ -5,7 +5,7 @@ call (its INVITE arrived), who answered and when that leg ended -- never of what
 the platform reports.  Strategies follow Asterisk app_queue.  Where the
 platform's history before the scenario matters (leastrecent, fewestcalls), only
 the calls that the scenario's own history decides are judged, and the note says
-so.  The runner (``harness/runner/steps/acd.py``) gathers the observations.
+so.  The runner (``harness/steps/expect_distribution.py``) gathers the observations.
 """
 
 from __future__ import annotations

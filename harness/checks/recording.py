@@ -1,7 +1,7 @@
 """The recording check (录音存储): a downloaded recording against the call it should hold.
 
 Pure functions over a file, the call's timelines and what the platform said;
-the step handler (``harness.runner.steps.recording``) finds and downloads
+the step handler (``harness.steps.recorded``) finds and downloads
 the recording.  The file may be in any format ``harness.audio.recording``
 reads (WAV, GSM, MP3, Ogg; mixed or one party per channel); its hash is of
 the bytes downloaded, never of the decoded audio.  Problems are written in a

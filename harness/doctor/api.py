@@ -20,7 +20,7 @@ _HINT = re.compile(r"\s*\(hint: (.*)\)\s*$", re.DOTALL)
 
 
 def recordings(c: Checkup) -> Iterator[Finding]:
-    from harness.targets.adapter import adapter_for
+    from harness.targets.registry import adapter_for
 
     if "type" not in c.target.adapter:
         yield skipped(6, "recordings", "the profile has no adapter: section, so the recording API is "

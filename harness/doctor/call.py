@@ -16,10 +16,10 @@ import numpy as np
 from harness.doctor.checkup import Checkup
 from harness.doctor.finding import Finding, fail, ok, skipped, warn
 from harness.runner.cast import phone_setup, request_uri
-from harness.scenario.model import Destination
 from harness.sip.controller import WaitTimeout
 from harness.sip.sdp import AudioStream, audio_stream
 from harness.sip.timeline import CallTimeline
+from harness.spec.values import Destination
 
 RATE = 8000
 ANSWER_TIMEOUT = 10.0

@@ -45,7 +45,7 @@ def recorded_call(c: Checkup) -> Iterator[Finding]:
     if why:
         yield skipped(NUMBER, CHECK, why)
         return
-    from harness.targets.adapter import adapter_for
+    from harness.targets.registry import adapter_for
 
     platform = adapter_for(c.target)
     calls: list[CallSeen] = []

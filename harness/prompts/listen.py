@@ -16,9 +16,12 @@ from collections.abc import Callable
 from typing import Any
 
 from harness.runner.run import ScenarioRun
-from harness.scenario.model import ExpectAnswerStep, ExpectHangupStep, ExpectSilenceStep, Step
+from harness.scenario.model import Step
 from harness.sip.controller import WaitTimeout
 from harness.sip.timeline import CallTimeline
+from harness.steps.expect_answer import ExpectAnswerStep
+from harness.steps.expect_hangup import ExpectHangupStep
+from harness.steps.expect_silence import ExpectSilenceStep
 
 Listener = Callable[[ScenarioRun, Any], "str | None"]  # why the walk cannot go on, or None
 
@@ -54,7 +57,7 @@ def hangup(run: ScenarioRun, step: ExpectHangupStep) -> None:
 
 def silence(run: ScenarioRun, step: ExpectSilenceStep) -> None:
     """Let the step's duration pass; what is heard meanwhile is left to the next prompt."""
-    from harness.runner.steps.media import idle
+    from harness.steps.media import idle
 
     idle(run, run.budget(step.duration))
 

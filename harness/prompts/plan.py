@@ -19,20 +19,17 @@ import yaml
 from harness.errors import SpecError
 from harness.runner.run import step_kind
 from harness.scenario.loader import discover
-from harness.scenario.model import (
-    CallStep,
-    ExpectAnswerStep,
-    ExpectHangupStep,
-    ExpectPromptStep,
-    ExpectSilenceStep,
-    HangupStep,
-    PlayStep,
-    Scenario,
-    SendDtmfStep,
-    Step,
-    WaitStep,
-)
+from harness.scenario.model import Scenario, Step
+from harness.steps.call import CallStep
+from harness.steps.expect_answer import ExpectAnswerStep
+from harness.steps.expect_hangup import ExpectHangupStep
+from harness.steps.expect_prompt import ExpectPromptStep
+from harness.steps.expect_silence import ExpectSilenceStep
+from harness.steps.hangup import HangupStep
+from harness.steps.play import PlayStep
 from harness.steps.registry import load_scenario
+from harness.steps.send_dtmf import SendDtmfStep
+from harness.steps.wait import WaitStep
 from harness.targets.model import PromptLibrary, PromptRef, Target
 
 PROMPT_ID = re.compile(r"^[a-z0-9_]+$")  # as prompts.schema.yaml asks of a library's ids

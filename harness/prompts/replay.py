@@ -28,19 +28,16 @@ from harness.prompts.listen import listener
 from harness.prompts.plan import not_replayed, prompt_steps, step_line
 from harness.prompts.take import Miss, Source, Take
 from harness.runner.run import CallState, ScenarioRun, step_kind
-from harness.scenario.model import (
-    CallStep,
-    ExpectAnswerStep,
-    ExpectPromptStep,
-    ExpectSilenceStep,
-    PlayStep,
-    Scenario,
-    SendDtmfStep,
-    Step,
-)
+from harness.scenario.model import Scenario, Step
 from harness.sip.controller import WaitTimeout
 from harness.sip.timeline import CallTimeline
+from harness.steps.call import CallStep
+from harness.steps.expect_answer import ExpectAnswerStep
+from harness.steps.expect_prompt import ExpectPromptStep
+from harness.steps.expect_silence import ExpectSilenceStep
+from harness.steps.play import PlayStep
 from harness.steps.registry import BY_MODEL
+from harness.steps.send_dtmf import SendDtmfStep
 from harness.targets.model import PromptLibrary, Target
 
 LATE_MARGIN = 2.0  # a prompt that begins this much after its step's ``within`` is still taken
@@ -158,14 +155,12 @@ class Replay:
 
     # -- the steps ---------------------------------------------------------------------
     def _step(self, run: ScenarioRun, step: Step, index: int) -> None:
-        from harness.runner.steps import handler_for
-
         if isinstance(step, ExpectPromptStep):
             self._listen(run, step, index)
             return
         began = time.monotonic()
         listen_only = listener(step)  # a step that judges only waits: a capture gives no verdicts
-        why = listen_only(run, step) if listen_only is not None else handler_for(step)(run, step)
+        why = listen_only(run, step) if listen_only is not None else BY_MODEL[type(step)].run(run, step)
         if isinstance(why, str):
             raise _Stop(why)
         if isinstance(step, CallStep):
@@ -290,7 +285,7 @@ class Replay:
 
 
 def _capture(state: CallState) -> tuple[Any, float]:
-    from harness.runner.steps.media import capture
+    from harness.steps.media import capture
 
     return capture(state)
 

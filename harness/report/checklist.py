@@ -25,26 +25,10 @@ CORE_FUNCTIONS = (
 )
 _FUNCTION_OF = {"ivr": "ivr", "acd": "acd", "recording": "recording", "retention": "recording"}
 
-# step kind -> (what to show on screen, the cue), each (zh, en)
-SHOTS: dict[str, tuple[tuple[str, str], tuple[str, str]]] = {
-    "call": (("主叫软电话拨号界面与平台实时话务监控", "the caller softphone dialling, and the platform's live call monitor"),
-             ("主叫显示呼叫中", "the caller shows the call in progress")),
-    "expect_answer": (("平台接通", "the platform answering"), ("通话计时开始", "the call timer starts")),
-    "expect_prompt": (("放音（开启扬声器），同时显示提示音文本", "the prompt playing (speaker on), its text on screen"),
-                      ("听到提示音", "the prompt is heard")),
-    "send_dtmf": (("主叫拨号盘按键", "the caller's keypad"), ("按键音", "the key tone")),
-    "expect_agent": (("坐席软电话振铃并接听；ACD队列监控", "the agent softphone ringing and answering; the ACD queue monitor"),
-                     ("坐席振铃、接通", "the agent rings, then talks")),
-    "expect_distribution": (("ACD报表：每通电话分配给哪位坐席", "the ACD report: which agent took each call"),
-                            ("分配顺序符合策略", "the order follows the strategy")),
-    "expect_hangup": (("平台挂机", "the platform hanging up"), ("通话结束", "the call ends")),
-}
-
-
 def shot_of(kind: str) -> tuple[tuple[str, str], tuple[str, str]] | None:
     """What the video shows for a step of ``kind``, and the cue to hear (None: not filmed)."""
     known = BY_NAME.get(kind)
-    return known.shot if known is not None else SHOTS.get(kind)
+    return known.shot if known is not None else None
 
 
 @dataclass(frozen=True)

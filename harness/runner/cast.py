@@ -13,8 +13,9 @@ from functools import cache
 from pathlib import Path
 
 from harness.errors import TargetError
-from harness.scenario.model import AgentSpec, Destination, Scenario
+from harness.scenario.model import AgentSpec, Scenario
 from harness.sip.config import AccountSetup, Behaviour, PhoneSetup, TlsSetup
+from harness.spec.values import Destination
 from harness.targets.model import Account, Target
 
 

@@ -11,19 +11,19 @@ from __future__ import annotations
 import copy
 import functools
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol, cast
 
 import jsonschema
 
 from harness.errors import Problem, ProfileError, ScenarioError
-from harness.scenario.context import LoadContext, mapping
+from harness.scenario.context import LoadContext
 from harness.scenario.model import AgentSpec, Behaviour, CallerSpec, Scenario, Step
 from harness.scenario.repeat import expand_repeats
-from harness.scenario.schema import load_schema, validate
-from harness.scenario.steps import STEPS, Builder, place_unreadable_call
-from harness.scenario.yamlmarks import MarkedDoc, NodeInfo, read_marked
+from harness.spec.checker import mapping
+from harness.spec.schema import load_schema, validate
+from harness.spec.yamlmarks import DataPath, Mark, MarkedDoc, NodeInfo, read_marked
 from harness.targets.model import PromptLibrary, Target
 from harness.targets.profile import load_prompt_library
 
@@ -42,7 +42,7 @@ class Kind(Protocol):
     @property
     def body_schema(self) -> dict[str, Any]: ...
     @property
-    def build(self) -> Builder: ...
+    def build(self) -> Callable[[LoadContext, DataPath, Any, Mark], Step]: ...
 
 
 def load_scenario(
@@ -67,7 +67,7 @@ def load_scenario(
     _expand_step_shorthand(doc)
     findings = validate(doc, scenario_schema(tuple(kinds)))
     ctx = LoadContext(doc, {f.dpath for f in findings}, target=target)
-    ctx.builders = {**STEPS, **{k.name: k.build for k in kinds}}
+    ctx.builders = {k.name: k.build for k in kinds}
     scenario = _build(ctx, prompts) if isinstance(doc.data, dict) else None
     problems = ctx.all_problems(findings)
     if problems or scenario is None:
@@ -246,3 +246,9 @@ def _steps(ctx: LoadContext, items: list[Any]) -> tuple[Step, ...]:
             continue
         built.append(ctx.builders[kind](ctx, at, body, ctx.doc.mark(("steps", i))))
     return tuple(built)
+
+
+def place_unreadable_call(ctx: LoadContext) -> None:
+    """A call step the schema rejected still places a call, so later steps don't cascade."""
+    ctx.calls_seen += 1
+    ctx.placed.append(f"c{ctx.calls_seen}")

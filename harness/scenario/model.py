@@ -11,24 +11,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
 
+from harness.spec.yamlmarks import Mark
+
 DtmfMethod = Literal["rfc4733", "info", "inband"]
 Behaviour = Literal["answer", "reject", "ring", "unregistered"]
 Party = Literal["caller", "agent"]
 RETENTION_DAYS = 183  # 录音存储≥6个月: six months, counted as 183 days
 RETENTION_CLAUSE = "录音存储≥6个月 (call recordings are kept at least 6 months)"
 Strategy = Literal["ringall", "rrmemory", "leastrecent", "fewestcalls", "linear", "random"]
-
-
-@dataclass(frozen=True)
-class Mark:
-    """Where something was written: file, 1-based line and column."""
-
-    path: Path
-    line: int
-    col: int
-
-    def __str__(self) -> str:
-        return f"{self.path}:{self.line}:{self.col}"
 
 
 @dataclass(frozen=True)
@@ -72,142 +62,15 @@ class CallerSpec:
     mark: Mark | None = None
 
 
-@dataclass(frozen=True)
-class Destination:
-    """Where a call goes: ``did:NAME``, ``agent:NAME``, a ``sip:`` URI, or a bare user part."""
-
-    kind: Literal["did", "agent", "uri", "user"]
-    value: str
-
-
-@dataclass(frozen=True)
-class CallStep:
-    call: str  # the id later steps refer to
-    caller: str
-    to: Destination
-    headers: tuple[tuple[str, str], ...] = ()
-    mark: Mark | None = None
-
-
-@dataclass(frozen=True)
-class ExpectAnswerStep:
-    call: str
-    within: float
-    mark: Mark | None = None
-
-
-@dataclass(frozen=True)
-class ExpectHangupStep:
-    """The far end ends the call within the deadline, optionally with a given status."""
-
-    call: str
-    within: float
-    status: int | None = None
-    mark: Mark | None = None
-
-
-@dataclass(frozen=True)
-class ExpectPromptStep:
-    call: str
-    prompt: str
-    within: float
-    min_score: float = 0.8
-    mark: Mark | None = None
-
-
-@dataclass(frozen=True)
-class ExpectSilenceStep:
-    call: str
-    duration: float
-    max_level_dbfs: float = -45.0
-    mark: Mark | None = None
-
-
-@dataclass(frozen=True)
-class SendDtmfStep:
-    call: str
-    digits: str
-    method: DtmfMethod = "rfc4733"
-    mark: Mark | None = None
-
-
-@dataclass(frozen=True)
-class ExpectDtmfStep:
-    """DTMF received: by the caller on ``call``, or by ``agent`` on its current call."""
-
-    digits: str
-    within: float
-    call: str | None = None
-    agent: str | None = None
-    mark: Mark | None = None
-
-
-@dataclass(frozen=True)
-class ExpectAgentStep:
-    """The call is answered by one of ``agents`` within the deadline."""
-
-    call: str
-    agents: tuple[str, ...]
-    within: float
-    mark: Mark | None = None
-
-
-@dataclass(frozen=True)
-class PlayStep:
-    call: str
-    audio: Audio
-    wait: bool = True  # block until it has played out
-    mark: Mark | None = None
-
-
-@dataclass(frozen=True)
-class WaitStep:
-    duration: float
-    mark: Mark | None = None
-
-
-@dataclass(frozen=True)
-class HangupStep:
-    call: str
-    mark: Mark | None = None
-
-
-@dataclass(frozen=True)
-class ExpectDistributionStep:
-    """The answered calls were distributed to the agents the way ``strategy`` says."""
-
-    strategy: Strategy
-    calls: tuple[str, ...] = ()  # empty: every call placed before this step
-    agents: tuple[str, ...] = ()  # the queue's members in configured order; empty: all agents
-    mark: Mark | None = None
-
-
-
 class Step(Protocol):
     """What every step model has: where it was written; each kind's model adds its fields.
 
-    The models of the kinds in ``harness.steps`` are defined there, one module a kind;
-    the ones below are still built by ``scenario/steps.py`` and run by ``runner/steps``.
+    The models are defined with their kinds, one module a kind, in ``harness.steps``.
     """
 
     @property
     def mark(self) -> Mark | None: ...
 
-
-LegacyStep = (
-    CallStep
-    | ExpectDistributionStep
-    | ExpectAnswerStep
-    | ExpectHangupStep
-    | ExpectPromptStep
-    | ExpectSilenceStep
-    | SendDtmfStep
-    | ExpectDtmfStep
-    | ExpectAgentStep
-    | PlayStep
-    | WaitStep
-    | HangupStep
-)
 
 
 @dataclass(frozen=True)

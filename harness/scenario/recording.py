@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.scenario.context import LoadContext, mapping
+from harness.scenario.context import LoadContext
 from harness.scenario.model import (
     RETENTION_DAYS,
 )
-from harness.scenario.yamlmarks import DataPath
+from harness.spec.checker import mapping
+from harness.spec.yamlmarks import DataPath
 
 ENDS_CALL = ("hangup", "expect_hangup")
 

@@ -25,7 +25,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from harness.scenario.yamlmarks import DataPath, MarkedDoc
+from harness.spec.yamlmarks import DataPath, MarkedDoc
 
 MAX_TIMES = 100  # repetitions of one block: a scenario is a few minutes of calls
 _FIELDS = {"count", "each", "as", "steps"}

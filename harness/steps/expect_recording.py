@@ -13,7 +13,13 @@ from typing import Any, cast
 from harness.checks.recording import Expectation, analyse, bridged, judge, measurements
 from harness.errors import HarnessError
 from harness.runner.run import ScenarioRun
-from harness.runner.steps.recording import (
+from harness.scenario.context import LoadContext
+from harness.scenario.model import Party
+from harness.scenario.recording import ENDS_CALL, earlier
+from harness.spec.checker import mapping
+from harness.spec.yamlmarks import DataPath, Mark
+from harness.steps.kind import Measurements, Said, StepKind
+from harness.steps.recorded import (
     FoundRecording,
     NotConformant,
     expected_offsets,
@@ -21,12 +27,7 @@ from harness.runner.steps.recording import (
     locate,
     markers_of,
 )
-from harness.scenario.context import LoadContext, mapping
-from harness.scenario.model import Mark, Party
-from harness.scenario.recording import ENDS_CALL, earlier
-from harness.scenario.yamlmarks import DataPath
-from harness.steps.kind import Measurements, Said, StepKind
-from harness.targets.adapter import adapter_for
+from harness.targets.registry import adapter_for
 
 
 @dataclass(frozen=True)

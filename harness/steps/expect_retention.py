@@ -1,4 +1,4 @@
-"""``expect_retention``: The platform's declared retention policy is at least the required days."""
+"""``expect_retention``: the platform's declared retention policy is at least the required days."""
 
 from __future__ import annotations
 
@@ -8,13 +8,14 @@ from typing import Any
 
 from harness.checks.retention import policy_problem
 from harness.runner.run import ScenarioRun
-from harness.runner.steps.recording import NotConformant, declared_days
-from harness.scenario.context import LoadContext, mapping
-from harness.scenario.model import RETENTION_CLAUSE, RETENTION_DAYS, Mark
+from harness.scenario.context import LoadContext
+from harness.scenario.model import RETENTION_CLAUSE, RETENTION_DAYS
 from harness.scenario.recording import min_days
-from harness.scenario.yamlmarks import DataPath
+from harness.spec.checker import mapping
+from harness.spec.yamlmarks import DataPath, Mark
 from harness.steps.kind import Measurements, Said, StepKind
-from harness.targets.adapter import adapter_for
+from harness.steps.recorded import NotConformant, declared_days
+from harness.targets.registry import adapter_for
 
 
 @dataclass(frozen=True)

@@ -14,13 +14,15 @@ from typing import Any
 from harness.checks.retention import prove_retention
 from harness.errors import HarnessError
 from harness.runner.run import ScenarioRun
-from harness.runner.steps.recording import FoundRecording, NotConformant, declared_days, ledger, run_id
-from harness.scenario.context import LoadContext, mapping
-from harness.scenario.model import RETENTION_DAYS, Mark
+from harness.scenario.context import LoadContext
+from harness.scenario.model import RETENTION_DAYS
 from harness.scenario.recording import after_recording, min_days
-from harness.scenario.yamlmarks import DataPath
+from harness.spec.checker import mapping
+from harness.spec.yamlmarks import DataPath, Mark
 from harness.steps.kind import Measurements, Said, StepKind
-from harness.targets.adapter import NotSupported, adapter_for
+from harness.steps.recorded import FoundRecording, NotConformant, declared_days, ledger, run_id
+from harness.targets.adapter import NotSupported
+from harness.targets.registry import adapter_for
 
 
 @dataclass(frozen=True)

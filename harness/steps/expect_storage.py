@@ -14,12 +14,13 @@ from typing import Any
 from harness.checks.retention import storage_needed, storage_problem
 from harness.errors import HarnessError, TargetError
 from harness.runner.run import ScenarioRun
-from harness.runner.steps.recording import FoundRecording, NotConformant
-from harness.scenario.context import LoadContext, mapping
-from harness.scenario.model import RETENTION_DAYS, Mark
+from harness.scenario.context import LoadContext
+from harness.scenario.model import RETENTION_DAYS
 from harness.scenario.recording import after_recording, min_days
-from harness.scenario.yamlmarks import DataPath
+from harness.spec.checker import mapping
+from harness.spec.yamlmarks import DataPath, Mark
 from harness.steps.kind import Measurements, Said, StepKind
+from harness.steps.recorded import FoundRecording, NotConformant
 from harness.targets.adapter import profile_storage
 
 

@@ -14,6 +14,7 @@ dispatches to the kinds.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
@@ -22,8 +23,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 import yaml
 
 from harness.scenario.context import LoadContext
-from harness.scenario.model import Mark
-from harness.scenario.yamlmarks import DataPath
+from harness.spec.yamlmarks import DataPath, Mark
 
 if TYPE_CHECKING:
     from harness.runner.run import ScenarioRun
@@ -31,6 +31,17 @@ if TYPE_CHECKING:
 S = TypeVar("S")
 Said = tuple[str, str]  # (Chinese, English)
 Measurements = dict[str, Any]
+
+
+def words(value: Any) -> str:
+    """A step field as the report says it: lists joined, a destination by its value."""
+    if isinstance(value, (list, tuple)):
+        return ", ".join(words(v) for v in value)
+    if isinstance(value, Mapping) and "kind" in value and "value" in value:  # a Destination
+        return f"{value['value']}" if value["kind"] != "uri" else str(value["value"])
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return words({f.name: getattr(value, f.name) for f in dataclasses.fields(value)})
+    return str(value)
 
 
 @dataclass(frozen=True)

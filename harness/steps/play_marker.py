@@ -1,4 +1,4 @@
-"""``play_marker``: The caller, or the agent on the call, plays its per-call audio marker into the call."""
+"""``play_marker``: the caller, or the agent on the call, plays its per-call audio marker into the call."""
 
 from __future__ import annotations
 
@@ -9,12 +9,13 @@ from typing import Any, cast
 from harness.audio.marker import marker_for, render
 from harness.errors import HarnessError
 from harness.runner.run import ScenarioRun
-from harness.runner.steps.media import idle
-from harness.runner.steps.recording import PLAY_START_TIMEOUT, PlayedMarker, player, utc
-from harness.scenario.context import LoadContext, mapping
-from harness.scenario.model import Mark, Party
-from harness.scenario.yamlmarks import DataPath
+from harness.scenario.context import LoadContext
+from harness.scenario.model import Party
+from harness.spec.checker import mapping
+from harness.spec.yamlmarks import DataPath, Mark
 from harness.steps.kind import Measurements, Said, StepKind
+from harness.steps.media import idle
+from harness.steps.recorded import PLAY_START_TIMEOUT, PlayedMarker, player, utc
 
 
 @dataclass(frozen=True)

@@ -8,17 +8,41 @@ from typing import Any
 from harness.scenario import loader
 from harness.scenario.model import Scenario
 from harness.steps import (
+    call,
+    expect_agent,
+    expect_answer,
+    expect_distribution,
+    expect_dtmf,
+    expect_hangup,
+    expect_prompt,
     expect_recording,
     expect_retention,
     expect_retention_proof,
+    expect_silence,
     expect_storage,
+    hangup,
+    play,
     play_marker,
+    send_dtmf,
     verify_canaries,
+    wait,
 )
 from harness.steps.kind import StepKind
 from harness.targets.model import PromptLibrary, Target
 
 KINDS: tuple[StepKind[Any], ...] = (
+    call.KIND,
+    expect_answer.KIND,
+    expect_prompt.KIND,
+    expect_silence.KIND,
+    send_dtmf.KIND,
+    expect_dtmf.KIND,
+    expect_agent.KIND,
+    expect_hangup.KIND,
+    play.KIND,
+    wait.KIND,
+    hangup.KIND,
+    expect_distribution.KIND,
     play_marker.KIND,
     expect_recording.KIND,
     expect_retention.KIND,

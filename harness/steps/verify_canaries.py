@@ -1,4 +1,4 @@
-"""``verify_canaries``: Recordings kept as canaries on earlier runs are still there and unchanged."""
+"""``verify_canaries``: recordings kept as canaries on earlier runs are still there and unchanged."""
 
 from __future__ import annotations
 
@@ -8,13 +8,14 @@ from typing import Any
 
 from harness.checks.retention import verify_canaries
 from harness.runner.run import ScenarioRun
-from harness.runner.steps.recording import NotConformant, ledger, run_id
-from harness.scenario.context import LoadContext, mapping
-from harness.scenario.model import RETENTION_DAYS, Mark
+from harness.scenario.context import LoadContext
+from harness.scenario.model import RETENTION_DAYS
 from harness.scenario.recording import min_days
-from harness.scenario.yamlmarks import DataPath
+from harness.spec.checker import mapping
+from harness.spec.yamlmarks import DataPath, Mark
 from harness.steps.kind import Measurements, Said, StepKind
-from harness.targets.adapter import adapter_for
+from harness.steps.recorded import NotConformant, ledger, run_id
+from harness.targets.registry import adapter_for
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,6 @@ shown on this platform" rather than a failure.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -72,73 +71,6 @@ class Platform(Protocol):
 
     def queue_state(self) -> dict[str, Any] | None:
         """Queues and agents as the platform reports them; None if it cannot."""
-
-
-AdapterFactory = Callable[[Target], Platform]
-
-
-def _reference(target: Target) -> Platform:
-    from harness.targets.reference import ReferencePlatform
-
-    return ReferencePlatform.from_target(target)
-
-
-def _asterisk(target: Target) -> Platform:
-    from harness.targets.asterisk import AsteriskPlatform
-
-    return AsteriskPlatform.from_target(target)
-
-
-def _http(target: Target) -> Platform:
-    from harness.targets.generic_http import HttpPlatform
-
-    return HttpPlatform.from_target(target)
-
-
-def _directory(target: Target) -> Platform:
-    from harness.targets.directory import DirectoryPlatform
-
-    return DirectoryPlatform.from_target(target)
-
-
-def _freeswitch(target: Target) -> Platform:
-    from harness.targets.freeswitch import FreeswitchPlatform
-
-    return FreeswitchPlatform.from_target(target)
-
-
-def _sftp(target: Target) -> Platform:
-    from harness.targets.sftp import SftpPlatform
-
-    return SftpPlatform.from_target(target)
-
-
-ADAPTERS: dict[str, AdapterFactory] = {"reference": _reference, "asterisk": _asterisk,
-                                       "freeswitch": _freeswitch,
-                                       "sftp": _sftp,
-                                       "http": _http, "directory": _directory}
-"""Adapter factories by ``adapter.type``."""
-
-
-def adapter_for(target: Target) -> Platform:
-    """The platform adapter named by the profile's ``adapter.type``.
-
-    Raises ``TargetError`` when the profile has no adapter section or names
-    an adapter that does not exist.
-    """
-    kind = target.adapter.get("type")
-    if kind is None:
-        raise TargetError(
-            f"target profile {target.path} has no adapter: section, so recordings and retention "
-            f"cannot be checked (hint: add adapter: {{type: reference, url: ..., username: ..., "
-            f"password: ${{ENV:NAME}}}})"
-        )
-    if kind not in ADAPTERS:
-        raise TargetError(
-            f"target profile {target.path}: adapter type {kind!r} is not available "
-            f"(available: {', '.join(sorted(ADAPTERS))})"
-        )
-    return ADAPTERS[kind](target)
 
 
 def profile_retention_days(target: Target) -> int | None:

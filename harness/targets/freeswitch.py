@@ -193,9 +193,9 @@ def _source(spec: Any, target: Target) -> Platform:
         from harness.targets.sftp import SftpPlatform
 
         return _renamed(SftpPlatform.from_target, nested)
-    from harness.targets.generic_http import HttpPlatform
+    from harness.targets.http_profile import http_platform
 
-    return _renamed(HttpPlatform.from_target, nested)
+    return _renamed(http_platform, nested)
 
 
 def _usernames(spec: Any, where: str) -> dict[str, str]:

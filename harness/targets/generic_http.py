@@ -39,7 +39,7 @@ import urllib3
 
 from harness.errors import TargetError
 from harness.targets.adapter import NotSupported, RecordingInfo
-from harness.targets.model import Secret, Target
+from harness.targets.model import Secret
 from harness.targets.recording_fields import AnswerError, FieldMap, pick, write_time
 from harness.targets.reference import CHUNK, DEFAULT_TIMEOUT, _loopback, _reason
 
@@ -113,13 +113,6 @@ class HttpPlatform:
         self._links: dict[str, str] = {}  # recording name -> its download link from an answer
         self._session = requests.Session()
         self._session.trust_env = not _loopback(self.url)  # no proxy between us and loopback
-
-    @classmethod
-    def from_target(cls, target: Target) -> HttpPlatform:
-        """Built from the profile's ``adapter:`` (url, auth, recordings, retention, timeout)."""
-        from harness.targets.http_profile import http_platform
-
-        return http_platform(target)
 
     def __repr__(self) -> str:
         return (f"HttpPlatform({self.url!r}, auth={self.auth!r}, list={self.endpoints.list!r}, "

@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any, cast
 
 from harness.errors import ProfileError
-from harness.scenario.context import Checker, mapping
-from harness.scenario.schema import closest, load_schema, validate
-from harness.scenario.values import BadValue, parse_digits
-from harness.scenario.yamlmarks import DataPath, read_marked
+from harness.spec.checker import Checker, mapping
+from harness.spec.schema import closest, load_schema, validate
+from harness.spec.values import BadValue, parse_digits
+from harness.spec.yamlmarks import DataPath, read_marked
 from harness.targets.model import (
     Account,
     Doctor,

@@ -45,9 +45,10 @@ sys.path.insert(0, str(PROJECT))
 
 from harness.audio.marker import marker_for
 from harness.checks.recording import Expectation, analyse, judge
-from harness.runner.steps.recording import PlayedMarker, locate
-from harness.targets.adapter import Platform, RecordingInfo, adapter_for
+from harness.steps.recorded import PlayedMarker, locate
+from harness.targets.adapter import Platform, RecordingInfo
 from harness.targets.model import Target
+from harness.targets.registry import adapter_for
 from tests.targets.recording_check import recording, step_run
 
 CALL = "YmVuY2gtY2FsbA@127.0.0.1"

@@ -30,8 +30,9 @@ from harness.audio.wav import write_wav
 from harness.report.narration import say, spec_of
 from harness.report.rehearsal import Rehearsal
 from harness.runner.run import ScenarioRun, step_kind
-from harness.scenario.model import Scenario, WaitStep
+from harness.scenario.model import Scenario
 from harness.steps.registry import BY_MODEL, load_scenario
+from harness.steps.wait import WaitStep
 from harness.targets.profile import load_prompt_library, load_target
 
 ROOT = Path(__file__).resolve().parents[2]

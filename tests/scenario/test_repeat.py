@@ -7,8 +7,11 @@ from pathlib import Path
 import pytest
 
 from harness.errors import ScenarioError
-from harness.scenario.model import CallStep, ExpectAgentStep, HangupStep, WaitStep
+from harness.steps.call import CallStep
+from harness.steps.expect_agent import ExpectAgentStep
+from harness.steps.hangup import HangupStep
 from harness.steps.registry import load_scenario
+from harness.steps.wait import WaitStep
 
 ROOT = Path(__file__).resolve().parents[2]
 HEAD = """name: repeat

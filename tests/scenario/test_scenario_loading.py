@@ -12,27 +12,22 @@ import pytest
 from harness.errors import ScenarioError
 from harness.scenario.loader import SCHEMA as SCENARIO_SCHEMA
 from harness.scenario.loader import discover
-from harness.scenario.model import (
-    Audio,
-    CallerSpec,
-    CallStep,
-    Destination,
-    ExpectAgentStep,
-    ExpectAnswerStep,
-    ExpectDtmfStep,
-    ExpectHangupStep,
-    ExpectPromptStep,
-    ExpectSilenceStep,
-    HangupStep,
-    Mark,
-    PlayStep,
-    Scenario,
-    SendDtmfStep,
-    Tone,
-    WaitStep,
-)
-from harness.scenario.schema import load_schema
+from harness.scenario.model import Audio, CallerSpec, Scenario, Tone
+from harness.spec.schema import load_schema
+from harness.spec.values import Destination
+from harness.spec.yamlmarks import Mark
+from harness.steps.call import CallStep
+from harness.steps.expect_agent import ExpectAgentStep
+from harness.steps.expect_answer import ExpectAnswerStep
+from harness.steps.expect_dtmf import ExpectDtmfStep
+from harness.steps.expect_hangup import ExpectHangupStep
+from harness.steps.expect_prompt import ExpectPromptStep
+from harness.steps.expect_silence import ExpectSilenceStep
+from harness.steps.hangup import HangupStep
+from harness.steps.play import PlayStep
 from harness.steps.registry import load_scenario
+from harness.steps.send_dtmf import SendDtmfStep
+from harness.steps.wait import WaitStep
 from harness.targets.model import Account, Peer, PromptLibrary, Secret, Target
 from harness.targets.profile import PROMPTS_SCHEMA, load_prompt_library, load_target
 from harness.targets.profile import SCHEMA as TARGET_SCHEMA

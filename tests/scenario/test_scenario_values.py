@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.scenario.model import Destination
-from harness.scenario.values import BadValue, parse_destination, parse_digits, parse_duration
+from harness.spec.values import BadValue, Destination, parse_destination, parse_digits, parse_duration
 
 
 @pytest.mark.parametrize(

@@ -13,16 +13,12 @@ import pytest
 from fixtures.reference.kamailio.server import Kamailio
 from harness.errors import TargetError
 from harness.runner.run import ScenarioRun
-from harness.scenario.model import (
-    AgentSpec,
-    CallerSpec,
-    CallStep,
-    Destination,
-    ExpectAgentStep,
-    ExpectAnswerStep,
-    HangupStep,
-    Scenario,
-)
+from harness.scenario.model import AgentSpec, CallerSpec, Scenario
+from harness.spec.values import Destination
+from harness.steps.call import CallStep
+from harness.steps.expect_agent import ExpectAgentStep
+from harness.steps.expect_answer import ExpectAnswerStep
+from harness.steps.hangup import HangupStep
 from harness.steps.registry import BY_MODEL
 from harness.targets.model import Account, Secret, Target
 

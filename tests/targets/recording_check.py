@@ -23,7 +23,7 @@ from harness.audio.marker import marker_for, render
 from harness.audio.wav import write_wav
 from harness.checks.recording import Expectation, analyse, judge, measurements
 from harness.checks.recording_search import Downloads
-from harness.runner.steps.recording import PlayedMarker, declared_days, locate
+from harness.steps.recorded import PlayedMarker, declared_days, locate
 from harness.targets.adapter import Platform
 from harness.targets.model import Target
 

@@ -35,12 +35,13 @@ import pytest
 from harness.audio.marker import marker_for, render
 from harness.audio.wav import write_wav
 from harness.errors import ExpectationFailed, ProfileError, TargetError
-from harness.targets.adapter import NotSupported, Platform, adapter_for
+from harness.targets.adapter import NotSupported, Platform
 from harness.targets.ami import agent_username, parse_message
 from harness.targets.asterisk import AsteriskPlatform
 from harness.targets.model import Secret, Target
 from harness.targets.profile import load_target
 from harness.targets.recording_name import AnyName, NameTemplate
+from harness.targets.registry import adapter_for
 from tests.targets.recording_check import step_run
 
 ARI_USER, ARI_PASSWORD, ARI_ENV = "harness", "Ari-t3st-pw", "CC_TEST_AST_ARI_PW"
@@ -546,7 +547,7 @@ def test_nothing_listening_names_the_url_and_ari_settings(monkeypatch: pytest.Mo
 
 
 def test_retention_is_the_profiles_word_and_clock_and_purge_not_supported(ari: AriServer) -> None:
-    from harness.runner.steps.recording import declared_days
+    from harness.steps.recorded import declared_days
 
     profile = target(ari.url, retention_days=190)
     platform = adapter_for(profile)
@@ -564,7 +565,7 @@ def test_retention_is_the_profiles_word_and_clock_and_purge_not_supported(ari: A
 
 # -- the recording step with this adapter ------------------------------------------------------
 def locate(platform: Platform, folder: Path, within: float = 30.0) -> tuple[str, str]:
-    from harness.runner.steps.recording import PlayedMarker, locate
+    from harness.steps.recorded import PlayedMarker, locate
 
     wall = NOW.timestamp()  # the clock the test dated its recordings from, not the import's
     run = step_run()

@@ -19,10 +19,11 @@ from typing import Any
 import pytest
 
 from harness.errors import TargetError
-from harness.targets.adapter import RecordingInfo, adapter_for
+from harness.targets.adapter import RecordingInfo
 from harness.targets.ami import AmiSession
 from harness.targets.ami import queue_state as mapped
 from harness.targets.model import Secret, Target
+from harness.targets.registry import adapter_for
 from tests.targets import ari_replay
 from tests.targets.ami_replay import AmiReplay
 from tests.targets.ari_replay import AFTER_CALLS, CALL3, EMPTY, STORED, AriReplay

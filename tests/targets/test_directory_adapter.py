@@ -17,10 +17,11 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from harness.errors import ProfileError, TargetError
-from harness.targets.adapter import NotSupported, Platform, adapter_for
+from harness.targets.adapter import NotSupported, Platform
 from harness.targets.directory import DirectoryPlatform
 from harness.targets.model import Target
 from harness.targets.profile import load_target
+from harness.targets.registry import adapter_for
 from tests.targets.recording_check import check_found, recording, retention_source
 
 CALL = "kZ1OhsT50pM8b0G7QaFAJzepOzIH5gOR"

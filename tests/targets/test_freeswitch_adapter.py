@@ -19,13 +19,14 @@ from typing import Any, cast
 import pytest
 
 from harness.errors import ExpectationFailed, ProfileError, TargetError
-from harness.targets.adapter import NotSupported, Platform, adapter_for
+from harness.targets.adapter import NotSupported, Platform
 from harness.targets.callcenter import ListingError, parse_listing, user_from_contact
 from harness.targets.directory import DirectoryPlatform
 from harness.targets.esl import EslSession
 from harness.targets.freeswitch import FreeswitchPlatform
 from harness.targets.model import Secret, Target
 from harness.targets.profile import load_target
+from harness.targets.registry import adapter_for
 from tests.targets.recording_check import check_found, recording, retention_source
 
 PASSWORD, ENV = "Esl-t3st-pw", "CC_TEST_FS_ESL_PASSWORD"
@@ -500,7 +501,7 @@ def test_retention_is_the_profiles_word_and_clock_and_purge_not_supported(
     platform = adapter_for(profile)
     assert platform.retention_days() is None  # a folder cannot say: the step takes the profile's
     assert retention_source(profile, platform) == (190, f"adapter.retention_days in {PROFILE}")
-    from harness.runner.steps.recording import declared_days
+    from harness.steps.recorded import declared_days
 
     run = cast(Any, SimpleNamespace(target=target(recordings=directory(tmp_path))))
     with pytest.raises(TargetError, match=r"declares no adapter\.retention_days"):

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from harness.errors import TargetError
-from harness.targets.adapter import adapter_for
 from harness.targets.callcenter import AGENT_LIST, QUEUE_LIST, TIER_LIST, members_command
+from harness.targets.registry import adapter_for
 from tests.targets.test_freeswitch_adapter import (
     AUTH_BAD,
     AUTH_OK,

@@ -32,10 +32,11 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from harness.errors import ProfileError, TargetError
-from harness.targets.adapter import NotSupported, Platform, adapter_for
+from harness.targets.adapter import NotSupported, Platform
 from harness.targets.generic_http import HttpPlatform
 from harness.targets.model import Secret, Target
 from harness.targets.profile import load_target
+from harness.targets.registry import adapter_for
 from tests.targets.recording_check import check_found, recording, retention_source
 
 SECRET, ENV = "Http-t3st-secret-9x", "CC_TEST_HTTP_SECRET"

@@ -19,10 +19,11 @@ import pytest
 
 from harness.audio.marker import marker_for
 from harness.errors import ExpectationFailed
-from harness.runner.steps.recording import PlayedMarker
-from harness.runner.steps.recording import locate as locate_recording
-from harness.targets.adapter import Platform, RecordingInfo, adapter_for
+from harness.steps.recorded import PlayedMarker
+from harness.steps.recorded import locate as locate_recording
+from harness.targets.adapter import Platform, RecordingInfo
 from harness.targets.model import Target
+from harness.targets.registry import adapter_for
 from tests.targets.recording_check import check_found, recording, step_run
 
 CALL = "Qm9vay1jYWxsLTE@127.0.0.1"

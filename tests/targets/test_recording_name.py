@@ -9,11 +9,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from harness.targets.adapter import adapter_for
 from harness.targets.model import Target
 from harness.targets.name_filters import apply, parse_filter
 from harness.targets.name_time import parse
 from harness.targets.recording_name import NameTemplate
+from harness.targets.registry import adapter_for
 
 CALL = "tOOps6.kq1jzO3e-aktljh@pc33.Example.com"
 ALNUM = "tOOps6kq1jzO3eaktljhpc33Examplecom"  # ${FILTER(0-9A-Za-z,${CHANNEL(pjsip,call-id)})}

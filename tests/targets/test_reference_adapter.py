@@ -25,15 +25,10 @@ import pytest
 from fixtures.reference.api import ApiThread, Credentials, create_app
 from fixtures.reference.store import RecordingMeta, RecordingStore
 from harness.errors import TargetError
-from harness.targets.adapter import (
-    NotSupported,
-    Platform,
-    RecordingInfo,
-    adapter_for,
-    profile_retention_days,
-)
+from harness.targets.adapter import NotSupported, Platform, RecordingInfo, profile_retention_days
 from harness.targets.model import Secret, Target
 from harness.targets.reference import ReferencePlatform
+from harness.targets.registry import adapter_for
 
 USER, PASSWORD, ENV = "supervisor", "Adapter-t3st-pw", "CC_TEST_ADAPTER_PW"
 CALL_ID = "adapter-call-1@127.0.0.1"

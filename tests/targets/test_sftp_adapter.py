@@ -23,9 +23,10 @@ import asyncssh
 import pytest
 
 from harness.errors import ProfileError, TargetError
-from harness.targets.adapter import NotSupported, Platform, RecordingInfo, adapter_for
+from harness.targets.adapter import NotSupported, Platform, RecordingInfo
 from harness.targets.model import Target
 from harness.targets.profile import load_target
+from harness.targets.registry import adapter_for
 from harness.targets.sftp import SftpPlatform
 from tests.targets.recording_check import check_found, recording, retention_source
 from tests.targets.sftp_server import SftpServer, known_hosts_line

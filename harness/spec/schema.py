@@ -27,7 +27,7 @@ import jsonschema
 import yaml
 
 from harness.errors import Problem
-from harness.scenario.yamlmarks import DataPath, MarkedDoc
+from harness.spec.yamlmarks import DataPath, MarkedDoc
 
 _TYPE_NAMES = {
     "object": "a mapping",

@@ -24,9 +24,9 @@ from harness.checks.recording_search import SearchReport
 from harness.errors import ExpectationFailed, HarnessError, TargetError
 from harness.evidence.ledger import Canary, Ledger
 from harness.runner.run import CallState, ScenarioRun
-from harness.runner.steps.media import idle
-from harness.runner.steps.recording_search import MarkerSearch, _window
 from harness.sip.timeline import CallTimeline
+from harness.steps.media import idle
+from harness.steps.recording_search import MarkerSearch, _window
 from harness.targets.adapter import (
     Platform,
     RecordingInfo,

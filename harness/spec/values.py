@@ -7,8 +7,8 @@ hint written for a telecom engineer; the loader places them on the line.
 from __future__ import annotations
 
 import re
-
-from harness.scenario.model import Destination
+from dataclasses import dataclass
+from typing import Literal
 
 MAX_DURATION = 3600.0
 DTMF_DIGITS = "0123456789*#ABCD"
@@ -16,6 +16,14 @@ DTMF_DIGITS = "0123456789*#ABCD"
 _DURATION = re.compile(r"^\s*(-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))\s*(ms|s|m|h)?\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
 _USER_PART = re.compile(r"^[A-Za-z0-9._+*#-]+$")
+
+
+@dataclass(frozen=True)
+class Destination:
+    """Where a call goes: ``did:NAME``, ``agent:NAME``, a ``sip:`` URI, or a bare user part."""
+
+    kind: Literal["did", "agent", "uri", "user"]
+    value: str
 
 
 class BadValue(ValueError):

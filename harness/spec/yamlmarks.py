@@ -22,7 +22,6 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from harness.errors import Problem
-from harness.scenario.model import Mark
 
 MAX_BYTES = 1 << 20
 MAX_NODES = 100_000  # an alias "billion laughs" would otherwise expand without end
@@ -42,6 +41,18 @@ _SYNTAX_HINTS = {
     "expected a single document in the stream": "one scenario per file: remove the extra '---'",
     "found unexpected end of stream": "a quote or bracket is not closed",
 }
+
+
+@dataclass(frozen=True)
+class Mark:
+    """Where something was written: file, 1-based line and column."""
+
+    path: Path
+    line: int
+    col: int
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.col}"
 
 
 @dataclass(frozen=True)

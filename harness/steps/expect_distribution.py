@@ -1,12 +1,9 @@
-"""expect_distribution: gather what the agent phones saw of each call, and judge it.
-
-The verdict itself is ``harness.checks.acd.judge``, a pure function of these
-observations; here the calls' legs are attributed, and for fewestcalls the
-platform's counts before the scenario are read where its adapter reports them.
-"""
+"""``expect_distribution``: the answered calls were shared among the agents as the queue strategy says."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from harness.checks.acd import Served, judge
@@ -14,9 +11,12 @@ from harness.checks.attribution import attribute
 from harness.errors import HarnessError
 from harness.runner.legs import attributed, observe
 from harness.runner.run import ScenarioRun
-from harness.runner.steps import handles
-from harness.scenario.model import ExpectDistributionStep
+from harness.scenario.context import LoadContext
+from harness.scenario.model import Strategy
 from harness.sip.timeline import CallTimeline
+from harness.spec.checker import mapping
+from harness.spec.yamlmarks import DataPath, Mark
+from harness.steps.kind import Measurements, Said, StepKind
 
 SETTLE_WAIT = 5.0  # for the agent legs to end before the platform's counts are read
 
@@ -57,7 +57,7 @@ def _counts_before(run: ScenarioRun, served: list[Served], order: list[str]) -> 
     agent phones saw. None when the platform cannot say, or its count is below
     what the phones saw (then it is not to be trusted).
     """
-    from harness.targets.adapter import adapter_for
+    from harness.targets.registry import adapter_for
 
     legs = [c.agent_leg for c in run.calls.values() if c.agent_leg is not None]
     try:  # the platform counts a call when it frees the agent, before the agent's BYE goes out
@@ -80,8 +80,57 @@ def _counts_before(run: ScenarioRun, served: list[Served], order: list[str]) -> 
     return before
 
 
-@handles(ExpectDistributionStep)
-def expect_distribution(run: ScenarioRun, step: ExpectDistributionStep) -> dict[str, Any]:
+@dataclass(frozen=True)
+class ExpectDistributionStep:
+    """The answered calls were distributed to the agents the way ``strategy`` says."""
+
+    strategy: Strategy
+    calls: tuple[str, ...] = ()  # empty: every call placed before this step
+    agents: tuple[str, ...] = ()  # the queue's members in configured order; empty: all agents
+    mark: Mark | None = None
+
+
+SCHEMA = """
+description: >-
+  Check which agent got each call against a queue strategy, from what the
+  agent phones saw (offers and answers), not from what the platform says.
+type: object
+x-hint: "e.g. expect_distribution: {strategy: rrmemory, calls: [c1, c2, c3, c4]}"
+required: [strategy]
+additionalProperties: false
+properties:
+  strategy:
+    description: The queue's strategy, named as in Asterisk app_queue.
+    enum: [ringall, rrmemory, leastrecent, fewestcalls, linear, random]
+  calls:
+    description: The calls to judge, in the order placed (default every call placed so far).
+    type: array
+    minItems: 1
+    items: {$ref: "#/$defs/call_ref", description: A call id.}
+  agents:
+    description: The queue's agents in their configured order (default every declared agent, in order).
+    type: array
+    minItems: 1
+    uniqueItems: true
+    items: {type: string, minLength: 1, description: An agent's name.}
+"""
+
+
+def build(ctx: LoadContext, at: DataPath, body: Any, mark: Mark) -> ExpectDistributionStep:
+    """``expect_distribution: {strategy, calls, agents}``."""
+    fields = mapping(body)
+    calls = ctx.get(fields, at, "calls") or []
+    for i, call_id in enumerate(calls):
+        ctx.call(at + ("calls", i), {"call": call_id})
+    agents = ctx.get(fields, at, "agents") or []
+    for i, name in enumerate(agents):
+        ctx.agent(at + ("agents", i), name)
+    if not calls and not ctx.placed:
+        ctx.report(at, "no call has been placed yet", "put the calls to check before this step")
+    return ExpectDistributionStep(ctx.get(fields, at, "strategy"), tuple(calls), tuple(agents), mark)
+
+
+def perform(run: ScenarioRun, step: ExpectDistributionStep) -> Measurements:
     import time
 
     order = list(step.agents) or [a.name for a in run.scenario.agents]
@@ -104,3 +153,28 @@ def expect_distribution(run: ScenarioRun, step: ExpectDistributionStep) -> dict[
             f"calls were not distributed as {step.strategy} (ACD智能分配): {shown}; "
             f"caller -> agent: {pairs}"))
     return {"strategy": step.strategy, "agents": order, "table": table, "note": note}
+
+
+STRATEGIES: dict[str, str] = {
+    "ringall": "同时振铃", "rrmemory": "轮询", "linear": "顺序", "leastrecent": "最久空闲优先",
+    "fewestcalls": "最少通话优先", "random": "随机",
+}
+
+
+def say(spec: Mapping[str, Any]) -> Said:
+    name = spec["strategy"]
+    return (f"核对来电按「{STRATEGIES.get(name, name)}」策略分配给坐席",
+            f"check the calls went to agents by the {name} strategy")
+
+
+KIND = StepKind(
+    name="expect_distribution",
+    model=ExpectDistributionStep,
+    description="The answered calls were shared among the agents as the queue strategy says.",
+    schema=SCHEMA,
+    build=build,
+    run=perform,
+    say=say,
+    shot=(("ACD报表：每通电话分配给哪位坐席", "the ACD report: which agent took each call"),
+          ("分配顺序符合策略", "the order follows the strategy")),
+)

@@ -1,0 +1,67 @@
+"""What the audio step kinds share at run time: waiting while phones run, reading a call's capture.
+
+Used by play, wait, expect_prompt, expect_silence, send_dtmf and the recording kinds.
+
+Listening is sequential per call: each call keeps a cursor into its capture,
+and an expectation searches from the cursor on, then moves it past what it
+consumed, so "greeting then menu" means the menu was heard after the greeting.
+Captures are read while the phone is still writing them (PJSIP flushes its
+WAV writer every few hundred milliseconds), hence the small flush allowance.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from harness.runner.run import CallState, ScenarioRun
+
+RATE = 8000
+FLUSH_ALLOWANCE = 1.0  # seconds the capture file may lag the call
+POLL = 0.2  # seconds between analyses of a growing capture
+LATE_MARGIN = 5.0  # keep listening this long past ``within``, to tell "late" from "never"
+
+
+def idle(run: ScenarioRun, seconds: float) -> None:
+    """Let ``seconds`` pass while pumping events (a dead phone still raises)."""
+    end = time.monotonic() + seconds
+    run.board.wait(lambda: True if time.monotonic() >= end else None, seconds + 1.0,
+                   lambda: f"{seconds:.1f}s to pass")
+
+
+def capture(state: CallState) -> tuple[np.ndarray, float]:
+    """The call's received audio so far and the monotonic time of its first sample."""
+    from harness.audio.wav import read_wav
+    from harness.errors import AudioError
+
+    tl = state.timeline
+    if tl.capture_path is None or tl.capture_t0 is None:
+        return np.zeros(0, dtype=np.float32), time.monotonic()
+    try:
+        samples, _ = read_wav(tl.capture_path)
+    except (AudioError, OSError):
+        samples = np.zeros(0, dtype=np.float32)
+    return samples, tl.capture_t0
+
+
+def call_time(state: CallState, capture_t0: float, seconds_into_capture: float) -> float:
+    return round(capture_t0 + seconds_into_capture - state.timeline.t0, 3)
+
+
+def loud_spans(window: np.ndarray, limit_dbfs: float, offset: float) -> list[tuple[float, float, float]]:
+    """20 ms frames louder than ``limit_dbfs``, merged into (start, end, peak dBFS) spans."""
+    frame = RATE // 50
+    n = len(window) // frame
+    if n == 0:
+        return []
+    frames = window[: n * frame].reshape(n, frame).astype(np.float64)
+    level = 10 * np.log10(np.mean(frames**2, axis=1) + 1e-12)
+    spans: list[tuple[float, float, float]] = []
+    for i in np.flatnonzero(level > limit_dbfs):
+        t = offset + i / 50
+        if spans and t - spans[-1][1] < 0.03:
+            spans[-1] = (spans[-1][0], t + 0.02, max(spans[-1][2], float(level[i])))
+        else:
+            spans.append((t, t + 0.02, float(level[i])))
+    return spans

@@ -1,0 +1,34 @@
+"""What the call-signalling step kinds share at run time: waiting for a call state, and
+telling a platform that never answered from one that refused (call, expect_answer,
+expect_hangup, hangup)."""
+
+from __future__ import annotations
+
+from harness.errors import TargetError
+from harness.runner.run import ScenarioRun
+from harness.sip.timeline import CallTimeline
+
+HANGUP_TIMEOUT = 5.0
+
+
+def unreachable(run: ScenarioRun, tl: CallTimeline) -> TargetError | None:
+    """The platform never answered the INVITE at all: an error, not a conformance verdict."""
+    heard = [e for e in run.board.sip_trace(tl) if e.data["dir"] == "RX"]
+    if heard:
+        return None
+    t = run.target
+    tls = run.board.tls_failure(tl.phone)
+    if tls is not None:
+        return TargetError(f"{tls}; call {tl} could not be placed; timeline: {tl.summary()}")
+    return TargetError(
+        f"no SIP response from the target at {t.host}:{t.port}/{t.transport} to the INVITE of "
+        f"call {tl} (hint: is the platform running and listening there? try ccharness doctor); "
+        f"timeline: {tl.summary()}"
+    )
+
+
+def wait_state(run: ScenarioRun, tl: CallTimeline, states: tuple[str, ...], within: float,
+                what: str) -> str:
+    return run.board.wait(
+        lambda: tl.state if tl.state in states else None, run.budget(within), lambda: what, timeline=tl
+    )

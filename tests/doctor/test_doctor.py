@@ -25,17 +25,12 @@ from harness.doctor.network import PROBE_TIMEOUT
 from harness.errors import ProfileError
 from harness.sip.sdp import audio_stream
 from harness.targets.profile import load_target
+from tests.ports import free_udp_port
 
 PROJECT = Path(__file__).resolve().parents[2]
 LOOPBACK = PROJECT / "fixtures" / "targets" / "loopback.yaml"
 WRONG_PASSWORD = "wrong-Secret-4711"
 WRONG_API_PASSWORD = "wrong-Api-0815"
-
-
-def free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def write_profile(path: Path, spec: dict[str, Any]) -> Path:

@@ -7,21 +7,18 @@ runs do not collide, and runs pytest in a subprocess as a user would.
 from __future__ import annotations
 
 import json
-import socket
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+
+from tests.ports import free_udp_port
 
 PROMPTS = Path(__file__).resolve().parents[2] / "fixtures" / "prompts" / "loopback" / "prompts.yaml"
 pytestmark = pytest.mark.sip
 pytest_plugins = ["pytester"]
 
 
-def free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def profile(pytester: pytest.Pytester, port: int, managed: str = "peer") -> Path:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-import socket
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from harness.prompts.cut import PAD_S, assess, excerpt, first_sound, sound_end
 from harness.prompts.take import Source, Take, resolve
 from harness.runner.platform import managed_platform
 from harness.targets.profile import load_prompt_library, load_target
+from tests.ports import free_udp_port
 
 ROOT = Path(__file__).resolve().parents[2]
 CCHARNESS = ROOT / ".venv" / "bin" / "ccharness"
@@ -64,10 +64,6 @@ IGNORED_KEY = HEAD + """  - send_dtmf: {{digits: "9"}}
 """
 
 
-def free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def loopback(folder: Path, port: int, prompts: Path = ORIGINALS / "prompts.yaml", **changes: Any) -> Path:

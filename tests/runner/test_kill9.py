@@ -27,7 +27,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.runner.test_rehearsal import LOOPBACK, free_udp_port
+from tests.ports import free_udp_port
+from tests.runner.test_rehearsal import LOOPBACK
 
 ROOT = Path(__file__).resolve().parents[2]
 CCHARNESS = ROOT / ".venv" / "bin" / "ccharness"

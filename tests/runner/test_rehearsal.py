@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import socket
 import sys
 import time
 from collections.abc import Iterator
@@ -34,6 +33,7 @@ from harness.scenario.model import Scenario
 from harness.steps.registry import BY_MODEL, load_scenario
 from harness.steps.wait import WaitStep
 from harness.targets.profile import load_prompt_library, load_target
+from tests.ports import free_udp_port
 
 ROOT = Path(__file__).resolve().parents[2]
 CCHARNESS = ROOT / ".venv" / "bin" / "ccharness"
@@ -52,12 +52,6 @@ steps:
   - expect_prompt: {prompt: digit_one, within: 1s}
   - hangup
 """
-
-
-def free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,6 +23,7 @@ from harness.runner.platform import managed_platform
 from harness.runner.run import ScenarioRun
 from harness.steps.registry import BY_MODEL, load_scenario
 from harness.targets.profile import load_prompt_library, load_target
+from tests.ports import free_udp_port
 
 pytestmark = pytest.mark.sip
 
@@ -39,12 +39,6 @@ steps:
   - expect_prompt: {prompt: digit_one, within: 2s}
   - hangup
 """
-
-
-def free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def run_wrong_prompt(tmp_path: Path, stall: float, before: str = "expect_prompt"

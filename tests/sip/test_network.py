@@ -23,7 +23,8 @@ import pytest
 from harness.errors import ProfileError
 from harness.runner.cast import local_address
 from harness.targets.profile import load_target
-from tests.doctor.test_doctor import free_udp_port, loopback
+from tests.doctor.test_doctor import loopback
+from tests.ports import free_udp_port
 
 ROOT = Path(__file__).resolve().parents[2]
 CCHARNESS = ROOT / ".venv" / "bin" / "ccharness"

@@ -10,9 +10,10 @@ the same check a real run makes.
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, cast
@@ -100,3 +101,22 @@ class IdleBoard:
 
     def pump(self, timeout: float) -> None:
         """No phones: nothing to receive."""
+
+
+NOW = datetime.now(UTC)
+
+
+def target(folder: Path | str, **extra: Any) -> Target:
+    """A profile whose adapter reads recordings from ``folder`` (adapter type directory)."""
+    return Target(name="t", path=Path("/profiles/directory.yaml"), host="127.0.0.1", port=5060,
+                  transport="udp", domain="127.0.0.1", outbound_proxy=None, managed="none",
+                  dids={}, accounts={}, prompts=None,
+                  adapter={"type": "directory", "folder": str(folder), **extra})
+
+
+def written(path: Path, ago_s: float, call_id: str = "someone-else") -> Path:
+    """A recording at ``path`` holding ``call_id``'s caller marker, last written ``ago_s`` seconds ago."""
+    recording(path, call_id)
+    moment = (NOW - timedelta(seconds=ago_s)).timestamp()
+    os.utime(path, (moment, moment))
+    return path

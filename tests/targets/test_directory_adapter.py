@@ -8,10 +8,8 @@ beside them.
 
 from __future__ import annotations
 
-import os
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -19,32 +17,17 @@ import pytest
 from harness.errors import ProfileError, TargetError
 from harness.targets.adapter import NotSupported, Platform
 from harness.targets.directory import DirectoryPlatform
-from harness.targets.model import Target
 from harness.targets.profile import load_target
 from harness.targets.registry import adapter_for
-from tests.targets.recording_check import check_found, recording, retention_source
+from tests.targets.recording_check import NOW, check_found, retention_source, target, written
 
 CALL = "kZ1OhsT50pM8b0G7QaFAJzepOzIH5gOR"
-NOW = datetime.now(UTC)
 WINDOW = (NOW - timedelta(minutes=10), NOW + timedelta(minutes=10))
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 DATED = "{start:%Y/%m/%d}/{caller}-{call_id}"
 EXAMPLE = Path(__file__).parents[2] / "fixtures" / "targets" / "directory.example.yaml"
 
 
-def target(folder: Path | str, **extra: Any) -> Target:
-    return Target(name="t", path=Path("/profiles/directory.yaml"), host="127.0.0.1", port=5060,
-                  transport="udp", domain="127.0.0.1", outbound_proxy=None, managed="none",
-                  dids={}, accounts={}, prompts=None,
-                  adapter={"type": "directory", "folder": str(folder), **extra})
-
-
-def written(path: Path, ago_s: float, call_id: str = "someone-else") -> Path:
-    """A recording at ``path`` last written ``ago_s`` seconds ago."""
-    recording(path, call_id)
-    moment = (NOW - timedelta(seconds=ago_s)).timestamp()
-    os.utime(path, (moment, moment))
-    return path
 
 
 def day(moment: datetime) -> str:

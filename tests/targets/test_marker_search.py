@@ -8,9 +8,8 @@ of many in the call's window; only its audio marker tells it apart.
 
 from __future__ import annotations
 
-import os
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, cast
@@ -22,28 +21,13 @@ from harness.errors import ExpectationFailed
 from harness.steps.recorded import PlayedMarker
 from harness.steps.recorded import locate as locate_recording
 from harness.targets.adapter import Platform, RecordingInfo
-from harness.targets.model import Target
 from harness.targets.registry import adapter_for
-from tests.targets.recording_check import check_found, recording, step_run
+from tests.targets.recording_check import NOW, check_found, step_run, target, written
 
 CALL = "Qm9vay1jYWxsLTE@127.0.0.1"
-NOW = datetime.now(UTC)
 MINUTE = "{start:%Y%m%d-%H%M}-{caller}"  # names written to the minute: a busy minute ties many
 
 
-def target(folder: Path, **extra: Any) -> Target:
-    return Target(name="t", path=Path("/profiles/spool.yaml"), host="127.0.0.1", port=5060,
-                  transport="udp", domain="127.0.0.1", outbound_proxy=None, managed="none",
-                  dids={}, accounts={}, prompts=None,
-                  adapter={"type": "directory", "folder": str(folder), **extra})
-
-
-def written(path: Path, ago_s: float, call_id: str = "someone-else") -> Path:
-    """A recording holding ``call_id``'s caller marker, last written ``ago_s`` seconds ago."""
-    recording(path, call_id)
-    moment = (NOW - timedelta(seconds=ago_s)).timestamp()
-    os.utime(path, (moment, moment))
-    return path
 
 
 def minute(ago_s: float = 30) -> str:

@@ -11,11 +11,13 @@ from harness.steps import (
     call,
     expect_agent,
     expect_answer,
+    expect_call_refused,
     expect_distribution,
     expect_dtmf,
     expect_hangup,
     expect_prompt,
     expect_recording,
+    expect_register,
     expect_retention,
     expect_retention_proof,
     expect_silence,
@@ -49,6 +51,8 @@ KINDS: tuple[StepKind[Any], ...] = (
     expect_retention_proof.KIND,
     verify_canaries.KIND,
     expect_storage.KIND,
+    expect_register.KIND,
+    expect_call_refused.KIND,
 )
 BY_NAME: dict[str, StepKind[Any]] = {k.name: k for k in KINDS}
 BY_MODEL: dict[type, StepKind[Any]] = {k.model: k for k in KINDS}

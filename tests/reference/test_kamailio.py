@@ -362,6 +362,14 @@ def test_invite_to_an_unknown_user_is_404(agents: Agents) -> None:
     assert agents("1001", USERS["1001"]).send("INVITE", "4711") == [407, 404]
 
 
+def test_invite_to_an_international_number_is_403_after_the_digest(agents: Agents) -> None:
+    """Toll-fraud control: nobody dials abroad, in either notation; an unknown number stays 404."""
+    for number in ("00441632960000", "+441632960000"):
+        agent = agents("1001", USERS["1001"])
+        assert agent.send("INVITE", number) == [407, 403], number
+        assert agent.last is not None and agent.last.first_line == "SIP/2.0 403 International calls barred"
+
+
 def test_password_changes_apply_to_the_running_server(kamailio: Kamailio, agents: Agents) -> None:
     kamailio.set_password("1001", "rotated")
     assert agents("1001", USERS["1001"]).send("REGISTER", None) == [401, 403]

@@ -15,11 +15,14 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
+from harness.errors import ExpectationFailed
+from harness.runner.run import ScenarioRun
 from harness.sip.config import Behaviour
 from harness.sip.controller import WaitTimeout
 from tests.reference.conftest import (
@@ -45,6 +48,7 @@ from tests.reference.conftest import (
     to_menu,
     tone_agent,
 )
+from tests.reference.scenario_run import run_scenario
 
 pytestmark = [
     pytest.mark.sip,
@@ -417,3 +421,42 @@ def test_retention_purges_early(recording_pair: Pair) -> None:
     assert ok_policy["days"] == 190 and ok_kept
     assert bad_policy["days"] == 190, "faulty: the policy itself should still read 190"
     assert not bad_kept, "faulty: the recording survived day 31"
+
+
+# -- toll fraud: the suite's own scenarios, run by the harness on both platforms ------------------
+SECURITY = PROJECT / "scenarios" / "security"
+WRONG = "Wr0ng-pass-word"  # what expect_register tries, known here to look for it in the run's files
+
+
+def verdicts(platform: RefPlatform, faulty: RefPlatform, scenario: str, tmp_path: Path,
+             monkeypatch: pytest.MonkeyPatch) -> tuple[ScenarioRun, ExpectationFailed]:
+    """The conformant platform's run (it must pass) and the faulty one's failure."""
+    ok = run_scenario(platform, SECURITY / scenario, tmp_path / "ok", monkeypatch)
+    with pytest.raises(ExpectationFailed) as failed:
+        run_scenario(faulty.ready(), SECURITY / scenario, tmp_path / "bad", monkeypatch)
+    return ok, failed.value
+
+
+def test_auth_accepts_any_password(platform: RefPlatform, start_platform: Callable[..., RefPlatform],
+                                   tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    faulty = start_platform("auth_accepts_any_password", wait=False)
+    monkeypatch.setattr("harness.steps.expect_register._wrong_password", lambda right: WRONG)
+    ok, bad = verdicts(platform, faulty, "wrong_password_refused.scenario.yaml", tmp_path, monkeypatch)
+    refused = ok.records[0].measurements
+    assert (refused["status"], refused["responses"]) == (403, ["SIP/2.0 401 Unauthorized", "SIP/2.0 403 Forbidden"])
+    assert bad.step == "expect_register"
+    assert bad.detail.startswith("the platform accepted account agent1 with a wrong password (200 OK"), bad
+    written = [p for p in tmp_path.rglob("*") if p.is_file() and WRONG in p.read_text(errors="replace")]
+    assert written == [], "the wrong password was written"
+
+
+def test_dialplan_open_international(platform: RefPlatform, start_platform: Callable[..., RefPlatform],
+                                     tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    faulty = start_platform("dialplan_open_international", wait=False)
+    ok, bad = verdicts(platform, faulty, "barred_numbers_refused.scenario.yaml", tmp_path, monkeypatch)
+    abroad, unknown = (r.measurements for r in ok.records)
+    assert (abroad["status"], abroad["reason"], abroad["answered"]) == (403, "International calls barred", False)
+    assert (unknown["status"], unknown["answered"]) == (404, False)
+    assert bad.step == "expect_call_refused"
+    assert "the platform answered call refused1 (agent-agent1 -> sip:00441632960000@" in bad.detail, bad
+    assert "instead of refusing it with 403; the harness hung it up at once" in bad.detail, bad

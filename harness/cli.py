@@ -17,6 +17,7 @@ import importlib.util
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from harness.plugin import DEFAULT_TARGET, SUFFIX, resolve
 from harness.project import PROJECT_ROOT
@@ -170,35 +171,71 @@ def _run_pytest(args: argparse.Namespace, extra: tuple[str, ...] | list[str] = (
 
 
 def validate(args: argparse.Namespace) -> int:
+    """Check the target profile, the profiles and scenarios given (or, given none, the bundled
+    scenarios) and nothing else: every problem of every file, without touching the network."""
+    target_path = resolve(args.target)
+    same = target_path.resolve()
+    profiles = list(dict.fromkeys(
+        Path(p) for p in args.paths if p.endswith((".yaml", ".yml")) and not p.endswith(SUFFIX)
+        and Path(p).is_file() and Path(p).resolve() != same))
+    given = [p for p in args.paths if Path(p) not in profiles and Path(p).resolve() != same]
+    problems: list[str] = []
+    target, prompts = _checked_profile(target_path, problems)
+    for profile in profiles:
+        _checked_profile(profile, problems)
+    files = _scenario_files(given if args.paths else _scenario_paths([]), problems)
+    problems += _scenario_problems(files, target, prompts)
+    for text in problems:
+        print(text, file=sys.stderr)
+    if files and target is None:
+        print(f"The scenarios were checked without the target: its profile {target_path} has the "
+              f"problems above, so their accounts, DIDs, prompts and the steps its adapter cannot "
+              f"perform were not checked.", file=sys.stderr)
+    checked = len(files) + len(profiles) + 1
+    print(f"{checked} file(s) checked, {len(problems)} with problems", file=sys.stderr if problems else sys.stdout)
+    return 1 if problems else 0
+
+
+def _checked_profile(path: Path, problems: list[str]) -> tuple[Any, Any]:
+    """A target profile and its prompt library, loaded; (None, None) when they have problems."""
     from harness.errors import SpecError
-    from harness.scenario.loader import discover
-    from harness.steps.registry import load_scenario
     from harness.targets.profile import load_prompt_library, load_target
 
-    problems: list[str] = []
-    profiles = [Path(p) for p in args.paths if p.endswith((".yaml", ".yml")) and not p.endswith(SUFFIX)
-                and Path(p).is_file()]
-    scenario_args = [p for p in args.paths if Path(p) not in profiles]
-    target = prompts = None
-    for path in [resolve(args.target), *profiles]:
+    try:
+        target = load_target(path)
+        return target, load_prompt_library(target.prompts) if target.prompts else None
+    except SpecError as exc:
+        problems.append(str(exc))
+        return None, None
+
+
+def _scenario_files(paths: list[str], problems: list[str]) -> list[Path]:
+    """The scenario files the paths name, as given: a path that is not there is a problem (it is
+    not looked for anywhere else)."""
+    from harness.errors import SpecError
+    from harness.scenario.loader import discover
+
+    files: list[Path] = []
+    for name in paths:
         try:
-            loaded = load_target(path)
-            if path == resolve(args.target):
-                target = loaded
-                prompts = load_prompt_library(loaded.prompts) if loaded.prompts else None
+            files += discover([Path(name)])
         except SpecError as exc:
             problems.append(str(exc))
-    files = discover([Path(p) for p in _scenario_paths(scenario_args)]) if scenario_args or not profiles else []
+    return list(dict.fromkeys(files))
+
+
+def _scenario_problems(files: list[Path], target: Any, prompts: Any) -> list[str]:
+    """Each scenario file's problems, checked against the target (when it loaded)."""
+    from harness.errors import SpecError
+    from harness.steps.registry import load_scenario
+
+    problems = []
     for path in files:
         try:
             load_scenario(path, prompts, target)
         except SpecError as exc:
             problems.append(str(exc))
-    for text in problems:
-        print(text, file=sys.stderr)
-    checked = len(files) + len(profiles) + 1
-    print(f"{checked} file(s) checked, {len(problems)} with problems", file=sys.stderr if problems else sys.stdout)
-    return 1 if problems else 0
+    return problems
 
 
 def report(args: argparse.Namespace) -> int:

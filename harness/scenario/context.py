@@ -8,17 +8,18 @@ there are none, so the stand-ins never escape.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from harness.scenario.model import Audio, Tone
 from harness.spec.checker import Checker
 from harness.spec.schema import closest
 from harness.spec.values import BadValue, parse_digits
-from harness.spec.yamlmarks import DataPath
+from harness.spec.yamlmarks import DataPath, render_snippet
+from harness.targets.capability import Capability
 from harness.targets.model import PromptLibrary, Target
 
-NO_LIBRARY = "no prompt library: set prompts: in the scenario or the target profile"
+NO_LIBRARY = "set prompts: in the scenario or the target profile"
 PLAY_HINT = "e.g. {prompt: greeting}, {file: hello.wav} or {tone: {freq: 1000, duration: 1s}}"
 
 
@@ -34,6 +35,8 @@ class LoadContext(Checker):
     placed: list[str] = field(default_factory=list)  # call ids, in the order placed
     calls_seen: int = 0  # call steps so far, for the default ids c1, c2, ...
     builders: dict[str, Callable[..., Any]] = field(default_factory=dict)  # step type -> builder
+    capabilities: frozenset[Capability] | None = None  # the target's; None: not checked
+    unchecked: list[tuple[DataPath, str]] = field(default_factory=list)  # prompts with no library
 
     def digits(self, dpath: DataPath, value: Any) -> str:
         """DTMF digits as a string, checked."""
@@ -77,13 +80,24 @@ class LoadContext(Checker):
         """A reference to a prompt in the library."""
         if self.library is None:
             if not self.library_broken:
-                self.report(dpath, NO_LIBRARY, once=True)
+                self.unchecked.append((dpath, prompt_id))
             return prompt_id
         known = sorted(self.library.prompts)
         if prompt_id not in self.library.prompts:
             hint = f"{closest(prompt_id, known)}prompts come from {self.library.path}"
             self.report(dpath, f"'{prompt_id}' is not one of {known!r}", hint)
         return prompt_id
+
+    def report_unchecked(self) -> None:
+        """One problem for every prompt named where no library is known, each with its line."""
+        if not self.unchecked:
+            return
+        named = dict.fromkeys((pid, self.doc.spot(d).line) for d, pid in self.unchecked)  # repeats once
+        each = ", ".join(f"'{pid}' (line {line})" for pid, line in named)
+        first = self.doc.problem(self.unchecked[0][0], f"no prompt library to check these prompts "
+                                 f"against: {each}", NO_LIBRARY)
+        spots = [self.doc.spot(d) for d, _ in self.unchecked]
+        self.problems.append(replace(first, snippet=render_snippet(self.doc.shown_lines(), spots)))
 
     def account(self, dpath: DataPath, account: str, default: str = "") -> None:
         """Check that the target profile (when known) has ``account``.

@@ -24,6 +24,7 @@ from harness.scenario.repeat import expand_repeats
 from harness.spec.checker import mapping
 from harness.spec.schema import load_schema, validate
 from harness.spec.yamlmarks import DataPath, Mark, MarkedDoc, NodeInfo, read_marked
+from harness.targets.capability import Capability, lacking
 from harness.targets.model import PromptLibrary, Target
 from harness.targets.profile import load_prompt_library
 
@@ -43,11 +44,14 @@ class Kind(Protocol):
     def body_schema(self) -> dict[str, Any]: ...
     @property
     def build(self) -> Callable[[LoadContext, DataPath, Any, Mark], Step]: ...
+    @property
+    def instead(self) -> str: ...
+    def needs_of(self, step: Any) -> frozenset[Capability]: ...
 
 
 def load_scenario(
     path: Path, prompts: PromptLibrary | None, target: Target | None = None,
-    kinds: Sequence[Kind] = (),
+    kinds: Sequence[Kind] = (), capabilities: frozenset[Capability] | None = None,
 ) -> Scenario:
     """Load and check one scenario file.
 
@@ -56,7 +60,9 @@ def load_scenario(
     target's library (if any) is used.  With a ``target``, accounts and DIDs
     are checked against it and ``send_dtmf`` defaults to its ``dtmf_method``.
     ``kinds`` are the step kinds of ``harness.steps`` (``harness.steps.registry``
-    passes them: this layer does not import the steps).
+    passes them: this layer does not import the steps).  ``capabilities`` are
+    the target's (``harness.targets.registry.capabilities``): a step needing one
+    it lacks is a problem, with the fix.  None: not checked.
 
     Raises ``ScenarioError`` carrying every problem found in the file.
     """
@@ -68,7 +74,9 @@ def load_scenario(
     findings = validate(doc, scenario_schema(tuple(kinds)))
     ctx = LoadContext(doc, {f.dpath for f in findings}, target=target)
     ctx.builders = {k.name: k.build for k in kinds}
-    scenario = _build(ctx, prompts) if isinstance(doc.data, dict) else None
+    ctx.capabilities = capabilities
+    scenario = _build(ctx, prompts, {k.name: k for k in kinds}) if isinstance(doc.data, dict) else None
+    ctx.report_unchecked()
     problems = ctx.all_problems(findings)
     if problems or scenario is None:
         raise ScenarioError(problems)
@@ -124,7 +132,7 @@ def _expand_step_shorthand(doc: MarkedDoc) -> None:
             doc.nodes[("steps", i, item)] = NodeInfo(where.value, where.end, where.value)
 
 
-def _build(ctx: LoadContext, prompts: PromptLibrary | None) -> Scenario:
+def _build(ctx: LoadContext, prompts: PromptLibrary | None, kinds: Mapping[str, Kind]) -> Scenario:
     data: dict[str, Any] = ctx.doc.data
     own_library = _own_library(ctx, ctx.get(data, (), "prompts"))
     if own_library is None and not ctx.library_broken:
@@ -141,7 +149,7 @@ def _build(ctx: LoadContext, prompts: PromptLibrary | None) -> Scenario:
         deadline=DEFAULT_DEADLINE if deadline is None else ctx.duration(("deadline",), deadline),
         callers=callers,
         agents=agents,
-        steps=_steps(ctx, steps if isinstance(steps := data.get("steps"), list) else []),
+        steps=_steps(ctx, steps if isinstance(steps := data.get("steps"), list) else [], kinds),
         tags=tuple(ctx.get(data, (), "tags") or ()),
         licence_item=ctx.get(data, (), "licence_item"),
         prompts=own_library.path if own_library else None,
@@ -233,7 +241,7 @@ def _agent(ctx: LoadContext, at: tuple[str, str], name: str, spec: Any) -> Agent
     )
 
 
-def _steps(ctx: LoadContext, items: list[Any]) -> tuple[Step, ...]:
+def _steps(ctx: LoadContext, items: list[Any], kinds: Mapping[str, Kind]) -> tuple[Step, ...]:
     built: list[Step] = []
     for i, item in enumerate(items):
         if not isinstance(item, dict) or len(item) != 1:
@@ -245,7 +253,17 @@ def _steps(ctx: LoadContext, items: list[Any]) -> tuple[Step, ...]:
                 place_unreadable_call(ctx)
             continue
         built.append(ctx.builders[kind](ctx, at, body, ctx.doc.mark(("steps", i))))
+        _capable(ctx, at, kinds[kind], built[-1])
     return tuple(built)
+
+
+def _capable(ctx: LoadContext, at: DataPath, kind: Kind, step: Step) -> None:
+    """A step the target's adapter cannot perform is refused now, not as an ERROR mid-run."""
+    if ctx.capabilities is None or ctx.target is None:
+        return
+    missing = kind.needs_of(step) - ctx.capabilities
+    if missing:
+        ctx.report(at, *lacking(ctx.target.name, str(ctx.target.path), missing, kind.instead))
 
 
 def place_unreadable_call(ctx: LoadContext) -> None:

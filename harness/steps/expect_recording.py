@@ -27,6 +27,7 @@ from harness.steps.recorded import (
     locate,
     markers_of,
 )
+from harness.targets.capability import Capability
 from harness.targets.registry import adapter_for
 
 
@@ -148,4 +149,6 @@ KIND = StepKind(
     say=say,
     shot=(("录音查询页面：登录、按通话查找、下载并回放", "the recording search: log in, find by call, download, play"),
           ("回放中可听到双方声音", "both parties are heard in the playback")),
+    needs=frozenset({Capability.RECORDINGS}),
+    needs_if=(("require_auth", Capability.UNAUTHENTICATED_FETCH),),
 )

@@ -15,6 +15,7 @@ from harness.spec.checker import mapping
 from harness.spec.yamlmarks import DataPath, Mark
 from harness.steps.kind import Measurements, Said, StepKind
 from harness.steps.recorded import NotConformant, declared_days
+from harness.targets.capability import Capability
 from harness.targets.registry import adapter_for
 
 
@@ -72,4 +73,5 @@ KIND = StepKind(
     run=perform,
     say=say,
     shot=(("录音保存策略设置页面", "the recording retention setting"), ("保存期 ≥ 183 天", "retention ≥ 183 days")),
+    needs=frozenset({Capability.RETENTION_POLICY}),
 )

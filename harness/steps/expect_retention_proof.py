@@ -22,6 +22,7 @@ from harness.spec.yamlmarks import DataPath, Mark
 from harness.steps.kind import Measurements, Said, StepKind
 from harness.steps.recorded import FoundRecording, NotConformant, declared_days, ledger, run_id
 from harness.targets.adapter import NotSupported
+from harness.targets.capability import Capability
 from harness.targets.registry import adapter_for
 
 
@@ -103,4 +104,8 @@ KIND = StepKind(
     say=say,
     shot=(("调快平台时钟后查询该录音", "searching the recording after moving the clock ahead"),
           ("录音仍在且哈希一致", "the recording is still there, same hash")),
+    needs=frozenset({Capability.RECORDINGS, Capability.RETENTION_POLICY, Capability.CLOCK,
+                     Capability.PURGE}),
+    instead="use expect_retention (the declared policy) or verify_canaries (recordings of earlier runs, "
+            "re-verified as the days really pass) instead",
 )

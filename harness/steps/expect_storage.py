@@ -22,6 +22,7 @@ from harness.spec.yamlmarks import DataPath, Mark
 from harness.steps.kind import Measurements, Said, StepKind
 from harness.steps.recorded import FoundRecording, NotConformant
 from harness.targets.adapter import profile_storage
+from harness.targets.capability import Capability
 
 
 @dataclass(frozen=True)
@@ -91,4 +92,5 @@ KIND = StepKind(
     run=perform,
     say=say,
     shot=(("存储容量与话务量", "the storage capacity and traffic"), ("容量可保存 6 个月", "six months fit")),
+    needs=frozenset({Capability.STORAGE}),
 )

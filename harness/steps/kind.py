@@ -3,8 +3,9 @@
 A step module (``harness/steps/<name>.py``) defines its frozen model, the JSON
 schema of its body (YAML text), the builder that checks a body and makes the
 model, the handler that performs it in a run, and what it says in the report,
-the rehearsal and the test-video checklist -- and ends with ``KIND``, its
-:class:`StepKind`.  ``harness.steps.registry`` lists the kinds explicitly;
+the rehearsal and the test-video checklist, and what it needs of the target's
+adapter (``needs``: moving the clock, purging, the recordings...) -- and ends
+with ``KIND``, its :class:`StepKind`.  ``harness.steps.registry`` lists the kinds explicitly;
 nothing registers itself on import.
 
 Layers: a step module may import the scenario machinery, checks, audio, SIP and
@@ -24,6 +25,7 @@ import yaml
 
 from harness.scenario.context import LoadContext
 from harness.spec.yamlmarks import DataPath, Mark
+from harness.targets.capability import Capability
 
 if TYPE_CHECKING:
     from harness.runner.run import ScenarioRun
@@ -56,6 +58,13 @@ class StepKind(Generic[S]):
     run: Callable[[ScenarioRun, S], Measurements | None]
     say: Callable[[Mapping[str, Any]], Said]  # from the step's fields (a model or a record's spec)
     shot: tuple[Said, Said] | None = None  # test video: (what to show on screen, the cue to hear)
+    needs: frozenset[Capability] = frozenset()  # what the target's adapter must be able to do
+    needs_if: tuple[tuple[str, Capability], ...] = ()  # (a model field, what it needs when true)
+    instead: str = ""  # the fix where the target lacks a capability no profile setting gives
+
+    def needs_of(self, step: S) -> frozenset[Capability]:
+        """What this step needs of the target: ``needs``, and ``needs_if``'s for its true fields."""
+        return self.needs | {c for name, c in self.needs_if if getattr(step, name, False)}
 
     @cached_property
     def body_schema(self) -> dict[str, Any]:

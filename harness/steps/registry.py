@@ -31,6 +31,7 @@ from harness.steps import (
 )
 from harness.steps.kind import StepKind
 from harness.targets.model import PromptLibrary, Target
+from harness.targets.registry import capabilities
 
 KINDS: tuple[StepKind[Any], ...] = (
     call.KIND,
@@ -58,6 +59,12 @@ BY_NAME: dict[str, StepKind[Any]] = {k.name: k for k in KINDS}
 BY_MODEL: dict[type, StepKind[Any]] = {k.model: k for k in KINDS}
 
 
-def load_scenario(path: Path, prompts: PromptLibrary | None, target: Target | None = None) -> Scenario:
-    """Load and check one scenario file with every step kind (``harness.scenario.loader``)."""
-    return loader.load_scenario(path, prompts, target, KINDS)
+def load_scenario(path: Path, prompts: PromptLibrary | None, target: Target | None = None,
+                  adapter_checked: bool = True) -> Scenario:
+    """Load and check one scenario file with every step kind (``harness.scenario.loader``).
+
+    With a ``target`` (and ``adapter_checked``), a step that needs what the target's adapter
+    cannot do (``StepKind.needs``) is a problem of the file, found from the profile alone.
+    """
+    known = capabilities(target) if target is not None and adapter_checked else None
+    return loader.load_scenario(path, prompts, target, KINDS, known)

@@ -15,6 +15,7 @@ from harness.spec.checker import mapping
 from harness.spec.yamlmarks import DataPath, Mark
 from harness.steps.kind import Measurements, Said, StepKind
 from harness.steps.recorded import NotConformant, ledger, run_id
+from harness.targets.capability import Capability
 from harness.targets.registry import adapter_for
 
 
@@ -67,4 +68,5 @@ KIND = StepKind(
     say=say,
     shot=(("查询以往测试的录音", "searching recordings from earlier runs"),
           ("旧录音仍可调取", "old recordings are still retrievable")),
+    needs=frozenset({Capability.RECORDINGS}),
 )

@@ -32,6 +32,7 @@ import requests
 from harness.errors import TargetError
 from harness.targets.adapter import NotSupported, RecordingInfo
 from harness.targets.ami import DEFAULT_PORT, AmiSession, queue_state
+from harness.targets.capability import Capability
 from harness.targets.model import Secret, Target
 from harness.targets.recording_name import AnyName, Names, Reading, names_from_profile
 from harness.targets.reference import DEFAULT_TIMEOUT, ReferencePlatform, _message
@@ -64,6 +65,13 @@ class AsteriskPlatform(ReferencePlatform):
         ami = _ami(spec.get("ami"), urlsplit(url).hostname or "", timeout, target)
         return cls(url, str(spec.get("username") or ""), _secret(spec.get("password"), where,
                    "adapter.password"), names_from_profile(spec, where), ami, target.path, timeout)
+
+    @classmethod
+    def capabilities(cls, target: Target) -> frozenset[Capability]:
+        """What this adapter can do for ``target``, from its profile alone (nothing is asked of the
+        platform)."""
+        queues = {Capability.QUEUE_STATE} if target.adapter.get("ami") is not None else set()
+        return frozenset({Capability.RECORDINGS, Capability.UNAUTHENTICATED_FETCH, *queues})
 
     def __repr__(self) -> str:
         return (f"AsteriskPlatform({self.url!r}, user={self.username!r}, password={self.password!r}, "

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from harness.errors import TargetError
 from harness.targets.adapter import NotSupported, Platform, RecordingInfo
@@ -41,9 +41,15 @@ from harness.targets.callcenter import (
     queue_state,
     require,
 )
+from harness.targets.capability import Capability
 from harness.targets.esl import DEFAULT_PORT, EslSession
 from harness.targets.model import Secret, Target
 from harness.targets.reference import DEFAULT_TIMEOUT
+
+if TYPE_CHECKING:
+    from harness.targets.directory import DirectoryPlatform
+    from harness.targets.generic_http import HttpPlatform
+    from harness.targets.sftp import SftpPlatform
 
 SOURCES = ("directory", "sftp", "http")  # the kinds of adapter.recordings
 MOD_HINT = ("is mod_callcenter loaded? fs_cli -x 'load mod_callcenter', and list it in "
@@ -77,6 +83,17 @@ class FreeswitchPlatform:
         return cls(_esl(spec.get("esl"), target, float(timeout)),
                    _source(spec.get("recordings"), target),
                    _usernames(spec.get("agent_usernames"), where), target.path)
+
+    @classmethod
+    def capabilities(cls, target: Target) -> frozenset[Capability]:
+        """What this adapter can do for ``target``, from its profile alone: queues, and what its
+        recording source (``adapter.recordings``) can do."""
+        spec = target.adapter.get("recordings")
+        kind = spec.get("type") if isinstance(spec, dict) else None
+        if kind not in SOURCES:  # the adapter refuses such a profile when it is built
+            return frozenset({Capability.QUEUE_STATE})
+        assert isinstance(spec, dict)
+        return _source_class(kind).capabilities(replace(target, adapter=dict(spec))) | {Capability.QUEUE_STATE}
 
     def __repr__(self) -> str:
         return (f"FreeswitchPlatform(esl={self.esl!r}, recordings={self.recordings!r}, "
@@ -196,6 +213,21 @@ def _source(spec: Any, target: Target) -> Platform:
     from harness.targets.http_profile import http_platform
 
     return _renamed(http_platform, nested)
+
+
+def _source_class(kind: str) -> type[DirectoryPlatform | SftpPlatform | HttpPlatform]:
+    """The adapter class of a recording source, imported only when named (sftp brings paramiko)."""
+    if kind == "directory":
+        from harness.targets.directory import DirectoryPlatform
+
+        return DirectoryPlatform
+    if kind == "sftp":
+        from harness.targets.sftp import SftpPlatform
+
+        return SftpPlatform
+    from harness.targets.generic_http import HttpPlatform
+
+    return HttpPlatform
 
 
 def _usernames(spec: Any, where: str) -> dict[str, str]:

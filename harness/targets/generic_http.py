@@ -39,7 +39,8 @@ import urllib3
 
 from harness.errors import TargetError
 from harness.targets.adapter import NotSupported, RecordingInfo
-from harness.targets.model import Secret
+from harness.targets.capability import Capability
+from harness.targets.model import Secret, Target
 from harness.targets.recording_fields import AnswerError, FieldMap, pick, write_time
 from harness.targets.reference import CHUNK, DEFAULT_TIMEOUT, _loopback, _reason
 
@@ -113,6 +114,13 @@ class HttpPlatform:
         self._links: dict[str, str] = {}  # recording name -> its download link from an answer
         self._session = requests.Session()
         self._session.trust_env = not _loopback(self.url)  # no proxy between us and loopback
+
+    @classmethod
+    def capabilities(cls, target: Target) -> frozenset[Capability]:
+        """What this adapter can do for ``target``, from its profile alone (nothing is asked of the
+        platform)."""
+        policy = {Capability.RETENTION_POLICY} if target.adapter.get("retention") is not None else set()
+        return frozenset({Capability.RECORDINGS, Capability.UNAUTHENTICATED_FETCH, *policy})
 
     def __repr__(self) -> str:
         return (f"HttpPlatform({self.url!r}, auth={self.auth!r}, list={self.endpoints.list!r}, "

@@ -37,6 +37,8 @@ from typing import Any, BinaryIO, Protocol
 
 from harness.errors import TargetError
 from harness.targets.adapter import NotSupported, RecordingInfo
+from harness.targets.capability import Capability
+from harness.targets.model import Target
 from harness.targets.recording_name import AnyName, Names, NameTemplate, Reading
 
 EXTENSIONS = ("wav", "WAV", "wav49", "WAV49", "gsm", "mp3", "ogg", "opus")
@@ -93,6 +95,12 @@ class RecordingFiles:
                  profile: Path | None = None) -> None:
         self.tree, self.names, self.extensions, self.profile = tree, names, extensions, profile
         self.description = tree.description
+
+    @classmethod
+    def capabilities(cls, target: Target) -> frozenset[Capability]:
+        """What this adapter can do for ``target``, from its profile alone (nothing is asked of the
+        platform)."""
+        return frozenset({Capability.RECORDINGS})
 
     # -- the tree --------------------------------------------------------------------------
     def _files(self, under: str) -> Iterator[_File]:

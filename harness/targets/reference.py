@@ -22,6 +22,7 @@ import urllib3
 
 from harness.errors import TargetError
 from harness.targets.adapter import RecordingInfo
+from harness.targets.capability import Capability
 from harness.targets.model import Secret, Target
 
 DEFAULT_TIMEOUT = 10.0  # seconds for connecting and for each read
@@ -91,6 +92,14 @@ class ReferencePlatform:
             raise TargetError(f"target profile {target.path}: adapter.timeout must be a positive "
                               f"number of seconds, not {timeout!r}")
         return cls(url, str(spec.get("username") or ""), password, target.path, float(timeout))
+
+    @classmethod
+    def capabilities(cls, target: Target) -> frozenset[Capability]:
+        """What this adapter can do for ``target``, from its profile alone (nothing is asked of the
+        platform)."""
+        return frozenset({Capability.RECORDINGS, Capability.UNAUTHENTICATED_FETCH,
+                          Capability.RETENTION_POLICY, Capability.CLOCK, Capability.PURGE,
+                          Capability.QUEUE_STATE})
 
     def __repr__(self) -> str:
         return f"ReferencePlatform({self.url!r}, user={self.username!r}, password={self.password!r})"

@@ -10,10 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from harness.errors import TargetError
-from harness.targets.adapter import Platform
+from harness.targets.adapter import Platform, profile_retention_days, profile_storage
 from harness.targets.asterisk import AsteriskPlatform
+from harness.targets.capability import Capability
 from harness.targets.directory import DirectoryPlatform
 from harness.targets.freeswitch import FreeswitchPlatform
+from harness.targets.generic_http import HttpPlatform
 from harness.targets.http_profile import http_platform
 from harness.targets.model import Target
 from harness.targets.reference import ReferencePlatform
@@ -51,6 +53,38 @@ ADAPTERS: dict[str, AdapterFactory] = {"reference": _reference, "asterisk": _ast
                                        "sftp": _sftp,
                                        "http": _http, "directory": _directory}
 """Adapter factories by ``adapter.type``."""
+
+CAPABLE: dict[str, Callable[[Target], frozenset[Capability]]] = {
+    "reference": ReferencePlatform.capabilities, "asterisk": AsteriskPlatform.capabilities,
+    "freeswitch": FreeswitchPlatform.capabilities, "sftp": SftpPlatform.capabilities,
+    "http": HttpPlatform.capabilities, "directory": DirectoryPlatform.capabilities}
+"""What each adapter can do for a profile, by ``adapter.type``; answered from the profile alone."""
+
+
+def capabilities(target: Target) -> frozenset[Capability]:
+    """What the target can do beyond SIP: its adapter's capabilities and what its profile declares.
+
+    Reads the profile only: nothing is asked of the platform.  A profile without an
+    ``adapter:`` section (or naming no known adapter) has none.
+    """
+    kind = target.adapter.get("type")
+    if kind not in CAPABLE:
+        return frozenset()
+    return CAPABLE[kind](target) | _declared(target)
+
+
+def _declared(target: Target) -> set[Capability]:
+    """``adapter.retention_days`` stands in for a policy the platform cannot say; ``adapter.storage``
+    is the traffic and capacity ``expect_storage`` projects against."""
+    declared = set()
+    try:
+        if profile_retention_days(target) is not None:
+            declared.add(Capability.RETENTION_POLICY)
+        if profile_storage(target) is not None:
+            declared.add(Capability.STORAGE)
+    except TargetError:
+        pass  # a malformed value: the step that reads it says what is wrong with it
+    return declared
 
 
 def adapter_for(target: Target) -> Platform:

@@ -42,6 +42,7 @@ import paramiko
 
 from harness.errors import TargetError
 from harness.targets.adapter import RecordingInfo
+from harness.targets.capability import Capability
 from harness.targets.model import Secret, Target
 from harness.targets.recording_files import (
     EXTENSIONS,
@@ -183,6 +184,12 @@ class SftpPlatform(RecordingFiles):
                               f"SFTP server (e.g. /var/spool/recordings), not {folder!r}")
         return cls(access_from_profile(target), folder, names_from_profile(spec, where),
                    extensions_from_profile(spec, where), target.path)
+
+    @classmethod
+    def capabilities(cls, target: Target) -> frozenset[Capability]:
+        """What this adapter can do for ``target``, from its profile alone (nothing is asked of the
+        platform)."""
+        return frozenset({Capability.RECORDINGS, Capability.UNAUTHENTICATED_FETCH})
 
     def __repr__(self) -> str:
         return (f"SftpPlatform({self.access.username}@{self.access.address}:{self.folder}, "

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.checks.attribution import Attribution, attribute
+from harness.checks.signalling import agent_verdict, unanswered_end
 from harness.runner.legs import attributed, observe
 from harness.runner.run import ScenarioRun
 from harness.scenario.context import LoadContext
@@ -79,33 +80,26 @@ def perform(run: ScenarioRun, step: ExpectAgentStep) -> Measurements:
 
     def answered() -> tuple[Attribution, CallTimeline] | None:
         verdict, legs = _attribution(run, state.id)
-        if tl.state == "DISCONNECTED":
-            code, reason = tl.final_status() or (0, "")
-            raise run.fail("expect_agent", f"call {tl} ended with {code} {reason} before an agent "
-                           f"answered it; agent legs seen: {verdict.describe()}; "
-                           f"timeline: {tl.summary()}")
+        ended = unanswered_end(tl, verdict)
+        if ended is not None:
+            raise run.fail("expect_agent", ended)
         if verdict.chosen is None or tl.state != "CONFIRMED":
             return None
         return verdict, legs[verdict.chosen.name]
 
     try:
-        verdict, leg = run.board.wait(answered, run.budget(step.within),
-                                      lambda: f"one of agents {list(step.agents)} to answer",
-                                      timeline=tl)
+        seen, leg = run.board.wait(answered, run.budget(step.within),
+                                   lambda: f"one of agents {list(step.agents)} to answer",
+                                   timeline=tl)
     except WaitTimeout as exc:
-        seen = _attribution(run, state.id)[0].describe()
-        raise run.fail("expect_agent", f"{exc}; no agent leg offered for this call was answered; "
-                       f"agent legs seen: {seen}") from None
-    chosen = verdict.chosen
-    assert chosen is not None and chosen.answered is not None
-    state.agent_leg, state.agent = leg, chosen.agent
-    if chosen.agent not in step.agents:
-        raise run.fail("expect_agent", f"call {tl} was answered by agent {chosen.agent}, expected "
-                       f"{' or '.join(step.agents)}; agent legs seen: {verdict.describe()}")
-    return {"agent": chosen.agent, "offered_after_s": round(chosen.offered - tl.t0, 3),
-            "answered_after_s": round(chosen.answered - tl.t0, 3),
-            "agent_sip_call_id": leg.sip_call_id, "agent_leg": leg.handle,
-            "legs": verdict.evidence()}
+        verdict = agent_verdict(tl, step.agents, _attribution(run, state.id)[0], None, str(exc))
+    else:
+        assert seen.chosen is not None
+        state.agent_leg, state.agent = leg, seen.chosen.agent
+        verdict = agent_verdict(tl, step.agents, seen, leg)
+    if verdict.problem is not None:
+        raise run.fail("expect_agent", verdict.problem)
+    return verdict.figures
 
 
 def say(spec: Mapping[str, Any]) -> Said:

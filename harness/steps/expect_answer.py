@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from harness.checks.signalling import answer_verdict
 from harness.runner.run import ScenarioRun
 from harness.scenario.context import LoadContext
 from harness.sip.controller import WaitTimeout
@@ -42,19 +43,16 @@ def build(ctx: LoadContext, at: DataPath, body: Any, mark: Mark) -> ExpectAnswer
 
 def perform(run: ScenarioRun, step: ExpectAnswerStep) -> Measurements:
     tl = run.call(step.call).timeline
+    timeout = None
     try:
-        state = wait_state(run, tl, ("CONFIRMED", "DISCONNECTED"), step.within, "the call to be answered")
+        wait_state(run, tl, ("CONFIRMED", "DISCONNECTED"), step.within, "the call to be answered")
     except WaitTimeout as exc:
         run.board.command(tl.phone, "hangup", handle=tl.handle)  # PJSIP would wait for minutes
-        raise unreachable(run, tl) or run.fail("expect_answer", str(exc)) from None
-    if state == "DISCONNECTED":
-        code, reason = tl.final_status() or (0, "")
-        raise unreachable(run, tl) or run.fail(
-            "expect_answer", f"call {tl} ended with {code} {reason} before it was answered; "
-            f"timeline: {tl.summary()}")
-    answered = tl.last("call", state="CONFIRMED")
-    assert answered is not None
-    return {"answered_after_s": round(answered.t - tl.t0, 3), "sip_call_id": tl.sip_call_id}
+        timeout = str(exc)
+    verdict = answer_verdict(tl, timeout)
+    if verdict.problem is not None:
+        raise unreachable(run, tl) or run.fail("expect_answer", verdict.problem)
+    return verdict.figures
 
 
 def say(spec: Mapping[str, Any]) -> Said:

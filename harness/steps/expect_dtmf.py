@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from harness.checks.ivr import DtmfHeard, dtmf_arrival, dtmf_verdict, signalled_digits
 from harness.runner.run import CallState, ScenarioRun
 from harness.scenario.context import LoadContext
 from harness.sip.controller import WaitTimeout
@@ -88,32 +90,29 @@ def _inband(leg: CallTimeline, since: float) -> str:
         return ""
     start = max(0, int((since - leg.capture_t0) * 8000))
     return "".join(hit.digit for hit in detect_dtmf(samples[start:]))
+
+
 def perform(run: ScenarioRun, step: ExpectDtmfStep) -> Measurements:
     _, leg = _leg(run, step)
     since = leg.t0  # DTMF sent before this step started still counts
-    seen: dict[str, str] = {"signalled": "", "inband": ""}
+    heard = DtmfHeard("", "")
     last = [0.0]
 
     def received() -> str | None:
-        seen["signalled"] = "".join(e.data["digit"] for e in leg.events if e.kind == "dtmf" and e.t >= since)
-        if step.digits in seen["signalled"]:
-            return "signalled"
-        if time.monotonic() - last[0] >= POLL:
-            last[0] = time.monotonic()
-            seen["inband"] = _inband(leg, since)
-            if step.digits in seen["inband"]:
-                return "inband"
-        return None
+        nonlocal heard
+        heard = DtmfHeard(signalled_digits(leg, since), heard.inband)
+        if dtmf_arrival(step.digits, heard) is None and time.monotonic() - last[0] >= POLL:
+            last[0] = time.monotonic()  # the capture is analysed at most every POLL seconds
+            heard = DtmfHeard(heard.signalled, _inband(leg, since))
+        return dtmf_arrival(step.digits, heard)
 
-    try:
-        how = run.board.wait(received, run.budget(step.within + FLUSH_ALLOWANCE),
-                             lambda: f"DTMF {step.digits!r}", timeline=leg)
-    except WaitTimeout:
-        raise run.fail("expect_dtmf", (
-            f"DTMF {step.digits!r} not received within {step.within:.1f}s on call {leg}: got "
-            f"{seen['signalled']!r} signalled (RFC 4733/INFO) and {seen['inband']!r} in-band")) from None
-    methods = sorted({e.data["method"] for e in leg.events if e.kind == "dtmf"}) if how == "signalled" else ["inband"]
-    return {"digits": step.digits, "received_as": methods}
+    with contextlib.suppress(WaitTimeout):  # the verdict says what was received instead
+        run.board.wait(received, run.budget(step.within + FLUSH_ALLOWANCE),
+                       lambda: f"DTMF {step.digits!r}", timeline=leg)
+    verdict = dtmf_verdict(step.digits, step.within, leg, heard)
+    if verdict.problem is not None:
+        raise run.fail("expect_dtmf", verdict.problem)
+    return verdict.figures
 
 
 def say(spec: Mapping[str, Any]) -> Said:

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from harness.checks.signalling import hangup_verdict
 from harness.runner.run import ScenarioRun
 from harness.scenario.context import LoadContext
 from harness.sip.controller import WaitTimeout
@@ -51,15 +52,15 @@ def build(ctx: LoadContext, at: DataPath, body: Any, mark: Mark) -> ExpectHangup
 
 def perform(run: ScenarioRun, step: ExpectHangupStep) -> Measurements:
     tl = run.call(step.call).timeline
+    timeout = None
     try:
         wait_state(run, tl, ("DISCONNECTED",), step.within, "the far end to end the call")
     except WaitTimeout as exc:
-        raise run.fail("expect_hangup", str(exc)) from None
-    code, reason = tl.final_status() or (0, "")
-    if step.status is not None and code != step.status:
-        raise run.fail("expect_hangup", f"call {tl} ended with {code} {reason}, expected "
-                       f"{step.status}; timeline: {tl.summary()}")
-    return {"status": code, "reason": reason}
+        timeout = str(exc)
+    verdict = hangup_verdict(tl, step.status, timeout)
+    if verdict.problem is not None:
+        raise run.fail("expect_hangup", verdict.problem)
+    return verdict.figures
 
 
 def say(spec: Mapping[str, Any]) -> Said:

@@ -7,13 +7,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from harness.checks.ivr import QuietWindow, silence_verdict
 from harness.runner.run import ScenarioRun
 from harness.scenario.context import LoadContext
 from harness.sip.controller import WaitTimeout
 from harness.spec.checker import mapping
 from harness.spec.yamlmarks import DataPath, Mark
 from harness.steps.kind import Measurements, Said, StepKind
-from harness.steps.media import FLUSH_ALLOWANCE, RATE, call_time, capture, idle, loud_spans
+from harness.steps.media import FLUSH_ALLOWANCE, RATE, capture, idle
 
 
 @dataclass(frozen=True)
@@ -68,16 +69,12 @@ def perform(run: ScenarioRun, step: ExpectSilenceStep) -> Measurements:
         samples, t0 = capture(state)
     first = max(0.0, begin - t0)
     window = samples[int(first * RATE): int((first + step.duration) * RATE)]
-    loud = loud_spans(window, step.max_level_dbfs, first)
     state.cursor = max(state.cursor, first + step.duration)
-    if loud:
-        shown = ", ".join(f"{call_time(state, t0, a):.2f}-{call_time(state, t0, b):.2f}s at "
-                          f"{peak:.0f} dBFS" for a, b, peak in loud[:5])
-        raise run.fail("expect_silence", (
-            f"expected {step.duration:.1f}s of silence (<= {step.max_level_dbfs:.0f} dBFS) on call "
-            f"{state.timeline}, heard audio at {shown}"))
-    return {"from_s": call_time(state, t0, first), "seconds": step.duration,
-            "captured_s": round(len(window) / RATE, 3)}
+    verdict = silence_verdict(QuietWindow(window, first, t0), step.duration, step.max_level_dbfs,
+                              state.timeline)
+    if verdict.problem is not None:
+        raise run.fail("expect_silence", verdict.problem)
+    return verdict.figures
 
 
 def say(spec: Mapping[str, Any]) -> Said:

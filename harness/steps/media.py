@@ -1,6 +1,7 @@
 """What the audio step kinds share at run time: waiting while phones run, reading a call's capture.
 
-Used by play, wait, expect_prompt, expect_silence, send_dtmf and the recording kinds.
+Used by play, wait, expect_prompt, expect_silence, send_dtmf and the recording kinds;
+what they heard is judged in ``harness.checks.ivr``.
 
 Listening is sequential per call: each call keeps a cursor into its capture,
 and an expectation searches from the cursor on, then moves it past what it
@@ -43,25 +44,3 @@ def capture(state: CallState) -> tuple[np.ndarray, float]:
     except (AudioError, OSError):
         samples = np.zeros(0, dtype=np.float32)
     return samples, tl.capture_t0
-
-
-def call_time(state: CallState, capture_t0: float, seconds_into_capture: float) -> float:
-    return round(capture_t0 + seconds_into_capture - state.timeline.t0, 3)
-
-
-def loud_spans(window: np.ndarray, limit_dbfs: float, offset: float) -> list[tuple[float, float, float]]:
-    """20 ms frames louder than ``limit_dbfs``, merged into (start, end, peak dBFS) spans."""
-    frame = RATE // 50
-    n = len(window) // frame
-    if n == 0:
-        return []
-    frames = window[: n * frame].reshape(n, frame).astype(np.float64)
-    level = 10 * np.log10(np.mean(frames**2, axis=1) + 1e-12)
-    spans: list[tuple[float, float, float]] = []
-    for i in np.flatnonzero(level > limit_dbfs):
-        t = offset + i / 50
-        if spans and t - spans[-1][1] < 0.03:
-            spans[-1] = (spans[-1][0], t + 0.02, max(spans[-1][2], float(level[i])))
-        else:
-            spans.append((t, t + 0.02, float(level[i])))
-    return spans

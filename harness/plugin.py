@@ -178,10 +178,26 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _distributing(config: pytest.Config) -> bool:
-    """True in the pytest-xdist controller of a run with workers."""
+    """True in the pytest-xdist controller of a scenario run with workers."""
     if hasattr(config, "workerinput") or not config.pluginmanager.hasplugin("xdist"):
         return False
-    return bool(config.getoption("numprocesses", None))
+    return bool(config.getoption("numprocesses", None)) and _runs_scenarios(config)
+
+
+def _runs_scenarios(config: pytest.Config) -> bool:
+    """Whether the session was given scenarios: a ``*.scenario.yaml`` or a folder holding one.
+
+    The harness's own test suite (``tests/``, whose data folders hold scenario files it never
+    collects) is not a scenario run: under ``-n`` its tests must spread over the workers as
+    usual, with no run folder and no platform started for them."""
+    tests = PROJECT_ROOT / "tests"
+    for arg in config.args:
+        path = Path(config.invocation_params.dir, arg.split("::", 1)[0]).resolve()
+        if path.name.endswith(SUFFIX):
+            return True
+        if path.is_dir() and not path.is_relative_to(tests) and next(path.rglob(f"*{SUFFIX}"), None):
+            return True
+    return False
 
 
 PLATFORM_GROUP = "platform-agents"

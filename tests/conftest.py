@@ -12,13 +12,24 @@ Every test belongs to one tier, from its markers:
 tiers are skipped (``--all-tiers`` runs them all the same), so a broken build
 fails in about a minute instead of after the slow tiers.  ``-m unit``,
 ``-m loopback`` and ``-m platform`` select a tier.
+
+Under pytest-xdist (``-n 3``, as the README runs them) the workers take the tests
+in the same order, and a failure on any worker skips the later tiers on all of
+them: the controller, which sees every report, writes the failed tier to a file
+each worker reads before a test starts.
 """
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
 import pytest
 
 TIERS = ("unit", "loopback", "platform")
+_FLAG = "ccharness_failed_tier"  # the workerinput key: the file that names the failed tier
 
 
 def tier_of(item: pytest.Item) -> str:
@@ -33,10 +44,17 @@ def tier_of(item: pytest.Item) -> str:
 class Tiers:
     """Orders the tests by tier and skips the tiers after one that failed."""
 
-    def __init__(self, all_tiers: bool) -> None:
+    def __init__(self, all_tiers: bool, flag: Path) -> None:
         self.all_tiers = all_tiers
+        self.flag = flag  # shared by the xdist controller (writes) and its workers (read)
         self.tier: dict[str, str] = {}  # test id -> tier
-        self.failed: str | None = None  # the first tier with a failure
+        self._failed: str | None = None  # the first tier with a failure seen here
+
+    @property
+    def failed(self) -> str | None:
+        if self._failed is None and self.flag.is_file():
+            self._failed = self.flag.read_text(encoding="utf-8").strip() or None
+        return self._failed
 
     @pytest.hookimpl(tryfirst=True)  # the tier markers must be there before -m deselects by them
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
@@ -47,12 +65,31 @@ class Tiers:
         items.sort(key=lambda item: TIERS.index(self.tier[item.nodeid]))  # stable within a tier
 
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
-        if self.failed and self.failed != self.tier[item.nodeid] and not self.all_tiers:
-            pytest.skip(f"the {self.failed} tier failed: fix it first (or run with --all-tiers)")
+        failed = self.failed
+        tier = self.tier.get(item.nodeid, "unit")
+        if failed and TIERS.index(tier) > TIERS.index(failed) and not self.all_tiers:
+            pytest.skip(f"the {failed} tier failed: fix it first (or run with --all-tiers)")
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        if report.failed and self.failed is None:
-            self.failed = self.tier.get(report.nodeid, "unit")
+        if not report.failed:
+            return
+        # The xdist controller has collected nothing: it takes the tier from the test's markers.
+        tier = self.tier.get(report.nodeid) or _tier_of_keywords(report.keywords)
+        failed = self.failed
+        if failed is None or TIERS.index(tier) < TIERS.index(failed):
+            self._failed = tier
+            self.flag.write_text(tier, encoding="utf-8")
+
+    @pytest.hookimpl(optionalhook=True)  # pytest-xdist's controller, before it starts a worker
+    def pytest_configure_node(self, node: Any) -> None:
+        node.workerinput[_FLAG] = str(self.flag)
+
+
+def _tier_of_keywords(keywords: Any) -> str:
+    for tier in reversed(TIERS):
+        if tier in keywords:
+            return tier
+    return "unit"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -61,4 +98,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.pluginmanager.register(Tiers(config.getoption("--all-tiers")), "ccharness-tiers")
+    given = getattr(config, "workerinput", {})
+    if _FLAG in given:
+        flag = Path(given[_FLAG])
+    else:
+        folder = Path(tempfile.mkdtemp(prefix="ccharness-tiers-"))
+        config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
+        flag = folder / "failed"
+    config.pluginmanager.register(Tiers(config.getoption("--all-tiers"), flag), "ccharness-tiers")

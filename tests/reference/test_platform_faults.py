@@ -460,3 +460,19 @@ def test_dialplan_open_international(platform: RefPlatform, start_platform: Call
     assert bad.step == "expect_call_refused"
     assert "the platform answered call refused1 (agent-agent1 -> sip:00441632960000@" in bad.detail, bad
     assert "instead of refusing it with 403; the harness hung it up at once" in bad.detail, bad
+
+
+# -- what a queued caller hears: the suite's own scenario, run by the harness on both platforms -----
+HOLD_MUSIC = PROJECT / "scenarios" / "acd" / "hold_music_while_queued.scenario.yaml"
+
+
+def test_queue_dead_air(platform: RefPlatform, start_platform: Callable[..., RefPlatform],
+                        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    faulty = start_platform("queue_dead_air", wait=False)
+    ok = run_scenario(platform, HOLD_MUSIC, tmp_path / "ok", monkeypatch)
+    heard = next(r.measurements for r in ok.records if r.kind == "expect_audio")
+    assert heard["kind"] == "music" and heard["shares"]["music"] >= 0.8, heard
+    with pytest.raises(ExpectationFailed) as failed:
+        run_scenario(faulty.ready(), HOLD_MUSIC, tmp_path / "bad", monkeypatch)
+    assert failed.value.step == "expect_audio", failed.value
+    assert failed.value.detail.startswith("heard 5.0 s: silence 100 %, expected music"), failed.value

@@ -8,10 +8,12 @@ or earlier in the same judgement).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from harness.checks.attribution import LegSeen, call_id_tags
+from harness.checks.attribution import LegSeen, attribute, call_id_tags
+from harness.checks.offer import Offer
 
 if TYPE_CHECKING:
     from harness.runner.run import ScenarioRun
@@ -39,3 +41,26 @@ def observe(run: ScenarioRun, taken: Mapping[int, str]) -> list[tuple[LegSeen, C
             seen.append((LegSeen(f"{agent}/{leg.handle}", agent, offer.t, answered, tags,
                                  taken.get(id(leg))), leg))
     return seen
+
+
+def offer_headers(leg: CallTimeline) -> tuple[tuple[str, str], ...]:
+    """Every header of the INVITE that offered ``leg`` to its agent phone, as recorded."""
+    offer = leg.events[0] if leg.events else None
+    listed = (offer.data.get("offer") or []) if offer is not None and offer.kind == "incoming" else []
+    return tuple((str(name), str(value)) for name, value in listed)
+
+
+def offers(run: ScenarioRun, call_id: str) -> list[Offer]:
+    """The agent legs offered for ``call_id`` so far, first offered first.
+
+    A leg counts as attribution counts it (``harness.checks.attribution``): offered once
+    the call began and before it ended, not another call's, not tagged for another call.
+    """
+    tl = run.call(call_id).timeline
+    seen = observe(run, attributed(run, besides=call_id))
+    ended = tl.last("call", state="DISCONNECTED")
+    judged = attribute(tl.t0, tl.sip_call_id, [leg for leg, _ in seen],
+                       ended.t if ended is not None else math.inf)
+    timelines = {leg.name: timeline for leg, timeline in seen}
+    return [Offer(leg.name, leg.agent, leg.offered, offer_headers(timelines[leg.name]))
+            for leg in judged.candidates]

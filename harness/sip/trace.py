@@ -28,6 +28,9 @@ _SDES_KEY = re.compile(r"^(a=crypto:\S+\s+\S+\s+inline:)[A-Za-z0-9+/=]+", re.IGN
 _CALL_ID = re.compile(r"^(?:Call-ID|i)\s*:\s*(\S+)", re.IGNORECASE | re.MULTILINE)
 _X_HEADER = re.compile(r"^(X-[A-Za-z0-9.!%*_+`'~-]+)[ \t]*:[ \t]*(.*?)\s*$",
                        re.IGNORECASE | re.MULTILINE)
+_HEADER_LINE = re.compile(r"^([A-Za-z0-9.!%*_+`'~-]+)[ \t]*:[ \t]*(.*?)\s*$")
+# Never kept with a message's headers: the digest credentials (RFC 3261 22.2, 22.3).
+_CREDENTIALS = frozenset({"authorization", "proxy-authorization"})
 REDACTED = "[redacted]"
 
 
@@ -62,6 +65,28 @@ def x_headers(message: str, secrets: tuple[str, ...] = ()) -> dict[str, str]:
     found: dict[str, str] = {}
     for match in _X_HEADER.finditer(head):
         found.setdefault(match[1], redact(match[2], secrets))
+    return found
+
+
+def message_headers(message: str, secrets: tuple[str, ...] = ()) -> list[tuple[str, str]]:
+    """Every header of a SIP message's head, in order, as sent: ``[(name, value), ...]``.
+
+    Folded lines are joined (RFC 3261 7.3.1); names keep their spelling (``f`` stays
+    ``f``); Authorization and Proxy-Authorization are left out whole, and known
+    secrets are redacted from the values.
+    """
+    head = re.split(r"\r?\n\r?\n", message, maxsplit=1)[0]
+    lines: list[str] = []
+    for line in re.split(r"\r?\n", head)[1:]:
+        if line[:1] in (" ", "\t") and lines:
+            lines[-1] += " " + line.strip()
+        elif line:
+            lines.append(line)
+    found = []
+    for line in lines:
+        match = _HEADER_LINE.match(line)
+        if match and match[1].lower() not in _CREDENTIALS:
+            found.append((match[1], redact(match[2], secrets)))
     return found
 
 

@@ -16,7 +16,9 @@ from harness.steps import (
     expect_distribution,
     expect_dtmf,
     expect_hangup,
+    expect_offer_headers,
     expect_prompt,
+    expect_queue_entered,
     expect_recording,
     expect_register,
     expect_retention,
@@ -56,6 +58,8 @@ KINDS: tuple[StepKind[Any], ...] = (
     expect_storage.KIND,
     expect_register.KIND,
     expect_call_refused.KIND,
+    expect_queue_entered.KIND,
+    expect_offer_headers.KIND,
 )
 BY_NAME: dict[str, StepKind[Any]] = {k.name: k for k in KINDS}
 BY_MODEL: dict[type, StepKind[Any]] = {k.model: k for k in KINDS}

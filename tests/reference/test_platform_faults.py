@@ -10,6 +10,7 @@ not consulted): only calls, audio and the API's answers count.
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -342,6 +343,49 @@ def test_acd_no_rna_failover(pair: Callable[..., Pair]) -> None:
     agent, offers = bad["call"]
     assert agent is None and set(offers) == {"2001"} and len(offers) >= 2, (
         f"faulty: expected 2001 offered again and again, got {offers} (answered by {agent})")
+
+
+# -- ACD offers: the screen pop and the time to the first offer, by the suite's own scenario --------
+SCREEN_POP = PROJECT / "scenarios" / "acd" / "offer_names_caller_and_queue.scenario.yaml"
+
+
+def offer_verdicts(platform: RefPlatform, faulty: RefPlatform, tmp_path: Path,
+                   monkeypatch: pytest.MonkeyPatch) -> tuple[ScenarioRun, ExpectationFailed]:
+    """The screen-pop scenario on the conformant platform (it must pass) and the faulty one's failure."""
+    ok = run_scenario(platform, SCREEN_POP, tmp_path / "ok", monkeypatch)
+    with pytest.raises(ExpectationFailed) as failed:
+        run_scenario(faulty.ready(), SCREEN_POP, tmp_path / "bad", monkeypatch)
+    return ok, failed.value
+
+
+def measured(run: ScenarioRun, kind: str) -> dict[str, Any]:
+    return next(r.measurements for r in run.records if r.kind == kind)
+
+
+def test_acd_offer_without_caller_id(platform: RefPlatform, start_platform: Callable[..., RefPlatform],
+                                     tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    faulty = start_platform("acd_offer_without_caller_id", wait=False)
+    ok, bad = offer_verdicts(platform, faulty, tmp_path, monkeypatch)
+    seen = measured(ok, "expect_offer_headers")["headers"]
+    assert any(h.startswith('From: "1001" <sip:1001@127.0.0.1>') for h in seen), seen
+    assert {"P-Asserted-Identity: <sip:1001@127.0.0.1>", "X-Queue: sales"} <= set(seen), seen
+    assert not [h for h in seen if h.lower().startswith(("authorization", "proxy-authorization"))]
+    assert measured(ok, "expect_queue_entered")["queue_named"] == "sales"
+    assert bad.step == "expect_offer_headers", bad
+    assert re.search(r"From user: expected to be '1001', came 'worker\d+'; P-Asserted-Identity user: "
+                     r"expected to be '1001', came absent; "
+                     r"X-Queue: expected to match '\^sales\$', came absent$", bad.detail), bad
+    assert any(h.startswith("From: sip:worker") for h in bad.measurements["headers"]), bad.measurements
+
+
+def test_acd_queue_offer_delayed(platform: RefPlatform, start_platform: Callable[..., RefPlatform],
+                                 tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    faulty = start_platform("acd_queue_offer_delayed", wait=False)
+    ok, bad = offer_verdicts(platform, faulty, tmp_path, monkeypatch)
+    entered = measured(ok, "expect_queue_entered")
+    assert entered["from"] == "the key press" and 0 < entered["delay_s"] < 5.0, entered
+    assert bad.step == "expect_queue_entered", bad
+    assert bad.detail == "no agent was offered the call within 5s of the key press", bad
 
 
 # -- recording ---------------------------------------------------------------------------------------

@@ -32,6 +32,7 @@ pytestmark = [
 
 STITCHED = "ivr_prompts_stitched"
 GAP_S = 0.16
+JITTER_S = 0.5  # the most a take's length may differ by when cut right: the jitter buffer's depth
 MENU_WALK = """name: {name}
 deadline: 60s
 steps:
@@ -96,10 +97,12 @@ def test_with_the_welcome_known_the_take_is_cut_at_its_end_and_the_menu_is_the_p
     forward, backward = find_prompt(padded(true_menu), menu), find_prompt(padded(menu), true_menu)
     assert forward is not None and forward.score >= 0.9, (forward, output)
     assert backward is not None and backward.score >= 0.9, (backward, output)
-    assert abs(menu.size / RATE - sounding(true_menu)) <= 0.15, (menu.size / RATE, output)
+    # A take may grow by what the phone's jitter buffer (0.5 s) made up for on a busy host (0.21 s
+    # seen with three test workers on two cores); a cut in the wrong place is the welcome's 6.5 s off.
+    assert abs(menu.size / RATE - sounding(true_menu)) <= JITTER_S, (menu.size / RATE, output)
     assert find_prompt(padded(menu), source("welcome")) is None  # the welcome is not in it
     welcome = read_wav(tmp_path / "out" / "welcome.wav")[0]
-    assert abs(welcome.size / RATE - sounding(source("welcome"))) <= 0.15, (welcome.size / RATE, output)
+    assert abs(welcome.size / RATE - sounding(source("welcome"))) <= JITTER_S, (welcome.size / RATE, output)
     assert find_prompt(padded(welcome), true_menu) is None
     assert "cut from welcome+main_menu" in row(output, "main_menu"), output
     assert "cut from welcome+main_menu" in row(output, "welcome"), output

@@ -107,8 +107,11 @@ def test_parallel_and_serial_runs_agree_against_the_loopback_peer(tmp_path: Path
     assert "The run was interrupted" not in html and 'class="verdict-box not_conformant"' in html
 
 
-REFERENCE_SET = ["scenarios/ivr"] + [f"scenarios/acd/{name}.scenario.yaml" for name in
-                                      ("linear", "rrmemory", "leastrecent", "busy_agent_skipped")]
+# Three IVR-only scenarios (two fail under the fault, one passes) to spread over both workers, and
+# two with agents (both pass) that must share one; which scenario fails for what is the fault
+# matrix's business (tests/faults), so five are enough here.
+REFERENCE_SET = [f"scenarios/{name}.scenario.yaml" for name in (
+    "ivr/greeting_and_menu", "ivr/invalid_key", "ivr/no_input", "acd/linear", "acd/busy_agent_skipped")]
 
 
 def test_parallel_and_serial_runs_agree_against_the_reference_with_a_fault(tmp_path: Path) -> None:
@@ -120,7 +123,7 @@ def test_parallel_and_serial_runs_agree_against_the_reference_with_a_fault(tmp_p
     parallel, records = run(paths, tmp_path / "reports", "parallel", *fault, "--workers", "2", timeout=900)
     assert serial.returncode == parallel.returncode == 1, parallel.stdout[-4000:] + parallel.stderr[-2000:]
     found = verdicts(serial_records)
-    assert len(found) == 9 and set(found.values()) == {"passed", "not_conformant"}, found
+    assert len(found) == len(REFERENCE_SET) and set(found.values()) == {"passed", "not_conformant"}, found
     assert verdicts(records) == found, why(records)
     # the scenarios with agents all ran on one worker, the IVR ones on both
     ran_on = {m.group(2): m.group(1) for m in re.finditer(

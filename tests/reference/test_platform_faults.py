@@ -510,9 +510,9 @@ def test_dialplan_open_international(platform: RefPlatform, start_platform: Call
 HOLD_MUSIC = PROJECT / "scenarios" / "acd" / "hold_music_while_queued.scenario.yaml"
 
 
-def test_queue_dead_air(platform: RefPlatform, start_platform: Callable[..., RefPlatform],
+def test_acd_queue_dead_air(platform: RefPlatform, start_platform: Callable[..., RefPlatform],
                         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    faulty = start_platform("queue_dead_air", wait=False)
+    faulty = start_platform("acd_queue_dead_air", wait=False)
     ok = run_scenario(platform, HOLD_MUSIC, tmp_path / "ok", monkeypatch)
     heard = next(r.measurements for r in ok.records if r.kind == "expect_audio")
     assert heard["kind"] == "music" and heard["shares"]["music"] >= 0.8, heard

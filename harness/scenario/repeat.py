@@ -114,7 +114,7 @@ def _move_marks(doc: MarkedDoc, moved: Mapping[int, list[tuple[int, DataPath, st
             for path, info in steps:
                 if path[:len(origin)] == origin:
                     kept[("steps", new) + path[len(origin):]] = info
-            if note:
+            if note or origin != ("steps", new):  # a step after a repeat is named as written
                 doc.aliases[("steps", new)] = (origin, note)
     doc.nodes = kept
 

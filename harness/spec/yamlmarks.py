@@ -90,7 +90,8 @@ class MarkedDoc:
     problems: list[Problem] = field(default_factory=list)
     readable: bool = False  # False: the file could not be parsed at all
     secret_keys: re.Pattern[str] | None = None  # values under these keys never reach a snippet
-    # a step unrolled from a repeat: its path -> (where it was written, which repetition)
+    # a step unrolled from a repeat, or moved by one: its path -> (where it was written, which
+    # repetition, or "" for a step written outside any repeat)
     aliases: dict[DataPath, tuple[DataPath, str]] = field(default_factory=dict)
 
     def info(self, dpath: DataPath) -> NodeInfo | None:
@@ -127,8 +128,11 @@ class MarkedDoc:
 
     def field(self, dpath: DataPath) -> str:
         """``dpath`` as a reader finds it in the file: a repeated step by where it was written."""
-        origin, note = self.aliases.get(dpath[:2], ((), ""))
-        return f"{field_name(origin + dpath[2:])} ({note})" if note else field_name(dpath)
+        if dpath[:2] not in self.aliases:
+            return field_name(dpath)
+        origin, note = self.aliases[dpath[:2]]
+        named = field_name(origin + dpath[2:])
+        return f"{named} ({note})" if note else named
 
     def shown_lines(self, lines: list[str] | None = None) -> list[str]:
         """The source lines as a snippet may show them: literal secrets blanked out."""

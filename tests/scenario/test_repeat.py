@@ -106,3 +106,16 @@ def test_a_malformed_repeat_is_reported_where_it_was_written(tmp_path: Path, bod
 def test_the_rrmemory_scenario_unrolls_to_six_calls() -> None:
     steps = load_scenario(ROOT / "scenarios" / "acd" / "rrmemory.scenario.yaml", None).steps
     assert [s.call for s in steps if isinstance(s, CallStep)] == [f"c{i}" for i in range(1, 7)]
+
+
+def test_a_step_after_a_repeat_is_named_as_written_not_as_unrolled(tmp_path: Path) -> None:
+    found = problems(tmp_path, """  - repeat:
+      count: 2
+      steps:
+        - call: {to: "did:sales", id: "c${n}"}
+        - hangup: {call: "c${n}"}
+  - wait: {for: never}
+""")
+    # unrolled, the wait is the fifth step (steps[4]); in the file it is the second (steps[1])
+    assert found and all(":steps[1].wait" in f for f in found), found
+    assert not any("steps[4]" in f for f in found), found

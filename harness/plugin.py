@@ -201,6 +201,10 @@ def _runs_scenarios(config: pytest.Config) -> bool:
 
 
 PLATFORM_GROUP = "platform-agents"
+# Licence items whose scenarios leave the platform's agents and clock alone, so they may run beside
+# the others under -n: an IVR call, and a security one (a refused REGISTER or call changes no binding;
+# a security scenario with agents of its own is grouped for them like any other).
+ALONE_ITEMS = (None, "ivr", "security")
 
 
 @functools.cache
@@ -215,7 +219,7 @@ def _shares_platform(path: Path) -> bool:
         return True  # undecided: the safe side is one after another
     if not isinstance(data, dict):
         return True
-    return bool(data.get("agents")) or data.get("licence_item") not in (None, "ivr")
+    return bool(data.get("agents")) or data.get("licence_item") not in ALONE_ITEMS
 
 
 class _Controller:
@@ -276,7 +280,7 @@ class ScenarioFile(pytest.File):
         item = ScenarioItem.from_parent(self, name=scenario.name, scenario=scenario)
         if scenario.licence_item:
             item.add_marker(pytest.mark.licence_item(scenario.licence_item))
-        if scenario.agents or scenario.licence_item not in (None, "ivr"):
+        if scenario.agents or scenario.licence_item not in ALONE_ITEMS:
             item.add_marker(pytest.mark.xdist_group(PLATFORM_GROUP))  # serial under -n (see above)
         for tag in scenario.tags:
             self.config.addinivalue_line("markers", f"{tag}: scenario tag")

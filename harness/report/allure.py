@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness.project import PROJECT_ROOT
+from harness.report.narration import SUPPORTING_ITEMS, SUPPORTING_WORDS, licence_item
 
 if TYPE_CHECKING:
     from harness.runner.run import ScenarioRun
@@ -30,6 +31,13 @@ def step_context(index: int, kind: str, step: Any) -> AbstractContextManager[Any
     return context
 
 
+def epic_of(item: str) -> str:
+    """Allure's top grouping: a core licence function, or supporting evidence (security)."""
+    if item in SUPPORTING_ITEMS:
+        return f"{SUPPORTING_WORDS[0]} {SUPPORTING_WORDS[1]}"
+    return "三项核心功能 the three core licence functions"
+
+
 def attach_run(run: ScenarioRun) -> None:
     """Attach each call leg's timeline, SIP trace and captured audio."""
     if allure is None:
@@ -38,6 +46,8 @@ def attach_run(run: ScenarioRun) -> None:
     allure.dynamic.label("scenario_file", str(scenario.path))
     if scenario.licence_item:
         allure.dynamic.feature(scenario.licence_item)
+        allure.dynamic.epic(epic_of(scenario.licence_item))
+        allure.dynamic.label("licence_item_title", " ".join(licence_item(scenario.licence_item)))
     if scenario.description:
         allure.dynamic.description(scenario.description)
     for (phone, handle), tl in run.board.timelines.items():

@@ -3,8 +3,11 @@
 Rendered from the evidence records: for every step worth filming, what to
 show on screen, which scenario step produces it, the cue to expect (audio or
 visual) and when in the run it happened, so the recording of the screen and
-the run line up. The SRT subtitles put each step's sentence pair on the run's
-clock (the video starts when the run starts), in Chinese and English.
+the run line up. The security scenarios' shots (access control, toll fraud)
+follow the three core functions in a supporting section of their own, listed
+only when such a scenario ran: the application's video is about the three. The
+SRT subtitles put each step's sentence pair on the run's clock (the video
+starts when the run starts), in Chinese and English.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.evidence.records import read_evidence
-from harness.report.narration import say
+from harness.report.narration import LICENCE_ITEMS, SUPPORTING_WORDS, say
 from harness.steps.registry import BY_NAME
 
 CORE_FUNCTIONS = (
@@ -23,7 +26,9 @@ CORE_FUNCTIONS = (
     ("acd", "ACD智能分配", "ACD intelligent distribution"),
     ("recording", "录音存储≥6个月与录音调取", "recordings kept ≥ 6 months, and retrieved"),
 )
-_FUNCTION_OF = {"ivr": "ivr", "acd": "acd", "recording": "recording", "retention": "recording"}
+SUPPORTING = (("security", *LICENCE_ITEMS["security"]),)  # shown only when one of its scenarios ran
+_FUNCTION_OF = {"ivr": "ivr", "acd": "acd", "recording": "recording", "retention": "recording",
+                "security": "security"}
 
 def shot_of(kind: str) -> tuple[tuple[str, str], tuple[str, str]] | None:
     """What the video shows for a step of ``kind``, and the cue to hear (None: not filmed)."""
@@ -63,6 +68,13 @@ def shots(records: list[dict[str, Any]]) -> list[Shot]:
     return out
 
 
+def sections(all_shots: list[Shot]) -> list[tuple[str, str, str, bool]]:
+    """(key, Chinese, English, supporting) of each section: the core functions always, then
+    each supporting item that has shots."""
+    present = {s.function for s in all_shots}
+    return [(*f, False) for f in CORE_FUNCTIONS] + [(*f, True) for f in SUPPORTING if f[0] in present]
+
+
 def clock(seconds: float, sep: str = ".") -> str:
     ms = max(0, round(seconds * 1000))
     h, rest = divmod(ms, 3_600_000)
@@ -75,9 +87,11 @@ def markdown(all_shots: list[Shot], run: dict[str, Any]) -> str:
     lines = [f"# 功能测试视频拍摄清单 / Function test video shot list — run {run.get('run_id', '')}", "",
              ("录屏从运行开始时开始，时刻即录像中的时间。 The screen recording starts with the run; "
               "times are positions in the video."), ""]
-    for key, zh, en in CORE_FUNCTIONS:
+    for key, zh, en, supporting in sections(all_shots):
         mine = [s for s in all_shots if s.function == key]
         lines += [f"## {zh} / {en}", ""]
+        if supporting:
+            lines += [f"（{SUPPORTING_WORDS[0]} — {SUPPORTING_WORDS[1]}）", ""]
         if not mine:
             lines += ["（本次运行没有该功能的场景 — no scenario of this function ran）", ""]
             continue
@@ -99,9 +113,11 @@ def html(all_shots: list[Shot], run: dict[str, Any]) -> str:
              "<h1>功能测试视频拍摄清单 <span class='en'>Function test video shot list</span></h1>",
              ("<p>录屏从运行开始时开始。<span class='en'>Start the screen recording with the run; times are "
               "positions in the video.</span></p>")]
-    for key, zh, en in CORE_FUNCTIONS:
+    for key, zh, en, supporting in sections(all_shots):
         mine = [s for s in all_shots if s.function == key]
         parts.append(f"<h2>{escape(zh)} <span class='en'>{escape(en)}</span></h2>")
+        if supporting:
+            parts.append(f"<p>（{escape(SUPPORTING_WORDS[0])} <span class='en'>{escape(SUPPORTING_WORDS[1])}</span>）</p>")
         if not mine:
             parts.append("<p>（本次运行没有该功能的场景 <span class='en'>no scenario of this function ran</span>）</p>")
             continue

@@ -3,8 +3,9 @@
 In Simplified Chinese with English alongside, self-contained (styles and
 figures inline; captured and retrieved audio linked from the run folder next
 to it, so the same file plays it when opened there). Failures come first,
-then the requirement matrix, the evidence scenario by scenario, and what the
-harness cannot verify. The PDF is printed from the same HTML.
+then the requirement matrix, the evidence scenario by scenario -- the three
+core functions', then the supporting items' (security) in a section of their
+own -- and what the harness cannot verify. The PDF is printed from the same HTML.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from harness.evidence.records import read_evidence
 from harness.report.figures import Arrow, bars_svg, ladder_svg, waveform_svg
-from harness.report.narration import licence_item, say
+from harness.report.narration import SUPPORTING_ITEMS, SUPPORTING_WORDS, licence_item, say
 
 VERDICT_WORDS = {
     "passed": ("符合", "conformant"), "not_conformant": ("不符合", "NOT CONFORMANT"),
@@ -35,6 +36,7 @@ class Requirement:
     zh: str
     en: str
     answers: str  # the clause or review item it answers
+    supporting: bool = False  # evidence for a plan the expert review reads, not a core function
 
 
 REQUIREMENTS = (
@@ -48,6 +50,9 @@ REQUIREMENTS = (
                 "现场核查·演示录音调取"),
     Requirement("auth", "录音须认证访问", "recordings retrievable only with authentication",
                 "用户隐私保护方案·数据加密与存储规则"),
+    Requirement("security", "信息安全·访问控制与防盗打", "information security — access control and toll-fraud "
+                "prevention (wrong passwords, international and unknown numbers refused)",
+                "专家评审·信息安全保障措施；用户隐私保护方案·访问控制（辅助证据，非核心功能）", supporting=True),
 )
 
 UNVERIFIABLE = (
@@ -187,6 +192,7 @@ def _scenario_view(sc: dict[str, Any], run_dir: Path, index: int) -> dict[str, A
         steps.append({**step, "zh": zh, "en": en})
     return {
         **sc, "steps": steps, "item": licence_item(sc["licence_item"]), "ladder": ladder,
+        "supporting": sc["licence_item"] in SUPPORTING_ITEMS, "number": index,
         "ladder_total": messages, "prompts": _prompt_figures(sc, run_dir), "distributions": _distribution(sc),
         "recordings": _recordings(sc, run_dir), "verdict_words": VERDICT_WORDS[sc["verdict"]],
         "retention": [s for s in sc["steps"] if s["kind"] in
@@ -214,6 +220,16 @@ class ReportModel:
         return combine([s["verdict"] for s in self.scenarios])
 
     @property
+    def core(self) -> list[dict[str, Any]]:
+        """The scenarios of the three core functions (and of no item)."""
+        return [s for s in self.scenarios if not s["supporting"]]
+
+    @property
+    def supporting(self) -> list[dict[str, Any]]:
+        """The scenarios giving supporting evidence (security), shown after the core ones."""
+        return [s for s in self.scenarios if s["supporting"]]
+
+    @property
     def failures(self) -> list[dict[str, Any]]:
         return [s for s in self.scenarios if s["verdict"] != "passed"]
 
@@ -226,9 +242,10 @@ def load_model(run_dir: Path) -> ReportModel:
     run = next((r for r in records if r["type"] == "run"), {})
     end = next((r for r in records if r["type"] == "end"), None)
     raw = [r for r in records if r["type"] == "scenario"]
-    # failures first, then by licence item in the order of the requirement matrix
+    # core functions before supporting items; in each, failures first, then in the matrix's order
     order = {r.key: i for i, r in enumerate(REQUIREMENTS)}
-    raw.sort(key=lambda s: (s["verdict"] == "passed", order.get(s["licence_item"] or "", 9), s["file"]))
+    raw.sort(key=lambda s: (s["licence_item"] in SUPPORTING_ITEMS, s["verdict"] == "passed",
+                            order.get(s["licence_item"] or "", 9), s["file"]))
     scenarios = [_scenario_view(sc, run_dir, i) for i, sc in enumerate(raw, 1)]
     ended = {r["file"] for r in raw}
     unfinished = [r for r in records if r["type"] == "scenario_started" and r["file"] not in ended]
@@ -250,7 +267,8 @@ def render_html(run_dir: Path, out: Path | None = None) -> Path:
     lic = model.run.get("licence", {})
     html = _environment().get_template("report.html.j2").render(
         m=model, run=model.run, lic=lic, kind=LICENCE_KIND.get(lic.get("kind", "nationwide"), ("", "")),
-        unverifiable=UNVERIFIABLE, verdicts=VERDICT_WORDS, Markup=Markup,
+        unverifiable=UNVERIFIABLE, verdicts=VERDICT_WORDS, Markup=Markup, supporting_words=SUPPORTING_WORDS,
+        supporting_items=[licence_item(key) for key in sorted(SUPPORTING_ITEMS)],
     )
     out = out or run_dir / "report.html"
     tmp = out.with_suffix(".html.tmp")

@@ -22,7 +22,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from harness.errors import ExpectationFailed, HarnessError
-from harness.report.narration import licence_item, say, spec_of
+from harness.report.narration import SUPPORTING_ITEMS, SUPPORTING_WORDS, licence_item, say, spec_of
 from harness.runner.run import ScenarioRun, StepObserver
 from harness.scenario.model import Step
 from harness.sip.timeline import CallTimeline
@@ -107,6 +107,8 @@ class Rehearsal:
         self.console.print()
         self.console.rule(f"[bold]场景 scenario: {escape(sc.name)}")
         self.console.print(f"许可证项目 licence item: [bold]{zh}[/] · {en}")
+        if sc.licence_item in SUPPORTING_ITEMS:
+            self.console.print(f"[dim]（{SUPPORTING_WORDS[0]} · {SUPPORTING_WORDS[1]}）[/]")
         if sc.description:
             self.console.print(f"[dim]{escape(sc.description.strip())}[/]")
 

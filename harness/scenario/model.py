@@ -83,6 +83,6 @@ class Scenario:
     agents: tuple[AgentSpec, ...]
     steps: tuple[Step, ...]
     tags: tuple[str, ...] = ()
-    licence_item: str | None = None  # e.g. "ivr", "acd", "recording", "retention"
+    licence_item: str | None = None  # "ivr", "acd", "recording", "retention" or "security"
     prompts: Path | None = None  # a prompt library overriding the target's
     mark: Mark | None = None

@@ -56,7 +56,7 @@ def audio_floor(scenario: dict[str, Any]) -> float:
 
 def shares_agents(scenario: dict[str, Any]) -> bool:
     return any(c.get("role") == "agent" for c in scenario.get("calls", [])) or \
-        scenario.get("licence_item") not in (None, "ivr")
+        scenario.get("licence_item") not in (None, "ivr", "security")
 
 
 def run(reports: Path, run_id: str, workers: int, keyword: str | None) -> dict[str, Any]:

@@ -106,12 +106,12 @@ def capture(req: Request, say: Callable[[str], None] = lambda _: None) -> Outcom
     with ExitStack() as stack:
         stack.enter_context(managed_platform(req.target, library, req.work / "managed"))
         for number, scenario in enumerate(plan.scenarios, start=1):
-            todo = _todo(scenario, wanted, done())
+            todo = _todo(plan, scenario, wanted, done())
             if not todo:
                 continue
             say(f"{scenario.path}: calling for {', '.join(todo)}")
             walk = Replay(scenario, req.target, library, req.work / f"{number:02d}-{scenario.path.stem}",
-                          req.settings, set(wanted), done, say).walk()
+                          req.settings, set(wanted), done, say, kinds=plan.kinds).walk()
             takes += walk.takes
             misses += walk.misses
     known = _known(req, library, wanted)
@@ -193,8 +193,8 @@ def _refuse(req: Request, plan: Plan) -> None:
                            "captured again are kept), or choose another --out")
 
 
-def _todo(scenario: Scenario, wanted: list[str], done: set[str]) -> list[str]:
-    steps = prompt_steps(scenario)
+def _todo(plan: Plan, scenario: Scenario, wanted: list[str], done: set[str]) -> list[str]:
+    steps = prompt_steps(scenario, plan.kinds)
     return list(dict.fromkeys(s.prompt for _, s in steps if s.prompt in wanted and s.prompt not in done))
 
 

@@ -9,32 +9,34 @@ the profile's library does not have yet is not a problem here.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import yaml
 
 from harness.errors import SpecError
-from harness.runner.run import step_kind
+from harness.runner.run import Performer, step_kind
 from harness.scenario.loader import discover
 from harness.scenario.model import Scenario, Step
-from harness.steps.call import CallStep
-from harness.steps.expect_answer import ExpectAnswerStep
-from harness.steps.expect_hangup import ExpectHangupStep
-from harness.steps.expect_prompt import ExpectPromptStep
-from harness.steps.expect_silence import ExpectSilenceStep
-from harness.steps.hangup import HangupStep
-from harness.steps.play import PlayStep
-from harness.steps.registry import load_scenario
-from harness.steps.send_dtmf import SendDtmfStep
-from harness.steps.wait import WaitStep
+from harness.steps.kind import ListensForPrompt, Replayed, Stops
+from harness.steps.registry import BY_MODEL, load_scenario
 from harness.targets.model import PromptLibrary, PromptRef, Target
 
 PROMPT_ID = re.compile(r"^[a-z0-9_]+$")  # as prompts.schema.yaml asks of a library's ids
-REPLAYED = (CallStep, ExpectAnswerStep, ExpectPromptStep, SendDtmfStep, WaitStep, ExpectSilenceStep,
-            PlayStep, HangupStep, ExpectHangupStep)
+UNREPLAYED = "capture replays calls, keys, waits, plays and prompts; not agents, recordings or DTMF checks"
+
+
+class Replayable(Performer, Protocol):
+    """What a capture needs of a step kind (``harness.steps.kind.StepKind``): its handler, and
+    what a capture does with each of its steps."""
+
+    @property
+    def replay(self) -> Callable[[Any], Replayed]: ...
+
+
+Kinds = Mapping[type, Replayable]  # step model -> its kind, as ``harness.steps.registry.BY_MODEL``
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,7 @@ class Plan:
     scenarios: tuple[Scenario, ...]
     wanted: tuple[str, ...]  # in the order the scenarios first expect them
     unknown: tuple[str, ...]  # asked for by --only, expected by no scenario given
+    kinds: Kinds  # the step kinds the scenarios were loaded with, to replay them
 
 
 def make_plan(paths: list[Path], target: Target, library: PromptLibrary | None,
@@ -61,9 +64,9 @@ def make_plan(paths: list[Path], target: Target, library: PromptLibrary | None,
             problems.extend(exc.problems)
     if problems:
         raise SpecError(problems)
-    expected = list(dict.fromkeys(s.prompt for sc in scenarios for _, s in prompt_steps(sc)))
+    expected = list(dict.fromkeys(s.prompt for sc in scenarios for _, s in prompt_steps(sc, BY_MODEL)))
     wanted = [p for p in expected if not only or p in only]
-    return Plan(tuple(scenarios), tuple(wanted), tuple(p for p in only if p not in expected))
+    return Plan(tuple(scenarios), tuple(wanted), tuple(p for p in only if p not in expected), BY_MODEL)
 
 
 def load_leniently(path: Path, target: Target, library: PromptLibrary | None) -> Scenario:
@@ -100,20 +103,24 @@ def _values_of(key: str, node: Any) -> Iterator[str]:
             yield from _values_of(key, item)
 
 
-def prompt_steps(scenario: Scenario) -> list[tuple[int, ExpectPromptStep]]:
-    """The ``expect_prompt`` steps, with their 0-based index."""
-    return [(i, s) for i, s in enumerate(scenario.steps) if isinstance(s, ExpectPromptStep)]
+def prompt_steps(scenario: Scenario, kinds: Kinds) -> list[tuple[int, ListensForPrompt]]:
+    """The steps a capture takes a prompt at (``expect_prompt``), with their 0-based index."""
+    return [(i, what) for i, step in enumerate(scenario.steps)
+            if isinstance(what := replayed(step, kinds), ListensForPrompt)]
 
 
-def not_replayed(step: Step) -> str | None:
+def replayed(step: Step, kinds: Kinds) -> Replayed:
+    """What a capture does with ``step``, as its kind declares."""
+    kind = kinds.get(type(step))
+    if kind is None:
+        return Stops(f"{step_kind(step)}: no step kind of this capture runs it")
+    return kind.replay(step)
+
+
+def not_replayed(step: Step, what: Replayed) -> str | None:
     """Why the capture cannot replay ``step`` (None when it can)."""
-    kind = step_kind(step)
-    if isinstance(step, CallStep) and step.to.kind == "agent":
-        return (f"call to agent {step.to.value}: capture places calls to the platform's numbers "
-                "only, it runs no agents")
-    if not isinstance(step, REPLAYED):
-        return (f"{kind}: capture replays calls, keys, waits, plays and prompts; not agents, "
-                "recordings or DTMF checks")
+    if isinstance(what, Stops):
+        return what.why or f"{step_kind(step)}: {UNREPLAYED}"
     return None
 
 

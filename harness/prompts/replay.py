@@ -1,16 +1,18 @@
 """Walking one scenario's caller path on real calls, and cutting out each prompt it expects.
 
 The scenario runs as ``ccharness run`` runs it -- the same phones, the same
-step handlers for ``call``, ``send_dtmf``, ``wait``, ``play`` and ``hangup``,
-under the scenario's deadline -- but only listens: the steps that judge
-(``expect_answer``, ``expect_silence``, ``expect_hangup``) only wait
-(:mod:`harness.prompts.listen`), and ``expect_prompt`` does not match a
+step handlers, under the scenario's deadline -- but only listens.  What it
+does with each step is what the step's kind declares (``StepKind.replay``, a
+value of ``harness.steps.kind``); this module knows no step model.  A step
+that places a call, sends keys, plays or waits runs its own handler; the
+steps that judge (``expect_answer``, ``expect_silence``, ``expect_hangup``)
+only wait (:mod:`harness.prompts.listen`); ``expect_prompt`` does not match a
 reference: it listens for the first sound after what happened last on the
 call (the answer, the keys, the previous prompt) and takes everything up to
-the first pause of ``end_silence``.  The
-walk stops at a step it cannot replay (agents, recordings), at a prompt that
-never comes, or once no prompt it still wants lies ahead; every call is hung
-up on the way out, whatever happened.
+the first pause of ``end_silence``; a step that only judges or places calls
+of its own is skipped.  The walk stops at a step it cannot replay (agents,
+recordings), at a prompt that never comes, or once no prompt it still wants
+lies ahead; every call is hung up on the way out, whatever happened.
 """
 
 from __future__ import annotations
@@ -24,20 +26,16 @@ from typing import Any, cast
 from harness.audio.pcm import RATE
 from harness.errors import HarnessError
 from harness.prompts.cut import SOUND_DBFS, excerpt, first_sound, last_sound_end, shape, sound_end
+from harness.prompts.line import Line
 from harness.prompts.listen import listener
-from harness.prompts.plan import not_replayed, prompt_steps, step_line
+from harness.prompts.plan import Kinds, not_replayed, prompt_steps, replayed, step_line
 from harness.prompts.take import Miss, Source, Take
 from harness.runner.run import CallState, ScenarioRun, step_kind
 from harness.scenario.model import Scenario, Step
 from harness.sip.controller import WaitTimeout
 from harness.sip.timeline import CallTimeline
-from harness.steps.call import CallStep
-from harness.steps.expect_answer import ExpectAnswerStep
-from harness.steps.expect_prompt import ExpectPromptStep
-from harness.steps.expect_silence import ExpectSilenceStep
-from harness.steps.play import PlayStep
-from harness.steps.registry import BY_MODEL
-from harness.steps.send_dtmf import SendDtmfStep
+from harness.spec.values import Destination
+from harness.steps.kind import ListensForPrompt, PlacesCall, Replayed, Skips
 from harness.targets.model import PromptLibrary, Target
 
 LATE_MARGIN = 2.0  # a prompt that begins this much after its step's ``within`` is still taken
@@ -60,16 +58,6 @@ class Walk:
     misses: list[Miss] = field(default_factory=list)
 
 
-@dataclass
-class _Line:
-    """One call of the walk: where it went, the keys sent on it, what happened last."""
-
-    destination: str
-    keys: str = ""
-    after: str = "the call was placed"  # the last thing that happened, for messages
-    last: Take | None = None  # the take just heard, while nothing else has happened since
-
-
 @dataclass(frozen=True)
 class _NoSound:
     why: str
@@ -85,8 +73,9 @@ class Replay:
 
     def __init__(self, scenario: Scenario, target: Target, library: PromptLibrary | None,
                  work: Path, settings: Settings, wanted: set[str],
-                 done: Callable[[], set[str]], say: Callable[[str], None]) -> None:
+                 done: Callable[[], set[str]], say: Callable[[str], None], *, kinds: Kinds) -> None:
         self.scenario = scenario
+        self.kinds = kinds  # the step kinds, to run each step and know what to do with it
         self.target = target
         self.library = library
         self.work = work
@@ -94,16 +83,16 @@ class Replay:
         self.wanted = wanted
         self.done = done  # the prompts earlier walks have captured already
         self.say = say
-        self.lines: dict[str, _Line] = {}
+        self.lines: dict[str, Line] = {}
         self.result = Walk()
 
     def walk(self) -> Walk:
         """Replay the scenario's caller path; every call is hung up before this returns."""
         run = ScenarioRun(replace(self.scenario, agents=()), self.target, self.library, self.work,
-                          kinds=BY_MODEL)
+                          kinds=self.kinds)
         try:
             run.start()
-            run.deadline += len(prompt_steps(self.scenario)) * (
+            run.deadline += len(prompt_steps(self.scenario, self.kinds)) * (
                 self.settings.end_silence + LATE_MARGIN + FLUSH_ALLOWANCE)
             self._steps(run)
         except HarnessError as exc:
@@ -115,13 +104,14 @@ class Replay:
 
     def _steps(self, run: ScenarioRun) -> None:
         for index, step in enumerate(self.scenario.steps):
-            if not self._ahead(index, step):
+            what = replayed(step, self.kinds)
+            if not self._ahead(index, what):
                 return
-            why = not_replayed(step)
+            why = not_replayed(step, what)
             try:
                 if why:
                     raise _Stop(why)
-                self._step(run, step, index)
+                self._step(run, step, what, index)
             except _Stop as stop:
                 self._not_reached(index, str(stop))
                 return
@@ -129,20 +119,20 @@ class Replay:
                 self._not_reached(index, f"{step_kind(step)} failed: {getattr(exc, 'detail', exc)}")
                 return
 
-    def _ahead(self, index: int, step: Step) -> bool:
+    def _ahead(self, index: int, what: Replayed) -> bool:
         """Is there still a wanted prompt ahead (or a take to tell apart from what follows it)?"""
-        if isinstance(step, ExpectPromptStep) and any(li.last for li in self.lines.values()):
+        if isinstance(what, ListensForPrompt) and any(li.last for li in self.lines.values()):
             return True
         done = self.done() | {t.prompt for t in self.result.takes if not t.followers}
         return any(s.prompt in self.wanted and s.prompt not in done
-                   for i, s in prompt_steps(self.scenario) if i >= index)
+                   for i, s in prompt_steps(self.scenario, self.kinds) if i >= index)
 
     def _not_reached(self, index: int, why: str) -> None:
         """Every wanted prompt at or after step ``index`` is missed, because of that step."""
         step = self.scenario.steps[index] if self.scenario.steps else None
         where = self._where(index, step) if step is not None else str(self.scenario.path)
         missed = {m.prompt for m in self.result.misses}
-        for i, s in prompt_steps(self.scenario):
+        for i, s in prompt_steps(self.scenario, self.kinds):
             if i >= index and s.prompt in self.wanted and s.prompt not in missed:
                 missed.add(s.prompt)
                 self.result.misses.append(Miss(s.prompt, f"not reached: the walk of {where} "
@@ -154,71 +144,63 @@ class Replay:
         return f"{at} step {index + 1} ({step_kind(step)})"
 
     # -- the steps ---------------------------------------------------------------------
-    def _step(self, run: ScenarioRun, step: Step, index: int) -> None:
-        if isinstance(step, ExpectPromptStep):
-            self._listen(run, step, index)
+    def _step(self, run: ScenarioRun, step: Step, what: Replayed, index: int) -> None:
+        if isinstance(what, ListensForPrompt):
+            self._listen(run, step, what, index)
+            return
+        if isinstance(what, Skips):
             return
         began = time.monotonic()
-        listen_only = listener(step)  # a step that judges only waits: a capture gives no verdicts
-        why = listen_only(run, step) if listen_only is not None else BY_MODEL[type(step)].run(run, step)
+        listen_only = listener(what)  # a step that judges only waits: a capture gives no verdicts
+        why = listen_only(run, what) if listen_only is not None else self.kinds[type(step)].run(run, step)
         if isinstance(why, str):
             raise _Stop(why)
-        if isinstance(step, CallStep):
-            self.lines[step.call] = _Line(self._destination(step))
+        if isinstance(what, PlacesCall):
+            self.lines[what.call] = Line(self._destination(what.to))
             return
-        line = self.lines.get(getattr(step, "call", ""))
-        if line is None:
-            return
-        if isinstance(step, ExpectAnswerStep):
-            line.after = "the answer"
-        elif isinstance(step, SendDtmfStep):
-            state = run.call(step.call)
-            if state.timeline.capture_t0 is not None:  # the reply is heard from the keys on
-                state.cursor = max(state.cursor, began - state.timeline.capture_t0)
-            line.keys += step.digits
-            line.after, line.last = f"keys {step.digits!r} were sent ({step.method})", None
-        elif isinstance(step, PlayStep):  # our own sound: what follows is no longer the take's
-            line.after, line.last = f"step {index + 1} ({step_kind(step)})", None
-        elif isinstance(step, ExpectSilenceStep):  # only waited: a prompt may still run on
-            line.after = f"step {index + 1} ({step_kind(step)})"
+        call: str = getattr(what, "call", "")
+        line = self.lines.get(call)
+        if line is not None:
+            line.follow(what, run.call(call), began, time.monotonic(),
+                        f"step {index + 1} ({step_kind(step)})")
 
-    def _destination(self, step: CallStep) -> str:
-        if step.to.kind == "did":
-            return f"did {step.to.value} ({self.target.dids[step.to.value]})"
-        return step.to.value if step.to.kind == "uri" else f"number {step.to.value}"
+    def _destination(self, to: Destination) -> str:
+        if to.kind == "did":
+            return f"did {to.value} ({self.target.dids[to.value]})"
+        return to.value if to.kind == "uri" else f"number {to.value}"
 
-    def _listen(self, run: ScenarioRun, step: ExpectPromptStep, index: int) -> None:
-        state = run.call(step.call)
-        line = self.lines[step.call]
+    def _listen(self, run: ScenarioRun, step: Step, what: ListensForPrompt, index: int) -> None:
+        state = run.call(what.call)
+        line = self.lines[what.call]
         source = self._source(state, line, index, step)
-        start = self._await_sound(run, state, step)
+        start = self._await_sound(run, state, what)
         if isinstance(start, _NoSound):
             if line.last is not None and not start.ended:  # it came with the one before, no pause
-                line.last.followers.append((step.prompt, source))
-                self.say(f"  {step.prompt}: no sound after {line.last.prompt}: taken as played "
+                line.last.followers.append((what.prompt, source))
+                self.say(f"  {what.prompt}: no sound after {line.last.prompt}: taken as played "
                          f"right after it, with no pause of {self.settings.end_silence:g}s")
                 return
-            self.result.misses.append(Miss(step.prompt, (
-                f"{self._where(index, step)}: prompt {step.prompt!r} was not heard on "
+            self.result.misses.append(Miss(what.prompt, (
+                f"{self._where(index, step)}: prompt {what.prompt!r} was not heard on "
                 f"{line.destination}{', keys ' + line.keys if line.keys else ''}: {start.why}")))
-            raise _Stop(f"prompt {step.prompt!r} was not heard")
-        end, samples, warning = self._await_end(run, state, step, start)
+            raise _Stop(f"prompt {what.prompt!r} was not heard")
+        end, samples, warning = self._await_end(run, state, what, start)
         tl = state.timeline
         wall = time.time() - (time.monotonic() - (tl.capture_t0 or time.monotonic()) - start)
-        take = Take(step.prompt, excerpt(samples, start, end), replace(source, wall=wall),
+        take = Take(what.prompt, excerpt(samples, start, end), replace(source, wall=wall),
                     warning=warning)
         self.result.takes.append(take)
         state.cursor = end
-        line.last, line.after = take, f"prompt {step.prompt!r} ended"
-        self.say(f"  heard {step.prompt} on {source.route()}: {shape(take.audio).describe()}"
+        line.last, line.after = take, f"prompt {what.prompt!r} ended"
+        self.say(f"  heard {what.prompt} on {source.route()}: {shape(take.audio).describe()}"
                  + (f" ({warning})" if warning else ""))
 
-    def _source(self, state: CallState, line: _Line, index: int, step: Step) -> Source:
+    def _source(self, state: CallState, line: Line, index: int, step: Step) -> Source:
         return Source(self.scenario.path, index + 1, step_line(step), line.destination, line.keys,
                       state.timeline.sip_call_id, time.time())
 
     def _await_sound(self, run: ScenarioRun, state: CallState,
-                     step: ExpectPromptStep) -> float | _NoSound:
+                     step: ListensForPrompt) -> float | _NoSound:
         """Capture time of the first sound after the cursor, or why none came."""
         tl = state.timeline
         line = self.lines[step.call]
@@ -251,7 +233,7 @@ class Replay:
                             f"{line.after} (the step allows {step.within:g}s); timeline: "
                             f"{tl.summary()}")
 
-    def _await_end(self, run: ScenarioRun, state: CallState, step: ExpectPromptStep,
+    def _await_end(self, run: ScenarioRun, state: CallState, step: ListensForPrompt,
                    start: float) -> tuple[float, Any, str]:
         """Where the prompt that began at ``start`` ends, the samples, and a warning if it was cut
         short."""

@@ -14,7 +14,7 @@ from harness.spec.checker import mapping
 from harness.spec.schema import closest
 from harness.spec.values import BadValue, Destination, parse_destination
 from harness.spec.yamlmarks import DataPath, Mark
-from harness.steps.kind import Measurements, Said, StepKind, words
+from harness.steps.kind import Measurements, PlacesCall, Replayed, Said, StepKind, Stops, words
 
 Fields = Mapping[str, Any]
 _HEADER_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")  # RFC 3261 token
@@ -134,6 +134,14 @@ def say(spec: Mapping[str, Any]) -> Said:
     return f"{caller} 拨打 {to}", f"{caller} dials {to}"
 
 
+def replayed(step: CallStep) -> Replayed:
+    """A capture places calls to the platform's numbers only: it runs no agents."""
+    if step.to.kind == "agent":
+        return Stops(f"call to agent {step.to.value}: capture places calls to the platform's "
+                     "numbers only, it runs no agents")
+    return PlacesCall(step.call, step.to)
+
+
 KIND = StepKind(
     name="call",
     model=CallStep,
@@ -142,6 +150,7 @@ KIND = StepKind(
     build=build,
     run=perform,
     say=say,
+    replay=replayed,
     shot=(("主叫软电话拨号界面与平台实时话务监控",
            "the caller softphone dialling, and the platform's live call monitor"),
           ("主叫显示呼叫中", "the caller shows the call in progress")),

@@ -15,7 +15,7 @@ from harness.sip.controller import WaitTimeout
 from harness.sip.timeline import CallTimeline
 from harness.spec.checker import mapping
 from harness.spec.yamlmarks import DataPath, Mark
-from harness.steps.kind import Measurements, Said, StepKind, words
+from harness.steps.kind import Measurements, Said, StepKind, Stops, always, words
 
 
 @dataclass(frozen=True)
@@ -115,6 +115,7 @@ KIND = StepKind(
     build=build,
     run=perform,
     say=say,
+    replay=always(Stops()),
     shot=(("坐席软电话振铃并接听；ACD队列监控", "the agent softphone ringing and answering; the ACD queue monitor"),
           ("坐席振铃、接通", "the agent rings, then talks")),
 )

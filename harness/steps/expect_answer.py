@@ -12,7 +12,7 @@ from harness.scenario.context import LoadContext
 from harness.sip.controller import WaitTimeout
 from harness.spec.checker import mapping
 from harness.spec.yamlmarks import DataPath, Mark
-from harness.steps.kind import Measurements, Said, StepKind
+from harness.steps.kind import Measurements, Replayed, Said, StepKind, WaitsForAnswer
 from harness.steps.signalling import unreachable, wait_state
 
 
@@ -59,6 +59,10 @@ def say(spec: Mapping[str, Any]) -> Said:
     return "平台应答", "the platform answers"
 
 
+def replayed(step: ExpectAnswerStep) -> Replayed:
+    return WaitsForAnswer(step.call, step.within)
+
+
 KIND = StepKind(
     name="expect_answer",
     model=ExpectAnswerStep,
@@ -67,5 +71,6 @@ KIND = StepKind(
     build=build,
     run=perform,
     say=say,
+    replay=replayed,
     shot=(("平台接通", "the platform answering"), ("通话计时开始", "the call timer starts")),
 )

@@ -20,7 +20,7 @@ from harness.scenario.context import LoadContext
 from harness.sip.controller import WaitTimeout
 from harness.spec.checker import mapping
 from harness.spec.yamlmarks import DataPath, Mark
-from harness.steps.kind import Measurements, Said, StepKind
+from harness.steps.kind import LetsPass, Measurements, OnlyWaits, Replayed, Said, StepKind
 from harness.steps.media import FLUSH_ALLOWANCE, POLL, RATE, capture
 
 
@@ -109,6 +109,13 @@ def say(spec: Mapping[str, Any]) -> Said:
     return f"听到{_CHINESE.get(kind, kind)} {seconds} 秒", f"{kind} heard for {seconds} s"
 
 
+def replayed(step: ExpectAudioStep) -> Replayed:
+    """A capture waits as long as the step could listen, judging nothing: silence as
+    ``expect_silence`` (a prompt may run on through it), any other sound let pass as no prompt."""
+    seconds = step.within + step.seconds
+    return OnlyWaits(step.call, seconds) if step.kind == "silence" else LetsPass(step.call, seconds)
+
+
 KIND = StepKind(
     name="expect_audio",
     model=ExpectAudioStep,
@@ -117,6 +124,7 @@ KIND = StepKind(
     build=build,
     run=perform,
     say=say,
+    replay=replayed,
     shot=(("排队等待时开启扬声器", "the queued call on the speaker"),
           ("听到等待音乐或信号音", "the hold music or tone is heard")),
 )

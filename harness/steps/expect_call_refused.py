@@ -27,7 +27,7 @@ from harness.spec.checker import mapping
 from harness.spec.schema import closest
 from harness.spec.values import BadValue, Destination, parse_destination
 from harness.spec.yamlmarks import DataPath, Mark
-from harness.steps.kind import Measurements, Said, StepKind, words
+from harness.steps.kind import Measurements, Said, Skips, StepKind, always, words
 from harness.steps.recorded import NotConformant
 from harness.steps.signalling import HANGUP_TIMEOUT, unreachable, wait_state
 
@@ -204,6 +204,7 @@ KIND = StepKind(
     build=build,
     run=perform,
     say=say,
+    replay=always(Skips()),  # its own call: a capture places none
     shot=(("坐席软电话拨打国际号码及平台拒绝提示",
            "an agent softphone dialling an international number, and the refusal"),
           ("呼叫被拒绝，未接通", "the call is refused, never connected")),

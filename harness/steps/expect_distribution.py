@@ -16,7 +16,7 @@ from harness.scenario.model import Strategy
 from harness.sip.timeline import CallTimeline
 from harness.spec.checker import mapping
 from harness.spec.yamlmarks import DataPath, Mark
-from harness.steps.kind import Measurements, Said, StepKind
+from harness.steps.kind import Measurements, Said, StepKind, Stops, always
 
 SETTLE_WAIT = 5.0  # for the agent legs to end before the platform's counts are read
 
@@ -175,6 +175,7 @@ KIND = StepKind(
     build=build,
     run=perform,
     say=say,
+    replay=always(Stops()),
     shot=(("ACD报表：每通电话分配给哪位坐席", "the ACD report: which agent took each call"),
           ("分配顺序符合策略", "the order follows the strategy")),
 )

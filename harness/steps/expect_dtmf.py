@@ -15,7 +15,7 @@ from harness.sip.controller import WaitTimeout
 from harness.sip.timeline import CallTimeline
 from harness.spec.checker import mapping
 from harness.spec.yamlmarks import DataPath, Mark
-from harness.steps.kind import Measurements, Said, StepKind
+from harness.steps.kind import Measurements, Said, StepKind, Stops, always
 from harness.steps.media import FLUSH_ALLOWANCE, POLL
 
 
@@ -127,5 +127,6 @@ KIND = StepKind(
     build=build,
     run=perform,
     say=say,
+    replay=always(Stops()),
     shot=None,
 )

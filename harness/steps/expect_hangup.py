@@ -12,7 +12,7 @@ from harness.scenario.context import LoadContext
 from harness.sip.controller import WaitTimeout
 from harness.spec.checker import mapping
 from harness.spec.yamlmarks import DataPath, Mark
-from harness.steps.kind import Measurements, Said, StepKind
+from harness.steps.kind import Measurements, Replayed, Said, StepKind, WaitsForHangup
 from harness.steps.signalling import wait_state
 
 
@@ -67,6 +67,10 @@ def say(spec: Mapping[str, Any]) -> Said:
     return "平台挂机", "the platform hangs up"
 
 
+def replayed(step: ExpectHangupStep) -> Replayed:
+    return WaitsForHangup(step.call, step.within)
+
+
 KIND = StepKind(
     name="expect_hangup",
     model=ExpectHangupStep,
@@ -75,5 +79,6 @@ KIND = StepKind(
     build=build,
     run=perform,
     say=say,
+    replay=replayed,
     shot=(("平台挂机", "the platform hanging up"), ("通话结束", "the call ends")),
 )

@@ -26,7 +26,7 @@ from harness.scenario.context import LoadContext
 from harness.sip.controller import WaitTimeout
 from harness.spec.checker import mapping
 from harness.spec.yamlmarks import DataPath, Mark
-from harness.steps.kind import Measurements, Said, StepKind, words
+from harness.steps.kind import Measurements, Said, Skips, StepKind, always, words
 from harness.steps.recorded import NotConformant
 
 DEFAULT_WITHIN = 10.0
@@ -190,6 +190,7 @@ KIND = StepKind(
     build=build,
     run=perform,
     say=say,
+    replay=always(Skips()),  # a capture runs no agents to be offered the call
     shot=(("坐席软电话来电弹屏：主叫号码与队列", "the agent softphone's screen pop: caller number and queue"),
           ("坐席来电显示主叫号码", "the agent sees who is calling")),
 )

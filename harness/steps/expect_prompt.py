@@ -13,7 +13,7 @@ from harness.scenario.context import LoadContext
 from harness.sip.controller import WaitTimeout
 from harness.spec.checker import mapping
 from harness.spec.yamlmarks import DataPath, Mark
-from harness.steps.kind import Measurements, Said, StepKind
+from harness.steps.kind import ListensForPrompt, Measurements, Replayed, Said, StepKind
 from harness.steps.media import FLUSH_ALLOWANCE, LATE_MARGIN, POLL, RATE, capture
 
 
@@ -97,6 +97,11 @@ def say(spec: Mapping[str, Any]) -> Said:
     return f"听到提示音「{spec['prompt']}」", f"the prompt '{spec['prompt']}' is heard"
 
 
+def replayed(step: ExpectPromptStep) -> Replayed:
+    """A capture takes what it hears as the prompt, to match against later."""
+    return ListensForPrompt(step.call, step.prompt, step.within)
+
+
 KIND = StepKind(
     name="expect_prompt",
     model=ExpectPromptStep,
@@ -105,6 +110,7 @@ KIND = StepKind(
     build=build,
     run=perform,
     say=say,
+    replay=replayed,
     shot=(("放音（开启扬声器），同时显示提示音文本", "the prompt playing (speaker on), its text on screen"),
           ("听到提示音", "the prompt is heard")),
 )

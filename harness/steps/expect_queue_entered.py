@@ -24,7 +24,7 @@ from harness.scenario.context import LoadContext
 from harness.sip.controller import WaitTimeout
 from harness.spec.checker import mapping
 from harness.spec.yamlmarks import DataPath, Mark
-from harness.steps.kind import Measurements, Said, StepKind
+from harness.steps.kind import Measurements, Said, Skips, StepKind, always
 from harness.steps.recorded import NotConformant
 
 Since = Literal["key_press", "answer"]
@@ -142,6 +142,7 @@ KIND = StepKind(
     build=build,
     run=perform,
     say=say,
+    replay=always(Skips()),  # a capture runs no agents to be offered the call
     shot=(("主叫按键与坐席软电话振铃的时间", "the caller's key press and the agent softphone ringing, with times"),
           ("按键后坐席很快振铃", "the agent rings soon after the key press")),
 )

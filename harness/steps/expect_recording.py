@@ -18,7 +18,7 @@ from harness.scenario.model import Party
 from harness.scenario.recording import ENDS_CALL, earlier
 from harness.spec.checker import mapping
 from harness.spec.yamlmarks import DataPath, Mark
-from harness.steps.kind import Measurements, Said, StepKind
+from harness.steps.kind import Measurements, Said, StepKind, Stops, always
 from harness.steps.recorded import (
     FoundRecording,
     NotConformant,
@@ -147,6 +147,7 @@ KIND = StepKind(
     build=build,
     run=perform,
     say=say,
+    replay=always(Stops()),
     shot=(("录音查询页面：登录、按通话查找、下载并回放", "the recording search: log in, find by call, download, play"),
           ("回放中可听到双方声音", "both parties are heard in the playback")),
     needs=frozenset({Capability.RECORDINGS}),

@@ -13,7 +13,7 @@ from harness.scenario.model import RETENTION_CLAUSE, RETENTION_DAYS
 from harness.scenario.recording import min_days
 from harness.spec.checker import mapping
 from harness.spec.yamlmarks import DataPath, Mark
-from harness.steps.kind import Measurements, Said, StepKind
+from harness.steps.kind import Measurements, Said, StepKind, Stops, always
 from harness.steps.recorded import NotConformant, declared_days
 from harness.targets.capability import Capability
 from harness.targets.registry import adapter_for
@@ -72,6 +72,7 @@ KIND = StepKind(
     build=build,
     run=perform,
     say=say,
+    replay=always(Stops()),
     shot=(("录音保存策略设置页面", "the recording retention setting"), ("保存期 ≥ 183 天", "retention ≥ 183 days")),
     needs=frozenset({Capability.RETENTION_POLICY}),
 )

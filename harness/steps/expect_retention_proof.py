@@ -19,7 +19,7 @@ from harness.scenario.model import RETENTION_DAYS
 from harness.scenario.recording import after_recording, min_days
 from harness.spec.checker import mapping
 from harness.spec.yamlmarks import DataPath, Mark
-from harness.steps.kind import Measurements, Said, StepKind
+from harness.steps.kind import Measurements, Said, StepKind, Stops, always
 from harness.steps.recorded import FoundRecording, NotConformant, declared_days, ledger, run_id
 from harness.targets.adapter import NotSupported
 from harness.targets.capability import Capability
@@ -102,6 +102,7 @@ KIND = StepKind(
     build=build,
     run=perform,
     say=say,
+    replay=always(Stops()),
     shot=(("调快平台时钟后查询该录音", "searching the recording after moving the clock ahead"),
           ("录音仍在且哈希一致", "the recording is still there, same hash")),
     needs=frozenset({Capability.RECORDINGS, Capability.RETENTION_POLICY, Capability.CLOCK,

@@ -13,7 +13,7 @@ from harness.scenario.context import LoadContext
 from harness.sip.controller import WaitTimeout
 from harness.spec.checker import mapping
 from harness.spec.yamlmarks import DataPath, Mark
-from harness.steps.kind import Measurements, Said, StepKind
+from harness.steps.kind import Measurements, OnlyWaits, Replayed, Said, StepKind
 from harness.steps.media import FLUSH_ALLOWANCE, RATE, capture, idle
 
 
@@ -81,6 +81,11 @@ def say(spec: Mapping[str, Any]) -> Said:
     return f"静音 {spec['duration']} 秒", f"{spec['duration']} s of silence"
 
 
+def replayed(step: ExpectSilenceStep) -> Replayed:
+    """A capture judges no silence: it waits, and a prompt heard meanwhile is the next one's."""
+    return OnlyWaits(step.call, step.duration)
+
+
 KIND = StepKind(
     name="expect_silence",
     model=ExpectSilenceStep,
@@ -89,5 +94,6 @@ KIND = StepKind(
     build=build,
     run=perform,
     say=say,
+    replay=replayed,
     shot=None,
 )

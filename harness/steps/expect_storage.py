@@ -19,7 +19,7 @@ from harness.scenario.model import RETENTION_DAYS
 from harness.scenario.recording import after_recording, min_days
 from harness.spec.checker import mapping
 from harness.spec.yamlmarks import DataPath, Mark
-from harness.steps.kind import Measurements, Said, StepKind
+from harness.steps.kind import Measurements, Said, StepKind, Stops, always
 from harness.steps.recorded import FoundRecording, NotConformant
 from harness.targets.adapter import profile_storage
 from harness.targets.capability import Capability
@@ -91,6 +91,7 @@ KIND = StepKind(
     build=build,
     run=perform,
     say=say,
+    replay=always(Stops()),
     shot=(("存储容量与话务量", "the storage capacity and traffic"), ("容量可保存 6 个月", "six months fit")),
     needs=frozenset({Capability.STORAGE}),
 )

@@ -10,7 +10,7 @@ from harness.runner.run import ScenarioRun
 from harness.scenario.context import LoadContext
 from harness.spec.checker import mapping
 from harness.spec.yamlmarks import DataPath, Mark
-from harness.steps.kind import Measurements, Said, StepKind
+from harness.steps.kind import Measurements, Performs, Said, StepKind, always
 from harness.steps.signalling import HANGUP_TIMEOUT, wait_state
 
 
@@ -55,5 +55,6 @@ KIND = StepKind(
     build=build,
     run=perform,
     say=say,
+    replay=always(Performs()),
     shot=None,
 )

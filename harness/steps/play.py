@@ -11,7 +11,7 @@ from harness.scenario.context import LoadContext
 from harness.scenario.model import Audio
 from harness.spec.checker import mapping
 from harness.spec.yamlmarks import DataPath, Mark
-from harness.steps.kind import Measurements, Said, StepKind
+from harness.steps.kind import Measurements, PlaysSound, Replayed, Said, StepKind
 from harness.steps.media import idle
 
 
@@ -66,6 +66,10 @@ def say(spec: Mapping[str, Any]) -> Said:
     return "播放语音", "play audio into the call"
 
 
+def replayed(step: PlayStep) -> Replayed:
+    return PlaysSound(step.call)
+
+
 KIND = StepKind(
     name="play",
     model=PlayStep,
@@ -74,5 +78,6 @@ KIND = StepKind(
     build=build,
     run=perform,
     say=say,
+    replay=replayed,
     shot=None,
 )

@@ -13,7 +13,7 @@ from harness.scenario.context import LoadContext
 from harness.scenario.model import Party
 from harness.spec.checker import mapping
 from harness.spec.yamlmarks import DataPath, Mark
-from harness.steps.kind import Measurements, Said, StepKind
+from harness.steps.kind import Measurements, Said, StepKind, Stops, always
 from harness.steps.media import idle
 from harness.steps.recorded import PLAY_START_TIMEOUT, PlayedMarker, player, utc
 
@@ -83,5 +83,6 @@ KIND = StepKind(
     build=build,
     run=perform,
     say=say,
+    replay=always(Stops()),
     shot=(("通话中播放标记音", "the marker tone played in the call"), ("短促的标记音", "a short marker tone")),
 )

@@ -12,7 +12,7 @@ from harness.scenario.context import LoadContext
 from harness.scenario.model import DtmfMethod
 from harness.spec.checker import mapping
 from harness.spec.yamlmarks import DataPath, Mark
-from harness.steps.kind import Measurements, Said, StepKind
+from harness.steps.kind import Measurements, Replayed, Said, SendsKeys, StepKind
 from harness.steps.media import idle
 
 INBAND_ON, INBAND_OFF = 0.1, 0.1
@@ -73,6 +73,10 @@ def say(spec: Mapping[str, Any]) -> Said:
     return f"按键 {spec['digits']}", f"press {spec['digits']}"
 
 
+def replayed(step: SendDtmfStep) -> Replayed:
+    return SendsKeys(step.call, step.digits, step.method)
+
+
 KIND = StepKind(
     name="send_dtmf",
     model=SendDtmfStep,
@@ -81,5 +85,6 @@ KIND = StepKind(
     build=build,
     run=perform,
     say=say,
+    replay=replayed,
     shot=(("主叫拨号盘按键", "the caller's keypad"), ("按键音", "the key tone")),
 )

@@ -13,7 +13,7 @@ from harness.scenario.model import RETENTION_DAYS
 from harness.scenario.recording import min_days
 from harness.spec.checker import mapping
 from harness.spec.yamlmarks import DataPath, Mark
-from harness.steps.kind import Measurements, Said, StepKind
+from harness.steps.kind import Measurements, Said, StepKind, Stops, always
 from harness.steps.recorded import NotConformant, ledger, run_id
 from harness.targets.capability import Capability
 from harness.targets.registry import adapter_for
@@ -66,6 +66,7 @@ KIND = StepKind(
     build=build,
     run=perform,
     say=say,
+    replay=always(Stops()),
     shot=(("查询以往测试的录音", "searching recordings from earlier runs"),
           ("旧录音仍可调取", "old recordings are still retrievable")),
     needs=frozenset({Capability.RECORDINGS}),

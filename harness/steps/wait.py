@@ -9,7 +9,7 @@ from typing import Any
 from harness.runner.run import ScenarioRun
 from harness.scenario.context import LoadContext
 from harness.spec.yamlmarks import DataPath, Mark
-from harness.steps.kind import Said, StepKind
+from harness.steps.kind import Performs, Said, StepKind, always
 from harness.steps.media import idle
 
 
@@ -45,5 +45,6 @@ KIND = StepKind(
     build=build,
     run=perform,
     say=say,
+    replay=always(Performs()),
     shot=None,
 )

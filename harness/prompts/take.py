@@ -119,7 +119,10 @@ def split(take: Take, prompt: str, refs: Mapping[str, FloatArray]) -> Take | Non
         before = find_prompt(audio, refs[seq[k - 1]])
         if before is None:
             return None
-        left = round((before.start_s + _sound(refs[seq[k - 1]])[1]) * RATE)  # its last sound
+        # Its last sound, from where the match ends: a jitter buffer that slipped inside the
+        # prompt makes it longer in the take than in the reference, by up to its depth.
+        ref = refs[seq[k - 1]]
+        left = round((before.end_s - (ref.size / RATE - _sound(ref)[1])) * RATE)
     note = f"cut from {'+'.join(seq)} (played with no pause)"
     if k < len(seq) - 1:
         after = find_prompt(audio[left:], refs[seq[k + 1]])

@@ -24,6 +24,7 @@ import pytest
 import yaml
 
 from harness.audio.pcm import FloatArray
+from harness.audio.impair import slip
 from harness.audio.prompt import find_prompt, match_prompt
 from harness.audio.wav import read_wav, write_wav
 from harness.cli import main
@@ -164,6 +165,22 @@ def test_prompts_played_back_to_back_are_told_apart_once_one_is_known() -> None:
     alone = resolve([quiet_after, menu_alone], ["welcome"])["welcome"]
     assert alone.note == "menu, expected next, is not in it"
     assert abs(alone.audio.size / RATE - (2.0 + 2 * PAD_S)) <= 0.05
+
+
+def test_a_known_prompt_stretched_by_the_jitter_buffer_is_cut_where_it_ends_in_the_take() -> None:
+    """A busy host's phone made up 0.1 s inside the welcome: the cut follows the welcome's end
+    as heard (the match's end), not the reference's length from its start (0.1 s too early,
+    which left the welcome's last syllable in the menu)."""
+    welcome, menu = noise_prompt(4.0, 5), noise_prompt(3.0, 6)
+    heard = slip(welcome, 2.0, 0.1)  # 0.1 s of silence inserted 2 s in, the rest played later
+    both = np.concatenate([heard, np.zeros(int(0.16 * RATE), np.float32), menu])
+    src = Source(Path("s.scenario.yaml"), 3, 7, "did main (100)", "", "cid", 0.0)
+    merged = Take("welcome", both, src, followers=[("menu", src)])
+    welcome_alone = Take("welcome", excerpt(padded(welcome), 1.0, 5.0), src)
+    cut = resolve([merged, welcome_alone], ["menu"])["menu"].audio
+    assert abs(cut.size / RATE - (3.0 + 2 * PAD_S)) <= 0.05, cut.size / RATE
+    found = find_prompt(padded(menu), cut)
+    assert found is not None and found.score >= 0.9, found
 
 
 # -- bad input, refused before any call -------------------------------------------------------

@@ -23,8 +23,8 @@ import numpy as np
 import pytest
 import yaml
 
-from harness.audio.pcm import FloatArray
 from harness.audio.impair import slip
+from harness.audio.pcm import FloatArray
 from harness.audio.prompt import find_prompt, match_prompt
 from harness.audio.wav import read_wav, write_wav
 from harness.cli import main

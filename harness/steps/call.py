@@ -40,7 +40,8 @@ def _caller(ctx: LoadContext, at: DataPath, fields: Fields) -> str:
     return str(given)
 
 
-def _destination(ctx: LoadContext, at: DataPath, value: Any) -> Destination:
+def destination(ctx: LoadContext, at: DataPath, value: Any) -> Destination:
+    """A step's ``to:``: an agent must be the scenario's, a DID the target's (with the closest named)."""
     if value is None:
         return Destination("user", "")
     try:
@@ -110,7 +111,7 @@ def build(ctx: LoadContext, at: DataPath, body: Any, mark: Mark) -> CallStep:
     step = CallStep(
         call=call_id,
         caller=_caller(ctx, at, fields),
-        to=_destination(ctx, at + ("to",), ctx.get(fields, at, "to")),
+        to=destination(ctx, at + ("to",), ctx.get(fields, at, "to")),
         headers=_headers(ctx, at + ("headers",), ctx.get(fields, at, "headers")),
         mark=mark,
     )

@@ -25,8 +25,9 @@ from harness.sip.controller import WaitTimeout
 from harness.sip.timeline import CallTimeline
 from harness.spec.checker import mapping
 from harness.spec.schema import closest
-from harness.spec.values import BadValue, Destination, parse_destination
+from harness.spec.values import Destination
 from harness.spec.yamlmarks import DataPath, Mark
+from harness.steps.call import destination
 from harness.steps.kind import Measurements, Said, Skips, StepKind, always, words
 from harness.steps.recorded import NotConformant
 from harness.steps.signalling import HANGUP_TIMEOUT, unreachable, wait_state
@@ -94,21 +95,6 @@ def _source(ctx: LoadContext, at: DataPath, given: Any) -> tuple[str, Source]:
     return name, "account"
 
 
-def _destination(ctx: LoadContext, at: DataPath, value: Any) -> Destination:
-    if value is None:
-        return Destination("user", "")
-    try:
-        to = parse_destination(ctx.text(at, value))
-    except BadValue as bad:
-        ctx.report(at, bad.message, bad.hint)
-        return Destination("user", "")
-    if to.kind == "agent":
-        ctx.agent(at, to.value)
-    elif to.kind == "did" and ctx.target is not None and to.value not in ctx.target.dids:
-        ctx.report(at, f"unknown DID '{to.value}'", f"DIDs in {ctx.target.path}: {', '.join(ctx.target.dids)}")
-    return to
-
-
 def _statuses(ctx: LoadContext, at: DataPath, value: Any) -> tuple[int, ...]:
     listed = value if isinstance(value, list) else [] if value is None else [value]
     for i, code in enumerate(listed):
@@ -126,7 +112,7 @@ def build(ctx: LoadContext, at: DataPath, body: Any, mark: Mark) -> ExpectCallRe
     return ExpectCallRefusedStep(
         source=source,
         source_kind=kind,
-        to=_destination(ctx, at + ("to",), ctx.get(fields, at, "to")),
+        to=destination(ctx, at + ("to",), ctx.get(fields, at, "to")),
         statuses=_statuses(ctx, at + ("status",), ctx.get(fields, at, "status")),
         within=DEFAULT_WITHIN if within is None else ctx.duration(at + ("within",), within),
         mark=mark,

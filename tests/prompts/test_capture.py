@@ -41,6 +41,10 @@ ORIGINALS = ROOT / "fixtures" / "prompts" / "loopback"
 GREETING_AND_DTMF = ROOT / "fixtures" / "scenarios" / "loopback" / "greeting_and_dtmf.scenario.yaml"
 PEER_PROMPTS = ("greeting", "digit_one", "digit_two")
 RATE = 8000
+# A capture is the prompt played when it scores this against the original: 0.97-1.00 on a quiet
+# host, 0.93-0.95 with `stress --cpu 2` beside three test workers (the phone's jitter buffer
+# slipped inside the take); other prompts stay below 0.7 (asserted below).
+FAITHFUL = 0.9
 SILENCE = np.zeros(RATE, dtype=np.float32)  # 1 s each side: a capture must be longer than its reference
 
 HEAD = """name: {name}
@@ -238,8 +242,8 @@ def test_each_captured_prompt_is_the_prompt_played_and_no_other(captured: Captur
         assert heard[1] == RATE and heard[0].ndim == 1
         mine, theirs = heard[0], original(name)
         forward, backward = find_prompt(padded(theirs), mine), find_prompt(padded(mine), theirs)
-        assert forward is not None and forward.score >= 0.95, (name, forward)
-        assert backward is not None and backward.score >= 0.95, (name, backward)
+        assert forward is not None and forward.score >= FAITHFUL, (name, forward)
+        assert backward is not None and backward.score >= FAITHFUL, (name, backward)
         assert abs(mine.size / RATE - sounding(theirs)) <= 0.1, (name, mine.size / RATE, sounding(theirs))
         for other in PEER_PROMPTS:
             if other != name:
@@ -368,5 +372,5 @@ steps:
     assert "expect_silence failed" not in output
     mine, theirs = read_wav(tmp_path / "out" / "greeting.wav")[0], original("greeting")
     found = find_prompt(padded(theirs), mine)
-    assert found is not None and found.score >= 0.95, (found, output)
+    assert found is not None and found.score >= FAITHFUL, (found, output)
     assert abs(mine.size / RATE - sounding(theirs)) <= 0.1, (mine.size / RATE, output)

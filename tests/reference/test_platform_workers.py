@@ -7,11 +7,14 @@ dispatcher's round robin happened to pick the full one.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+from pathlib import Path
 
 import pytest
 
+from fixtures.reference.__main__ import MEDIA_NICE
 from harness.sip.config import Behaviour
 from harness.sip.timeline import CallTimeline
 from tests.reference.conftest import MAIN, SALES, Desk, RefPlatform
@@ -63,3 +66,14 @@ def test_a_full_worker_hands_callers_to_the_others(platform: RefPlatform, desk: 
     for call, _, leg in by_worker[full]:
         desk.finish(call, leg)
 
+
+
+def test_the_platform_and_its_children_run_before_ordinary_work(platform: RefPlatform) -> None:
+    """As root the platform asks for nice -10 (as a PBX runs its media), and Kamailio and the
+    media workers inherit it: a busy host's other work does not delay a prompt's RTP."""
+    main = int((platform.state_dir / "platform.pid").read_text())
+    children = [int(p) for p in Path(f"/proc/{main}/task/{main}/children").read_text().split()]
+    assert children, "the platform started no process"
+    expected = MEDIA_NICE if os.geteuid() == 0 else 0
+    levels = {pid: os.getpriority(os.PRIO_PROCESS, pid) for pid in [main, *children]}
+    assert set(levels.values()) == {expected}, levels

@@ -16,6 +16,7 @@ from harness.audio.wav import read_wav, write_wav
 from harness.errors import PhoneError
 from harness.sip.config import AccountSetup, Behaviour, PhoneSetup
 from harness.sip.controller import Switchboard, WaitTimeout
+from harness.sip.phone import MEDIA_NICE
 from harness.sip.timeline import CallTimeline
 
 pytestmark = pytest.mark.sip
@@ -199,3 +200,13 @@ def test_a_phone_that_did_not_run_says_so_on_its_timeline(board: Switchboard, tm
     # the callee ran all along (a busy test host may pause it briefly, never this long)
     assert all(float(e.data["seconds"]) < 0.75 for e in board.phones["callee"].stalls)
     hang_up(board, tl)
+
+
+@pytest.mark.sip
+def test_a_phone_runs_before_ordinary_work_when_allowed(board: Switchboard, tmp_path: Path) -> None:
+    """A phone hears RTP only while its loop turns: as root it asks for nice -10 (as a PBX runs
+    its media), so a busy host's ordinary processes do not starve it; else it runs as it is."""
+    (started,) = board.start([phone("niced", tmp_path)])
+    level = os.getpriority(os.PRIO_PROCESS, started.proc.pid)
+    allowed = os.geteuid() == 0
+    assert level == (MEDIA_NICE if allowed else os.getpriority(os.PRIO_PROCESS, 0)), level

@@ -191,7 +191,7 @@ KIND = StepKind(
     run=perform,
     say=say,
     replay=always(Skips()),  # its own call: a capture places none
-    shot=(("坐席软电话拨打国际号码及平台拒绝提示",
-           "an agent softphone dialling an international number, and the refusal"),
+    shot=(("拨号软电话（坐席或主叫）拨打受限号码，屏幕显示平台拒绝的SIP状态码",
+           "the dialling softphone (agent or caller) calling a barred number, the refusal's SIP status on screen"),
           ("呼叫被拒绝，未接通", "the call is refused, never connected")),
 )

@@ -184,18 +184,17 @@ def _describe(exc: BaseException) -> str:
 MEDIA_NICE = -10  # nice(1) level a phone asks for: the scheduler then runs it before ordinary work
 
 
-def favour_media() -> int:
+def favour_media() -> None:
     """Ask to run before ordinary processes, as a PBX runs its media (``asterisk -p``).
 
     A phone hears RTP only while its loop turns (threadCnt=0) and its jitter buffer holds
     0.5 s: on a host whose cores are busy with other work it loses the start of prompts.
-    Without the privilege (not root, no CAP_SYS_NICE) it runs as it is. Returns the level.
+    Without the privilege (not root, no CAP_SYS_NICE) it runs as it is.
     """
     try:
         os.setpriority(os.PRIO_PROCESS, 0, MEDIA_NICE)
     except OSError:
         pass
-    return os.getpriority(os.PRIO_PROCESS, 0)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -300,6 +300,7 @@ class ScenarioItem(pytest.Item):
 
     def runtest(self) -> None:
         from harness.report.allure import attach_run, step_context
+        from harness.runner.result import result_of
         from harness.runner.run import ScenarioRun
         from harness.steps.registry import BY_MODEL
 
@@ -327,8 +328,10 @@ class ScenarioItem(pytest.Item):
         finally:
             run.close()
             run.write_records()
-            attach_run(run)
-            evidence.scenario_ended(run, started, error, work)
+            result = result_of(run, started, error, work, evidence.t0)
+            attach_run(result)
+            evidence.scenario_ended(result)
+            self.user_properties.extend(result.properties())  # JUnit readers see the same verdict
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         exc = excinfo.value

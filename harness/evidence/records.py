@@ -20,24 +20,17 @@ import json
 import os
 import socket
 import time
-from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from harness.errors import ExpectationFailed, HarnessError
+from harness.errors import HarnessError
+from harness.evidence.result import ScenarioResult, plain, utc_now
 from harness.sip.trace import redact
 
 if TYPE_CHECKING:
-    from harness.runner.run import ScenarioRun
     from harness.targets.model import Target
 
 EVIDENCE = "evidence.jsonl"
-VERDICTS = ("passed", "not_conformant", "error")
-
-
-def utc_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 def harness_version() -> str:
@@ -71,7 +64,7 @@ class EvidenceLog:
         self.t0 = time.monotonic()
 
     def append(self, record: dict[str, Any]) -> None:
-        line = redact(json.dumps(record, ensure_ascii=False, default=_plain), self.secrets)
+        line = redact(json.dumps(plain(record), ensure_ascii=False), self.secrets)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.path, "a", encoding="utf-8") as out:
             # pytest-xdist workers append to the same file: one whole line at a time
@@ -112,9 +105,9 @@ class EvidenceLog:
         self.append({"type": "scenario_started", "file": file, "name": name, "started_utc": utc_now(),
                      "at_s": round(time.monotonic() - self.t0, 3)})
 
-    def scenario_ended(self, run: ScenarioRun, started_wall: float, error: BaseException | None,
-                       folder: Path) -> None:
-        self.append(scenario_record(run, started_wall, error, folder, self.t0))
+    def scenario_ended(self, result: ScenarioResult) -> None:
+        """The scenario's record: its result, as ``ScenarioResult.to_json`` writes it."""
+        self.append(result.to_json())
 
     def run_ended(self, exit_status: int) -> None:
         self.append({"type": "end", "ended_utc": utc_now(), "exit_status": exit_status,
@@ -128,82 +121,6 @@ def _tls(target: Target) -> dict[str, Any] | None:
     t = target.tls
     return {"verify": t.verify, "ca_file": str(t.ca_file) if t.ca_file else None,
             "client_certificate": str(t.cert_file) if t.cert_file else None}
-
-
-def verdict_of(error: BaseException | None) -> str:
-    if error is None:
-        return "passed"
-    if isinstance(error, ExpectationFailed):
-        return "not_conformant"
-    return "error"
-
-
-def scenario_record(run: ScenarioRun, started_wall: float, error: BaseException | None,
-                    folder: Path, run_t0: float) -> dict[str, Any]:
-    """One scenario's verdict with its steps and call legs; times are seconds since the run began."""
-    sc = run.scenario
-    message = ""
-    if isinstance(error, ExpectationFailed):
-        message = f"{error.step}: {error.detail}"
-    elif error is not None:
-        message = f"{type(error).__name__}: {error}" if isinstance(error, HarnessError) else repr(error)
-    return {
-        "type": "scenario", "file": str(sc.path), "folder": folder.name, "name": sc.name,
-        "description": sc.description, "licence_item": sc.licence_item, "tags": list(sc.tags),
-        "verdict": verdict_of(error), "failed_step": getattr(error, "step", None), "message": message,
-        "started_utc": datetime.fromtimestamp(started_wall, UTC).isoformat(timespec="milliseconds"),
-        "ended_utc": utc_now(),
-        "steps": [_step(r, sc.steps[r.index], run_t0) for r in run.records],
-        "calls": list(_calls(run, folder, run_t0)),
-    }
-
-
-def _step(record: Any, step: Any, run_t0: float) -> dict[str, Any]:
-    spec = {f.name: getattr(step, f.name) for f in dataclasses.fields(step) if f.name != "mark"}
-    return {
-        "index": record.index, "kind": record.kind, "line": step.mark.line if step.mark else None,
-        "spec": spec, "status": record.status, "detail": record.detail,
-        "at_s": round(record.started - run_t0, 3), "took_s": round(record.ended - record.started, 3),
-        "measurements": record.measurements,
-    }
-
-
-def _calls(run: ScenarioRun, folder: Path, run_t0: float) -> Iterator[dict[str, Any]]:
-    role = {p: f"caller {n}" for n, p in run.caller_phone.items()}
-    role.update({p: f"agent {n}" for n, p in run.agent_phone.items()})
-    scenario_ids = {id(c.timeline): c.id for c in run.calls.values()}
-    for (phone, handle), tl in run.board.timelines.items():
-        capture = Path(tl.capture_path) if tl.capture_path else None
-        trace = folder / f"sip-{phone}-{handle}.txt"
-        yield {
-            "phone": phone, "role": role.get(phone, phone), "handle": handle,
-            "call": scenario_ids.get(id(tl)), "description": tl.description,
-            "sip_call_id": tl.sip_call_id, "at_s": round(tl.t0 - run_t0, 3),
-            "media_security": tl.media_security(),
-            "timeline": tl.summary(), "final": tl.final_status(),
-            "events": [{"t": round(e.t - tl.t0, 3), "kind": e.kind, "label": e.label()} for e in tl.events
-                       if e.kind in ("call", "media", "dtmf", "play")],
-            "sip": [{"t": round(e.t - tl.t0, 3), "dir": e.data["dir"], "peer": e.data["peer"],
-                     "first_line": e.data["text"].split("\n", 1)[0].strip()} for e in run.board.sip_trace(tl)],
-            "capture": _relative(capture, folder), "trace": _relative(trace, folder),
-        }
-
-
-def _relative(path: Path | None, folder: Path) -> str | None:
-    if path is None or not path.exists():
-        return None
-    try:
-        return str(path.resolve().relative_to(folder.parent.resolve()))
-    except ValueError:
-        return str(path)
-
-
-def _plain(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: getattr(value, f.name) for f in dataclasses.fields(value) if f.name != "mark"}
-    if isinstance(value, (set, frozenset)):
-        return sorted(value)
-    return str(value)
 
 
 def read_evidence(run_dir: Path) -> list[dict[str, Any]]:

@@ -13,7 +13,7 @@ from harness.project import PROJECT_ROOT
 from harness.report.narration import SUPPORTING_ITEMS, SUPPORTING_WORDS, licence_item
 
 if TYPE_CHECKING:
-    from harness.runner.run import ScenarioRun
+    from harness.evidence.result import CallLeg, ScenarioResult
 
 allure: Any
 try:
@@ -38,35 +38,40 @@ def epic_of(item: str) -> str:
     return "三项核心功能 the three core licence functions"
 
 
-def attach_run(run: ScenarioRun) -> None:
-    """Attach each call leg's timeline, SIP trace and captured audio."""
+def attach_run(result: ScenarioResult) -> None:
+    """Label the test with its licence item, and attach each call leg's timeline, SIP trace and
+    captured audio: all from the scenario's result, as the evidence record has them."""
     if allure is None:
         return
-    scenario = run.scenario
-    allure.dynamic.label("scenario_file", str(scenario.path))
-    if scenario.licence_item:
-        allure.dynamic.feature(scenario.licence_item)
-        allure.dynamic.epic(epic_of(scenario.licence_item))
-        allure.dynamic.label("licence_item_title", " ".join(licence_item(scenario.licence_item)))
-    if scenario.description:
-        allure.dynamic.description(scenario.description)
-    for (phone, handle), tl in run.board.timelines.items():
-        name = f"{phone} {handle}"
-        allure.attach(f"{tl.description}\n{tl.summary()}\nSIP Call-ID: {tl.sip_call_id}",
-                      name=f"{name} timeline", attachment_type=allure.attachment_type.TEXT)
-        trace = "\n\n".join(
-            f"[{e.t - tl.t0:+.3f}s] {e.data['dir']} {e.data['peer']}\n{e.data['text']}"
-            for e in run.board.sip_trace(tl)
-        )
-        allure.attach(trace or "(no SIP messages)", name=f"{name} SIP trace",
-                      attachment_type=allure.attachment_type.TEXT)
-        if tl.capture_path:
-            try:
-                # allure-python has no WAV type; this one makes the report offer a player.
-                allure.attach.file(tl.capture_path, name=f"{name} received audio",
-                                   attachment_type="audio/wav", extension="wav")
-            except OSError:
-                pass
+    allure.dynamic.label("scenario_file", result.file)
+    allure.dynamic.label("verdict", result.verdict)
+    if result.licence_item:
+        allure.dynamic.feature(result.licence_item)
+        allure.dynamic.epic(epic_of(result.licence_item))
+        allure.dynamic.label("licence_item_title", " ".join(licence_item(result.licence_item)))
+    if result.description:
+        allure.dynamic.description(result.description)
+    for leg in result.calls:
+        _attach_leg(leg)
+
+
+def _attach_leg(leg: CallLeg) -> None:
+    name = f"{leg.phone} {leg.handle}"
+    allure.attach(f"{leg.description}\n{leg.timeline}\nSIP Call-ID: {leg.sip_call_id}",
+                  name=f"{name} timeline", attachment_type=allure.attachment_type.TEXT)
+    if leg.trace_file is not None:
+        # The trace file the runner wrote (and the evidence record names), not a second rendering.
+        allure.attach.file(leg.trace_file, name=f"{name} SIP trace", attachment_type=allure.attachment_type.TEXT,
+                           extension="txt")
+    else:
+        allure.attach("(no SIP messages)", name=f"{name} SIP trace", attachment_type=allure.attachment_type.TEXT)
+    if leg.capture_file is not None:
+        try:
+            # allure-python has no WAV type; this one makes the report offer a player.
+            allure.attach.file(leg.capture_file, name=f"{name} received audio",
+                               attachment_type="audio/wav", extension="wav")
+        except OSError:
+            pass
 
 
 ALLURE_TIMEOUT = 180.0

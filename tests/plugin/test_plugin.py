@@ -1,4 +1,5 @@
-"""The pytest plugin end to end, through pytester: collection, verdicts, JUnit and Allure output.
+"""The pytest plugin end to end, through pytester: collection, verdicts, JUnit (with the verdict as
+testcase properties) and Allure output.
 
 Each test writes a target profile for the loopback peer on a free port, so
 runs do not collide, and runs pytest in a subprocess as a user would.
@@ -46,6 +47,12 @@ def run(pytester: pytest.Pytester, target: Path, *args: str) -> pytest.RunResult
     )
 
 
+def junit_properties(pytester: pytest.Pytester) -> dict[str, str | None]:
+    """The one testcase's properties in the JUnit XML: the verdict the evidence record holds."""
+    [case] = ET.parse(pytester.path / "junit.xml").getroot().iter("testcase")
+    return {p.get("name", ""): p.get("value") for p in case.iter("property")}
+
+
 GOOD = """
 name: peer greets and answers DTMF 2
 deadline: 30s
@@ -65,6 +72,7 @@ def test_a_passing_scenario_leaves_junit_and_allure_with_trace_and_audio(pyteste
     result.assert_outcomes(passed=1)
     suite = ET.parse(pytester.path / "junit.xml").getroot().find("testsuite")
     assert suite is not None and suite.get("tests") == "1" and suite.get("failures") == "0"
+    assert junit_properties(pytester) == {"verdict": "passed"}  # no licence item, no failed step
     results = [json.loads(p.read_text()) for p in (pytester.path / "allure").glob("*-result.json")]
     assert len(results) == 1 and results[0]["status"] == "passed"
     attachments = {a["name"]: a for a in results[0]["attachments"]}
@@ -88,6 +96,7 @@ def test_a_wrong_prompt_fails_as_not_conformant_with_the_evidence(pytester: pyte
         "*NOT CONFORMANT: expect_prompt: prompt 'greeting' (greeting.wav, 6.2s) not heard on call c1*"
         "best score 0.*need score >= 0.80*timeline: CALLING@0.0s*CONFIRMED@*",
     ])
+    assert junit_properties(pytester) == {"verdict": "not_conformant", "failed_step": "expect_prompt"}
 
 
 def test_a_peer_that_never_answers_fails_with_the_timeline(pytester: pytest.Pytester) -> None:

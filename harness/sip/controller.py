@@ -108,6 +108,9 @@ class Switchboard:
                 [sys.executable, "-m", "harness.sip.phone", "--control", f"{host}:{port}",
                  "--name", setup.name],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env,
+                # its own session, so its scheduling group can rank it before ordinary work
+                # (harness/sip/priority.py); it ignores Ctrl-C anyway: we stop it in order
+                start_new_session=True,
             )
         phone = Phone(setup.name, setup, proc, log_path)
         self.phones[setup.name] = phone

@@ -21,6 +21,7 @@ from multiprocessing.connection import Client, Connection
 from typing import Any
 
 from harness.sip.config import PhoneSetup
+from harness.sip.priority import favour_media
 
 Command = dict[str, Any]
 
@@ -181,26 +182,10 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-MEDIA_NICE = -10  # nice(1) level a phone asks for: the scheduler then runs it before ordinary work
-
-
-def favour_media() -> None:
-    """Ask to run before ordinary processes, as a PBX runs its media (``asterisk -p``).
-
-    A phone hears RTP only while its loop turns (threadCnt=0) and its jitter buffer holds
-    0.5 s: on a host whose cores are busy with other work it loses the start of prompts.
-    Without the privilege (not root, no CAP_SYS_NICE) it runs as it is.
-    """
-    try:
-        os.setpriority(os.PRIO_PROCESS, 0, MEDIA_NICE)
-    except OSError:
-        pass
-
-
 def main(argv: list[str] | None = None) -> int:
     favour_media()
-    # Ctrl-C at a terminal reaches the whole process group. It is the controller's to answer:
-    # it hangs our calls up and stops us in order, and we leave when its channel closes.
+    # Ctrl-C is the controller's to answer (we lead our own session, but a signal may still be
+    # sent to us): it hangs our calls up and stops us in order, and we leave when its channel closes.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     parser = argparse.ArgumentParser(prog="harness.sip.phone")
     parser.add_argument("--control", required=True, help="controller address HOST:PORT")

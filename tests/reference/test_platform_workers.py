@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.reference.__main__ import MEDIA_NICE
+from fixtures.reference.priority import MEDIA_NICE
 from harness.sip.config import Behaviour
+from harness.sip.priority import group_level
 from harness.sip.timeline import CallTimeline
 from tests.reference.conftest import MAIN, SALES, Desk, RefPlatform
 
@@ -77,3 +78,10 @@ def test_the_platform_and_its_children_run_before_ordinary_work(platform: RefPla
     expected = MEDIA_NICE if os.geteuid() == 0 else 0
     levels = {pid: os.getpriority(os.PRIO_PROCESS, pid) for pid in [main, *children]}
     assert set(levels.values()) == {expected}, levels
+    # Under autogroup nice only ranks one session's processes: the platform's session and
+    # Kamailio's (its own) must run at the same level as their groups.
+    leaders = {os.getsid(pid) for pid in [main, *children]}
+    assert main in leaders and len(leaders) == 2, f"sessions {leaders}: the platform's and Kamailio's"
+    groups = {leader: group_level(leader) for leader in leaders}
+    if None not in groups.values():  # None: the kernel has no autogroup
+        assert set(groups.values()) == {expected}, f"session groups' nice levels: {groups}"

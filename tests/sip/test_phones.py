@@ -16,7 +16,7 @@ from harness.audio.wav import read_wav, write_wav
 from harness.errors import PhoneError
 from harness.sip.config import AccountSetup, Behaviour, PhoneSetup
 from harness.sip.controller import Switchboard, WaitTimeout
-from harness.sip.phone import MEDIA_NICE
+from harness.sip.priority import MEDIA_NICE, group_level
 from harness.sip.timeline import CallTimeline
 
 pytestmark = pytest.mark.sip
@@ -205,8 +205,15 @@ def test_a_phone_that_did_not_run_says_so_on_its_timeline(board: Switchboard, tm
 @pytest.mark.sip
 def test_a_phone_runs_before_ordinary_work_when_allowed(board: Switchboard, tmp_path: Path) -> None:
     """A phone hears RTP only while its loop turns: as root it asks for nice -10 (as a PBX runs
-    its media), so a busy host's ordinary processes do not starve it; else it runs as it is."""
+    its media), so a busy host's ordinary processes do not starve it; else it runs as it is.
+    It leads its own session, and that session's scheduling group (autogroup) runs at the same
+    level: under autogroup, nice alone only ranks a session's own processes."""
     (started,) = board.start([phone("niced", tmp_path)])
-    level = os.getpriority(os.PRIO_PROCESS, started.proc.pid)
+    pid = started.proc.pid
+    level = os.getpriority(os.PRIO_PROCESS, pid)
     allowed = os.geteuid() == 0
     assert level == (MEDIA_NICE if allowed else os.getpriority(os.PRIO_PROCESS, 0)), level
+    assert os.getsid(pid) == pid, "the phone does not lead its own session"
+    group = group_level(pid)
+    if group is not None:  # None: the kernel has no autogroup
+        assert group == (MEDIA_NICE if allowed else 0), f"the phone's session group runs at nice {group}"

@@ -327,7 +327,7 @@ class ScenarioItem(pytest.Item):
             raise
         finally:
             run.close()
-            run.write_records()
+            run.write_traces()
             result = result_of(run, started, error, work, evidence.t0)
             attach_run(result)
             evidence.scenario_ended(result)

@@ -36,7 +36,7 @@ def result_of(run: ScenarioRun, started_wall: float, error: BaseException | None
     """The scenario's verdict (from ``error``, None if it passed), its steps and its call legs.
 
     ``folder`` is the scenario's folder in the run folder, where the runner wrote the SIP traces
-    (``ScenarioRun.write_records``): write them first, a trace not on disk is not named."""
+    (``ScenarioRun.write_traces``): write them first, a trace not on disk is not named."""
     sc = run.scenario
     return ScenarioResult(
         file=str(sc.path), folder=folder.name, name=sc.name, description=sc.description,

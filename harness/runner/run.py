@@ -7,7 +7,6 @@ within ``deadline`` plus the teardown margin whatever the platform does.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager, ExitStack
@@ -240,19 +239,12 @@ class ScenarioRun:
         if events:
             (self.work_dir / f"sip-{phone}-{handle}.txt").write_text(_trace_text(events, tl.t0))
 
-    def write_records(self) -> Path:
-        """One JSON line per step and per call leg, for the report to be rendered from."""
-        path = self.work_dir / "records.jsonl"
-        with open(path, "w", encoding="utf-8") as out:
-            out.writelines(json.dumps({"type": "step", **r.__dict__}, default=str) + "\n" for r in self.records)
-            for (phone, handle), tl in self.board.timelines.items():
-                self._write_trace(phone, handle, tl)
-                out.write(json.dumps({
-                    "type": "call", "phone": phone, "handle": handle, "description": tl.description,
-                    "sip_call_id": tl.sip_call_id, "capture": tl.capture_path,
-                    "timeline": tl.summary(), "final": tl.final_status(),
-                }) + "\n")
-        return path
+    def write_traces(self) -> None:
+        """Each call leg's SIP trace as a text file in the scenario's folder (before its result
+        is built: the result names only the traces on disk). The steps and legs themselves go
+        into the run's evidence record, once (``harness.runner.result``)."""
+        for (phone, handle), tl in self.board.timelines.items():
+            self._write_trace(phone, handle, tl)
 
 
 def _trace_text(events: list[Any], t0: float) -> str:

@@ -3,7 +3,7 @@
 Each case is what a real call recorded -- the matcher's fits at each look, the
 captured window, the leg's DTMF events -- built by hand; messages are compared
 whole, because the report and the reviewers read them.  Where a message is
-quoted from a real run's records.jsonl, the case says so.  No SIP, no files.
+quoted from a real run's evidence record, the case says so.  No SIP, no files.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.evidence.records import read_evidence
 from tests.ports import free_udp_port
 
 PROMPTS = Path(__file__).resolve().parents[2] / "fixtures" / "prompts" / "loopback" / "prompts.yaml"
@@ -83,9 +84,10 @@ def test_a_passing_scenario_leaves_junit_and_allure_with_trace_and_audio(pyteste
     assert any(a["type"] == "audio/wav" for a in attachments.values())
     steps = [s["name"] for s in results[0]["steps"]]
     assert steps[0].startswith("1. call") and steps[-1].startswith("6. hangup")
-    records = (pytester.path / "reports" / "run" / "good" / "records.jsonl").read_text().splitlines()
-    prompt = next(json.loads(r) for r in records if '"expect_prompt"' in r)
+    (scenario,) = [r for r in read_evidence(pytester.path / "reports" / "run") if r["type"] == "scenario"]
+    prompt = next(s for s in scenario["steps"] if s["kind"] == "expect_prompt")
     assert prompt["measurements"]["score"] >= 0.9
+    assert not (pytester.path / "reports" / "run" / "good" / "records.jsonl").exists()  # recorded once
 
 
 def test_a_wrong_prompt_fails_as_not_conformant_with_the_evidence(pytester: pytest.Pytester) -> None:

@@ -158,5 +158,5 @@ def run_scenario(platform: Reference, scenario: Path, reports: Path, run_id: str
         run.execute()
     finally:
         run.close()
-        run.write_records()
+        run.write_traces()
     return run

@@ -46,5 +46,5 @@ def run_scenario(ref: RefPlatform, scenario: Path, folder: Path, monkeypatch: py
         run.execute()
     finally:
         run.close()
-        run.write_records()
+        run.write_traces()
     return run

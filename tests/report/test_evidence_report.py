@@ -195,19 +195,19 @@ def _seconds(stamp: str) -> float:
 def test_manifest_detects_a_changed_a_missing_and_an_added_file(run: tuple[Path, Rendered, str]) -> None:
     run_dir, _, _ = run
     assert verify(run_dir).intact
-    records = run_dir / "ivr_good" / "records.jsonl"
+    records = run_dir / "evidence.jsonl"
     original = records.read_bytes()
     try:
         records.write_bytes(original.replace(b"passed", b"failed", 1))
         (run_dir / "extra.txt").write_text("slipped in")
         (run_dir / "subtitles.en.srt").rename(run_dir / "subtitles.en.srt.bak")
         result = verify(run_dir)
-        assert result.changed == ["ivr_good/records.jsonl"]
+        assert result.changed == ["evidence.jsonl"]
         assert result.missing == ["subtitles.en.srt"]
         assert result.added == ["extra.txt", "subtitles.en.srt.bak"]
         cli = subprocess.run([sys.executable, "-m", "harness.cli", "verify", str(run_dir)],
                              capture_output=True, text=True, timeout=60, cwd=ROOT, check=False)
-        assert cli.returncode == 1 and "changed: ivr_good/records.jsonl" in cli.stdout
+        assert cli.returncode == 1 and "changed: evidence.jsonl" in cli.stdout
     finally:
         records.write_bytes(original)
         (run_dir / "extra.txt").unlink()

@@ -175,6 +175,17 @@ def dtmf_arrival(digits: str, heard: DtmfHeard) -> str | None:
     return INBAND if digits in heard.inband else None
 
 
+def agent_dtmf_leg(agent: str, attributed: list[CallTimeline],
+                   legs: list[CallTimeline]) -> CallTimeline | Verdict:
+    """Which of ``agent``'s legs DTMF is expected on: the last one attributed to a scenario call
+    (``expect_agent`` tied it), else its last leg; a failed verdict when it has none."""
+    if attributed:
+        return attributed[-1]
+    if legs:
+        return legs[-1]
+    return failed(f"agent {agent} has no call to receive DTMF on")
+
+
 def dtmf_verdict(digits: str, within: float, leg: CallTimeline, heard: DtmfHeard) -> Verdict:
     """Received, and the methods the leg saw them by, or what was received instead."""
     how = dtmf_arrival(digits, heard)

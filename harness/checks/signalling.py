@@ -6,8 +6,8 @@ steps (``expect_answer``, ``expect_agent``, ``expect_hangup``) wait for the stat
 when a wait runs out first, its own words (what was awaited, on which call, the
 timeline seen) are the fail's reason, passed in as ``timeout``.
 
-A platform that never answered the INVITE at all is not judged here: that is an
-error, not a verdict (``harness.steps.signalling.unreachable``).
+A platform that never answered the INVITE at all gets no verdict: ``unreachable``
+says why, and the step raises it as an error (the run could not judge).
 """
 
 from __future__ import annotations
@@ -22,6 +22,18 @@ from harness.sip.timeline import CallTimeline
 def _ended(tl: CallTimeline) -> str:
     code, reason = tl.final_status() or (0, "")
     return f"call {tl} ended with {code} {reason}"
+
+
+def unreachable(tl: CallTimeline, responses: int, where: str, tls_failure: str | None) -> str | None:
+    """Why the platform at ``where`` (host:port/transport) counts as unreachable for call ``tl``:
+    it sent no SIP message back (``responses`` received on the leg), perhaps because the TLS
+    handshake failed (``tls_failure``). None when it answered anything at all."""
+    if responses:
+        return None
+    if tls_failure is not None:
+        return f"{tls_failure}; call {tl} could not be placed; timeline: {tl.summary()}"
+    return (f"no SIP response from the target at {where} to the INVITE of call {tl} (hint: is the "
+            f"platform running and listening there? try ccharness doctor); timeline: {tl.summary()}")
 
 
 def answer_verdict(tl: CallTimeline, timeout: str | None = None) -> Verdict:

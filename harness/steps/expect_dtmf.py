@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from harness.checks.ivr import DtmfHeard, dtmf_arrival, dtmf_verdict, signalled_digits
+from harness.checks.ivr import DtmfHeard, agent_dtmf_leg, dtmf_arrival, dtmf_verdict, signalled_digits
 from harness.runner.run import CallState, ScenarioRun
 from harness.scenario.context import LoadContext
 from harness.sip.controller import WaitTimeout
@@ -67,12 +67,10 @@ def _leg(run: ScenarioRun, step: ExpectDtmfStep) -> tuple[CallState | None, Call
     if step.agent is not None:
         # the leg the agent answered for a scenario call (expect_agent attributed it), else its last
         answered = [c.agent_leg for c in run.calls.values() if c.agent == step.agent and c.agent_leg]
-        if answered:
-            return None, answered[-1]
-        legs = run.board.calls_of(run.agent_phone[step.agent])
-        if not legs:
-            raise run.fail("expect_dtmf", f"agent {step.agent} has no call to receive DTMF on")
-        return None, legs[-1]
+        leg = agent_dtmf_leg(step.agent, answered, run.board.calls_of(run.agent_phone[step.agent]))
+        if not isinstance(leg, CallTimeline):
+            raise run.fail("expect_dtmf", leg.problem or "")
+        return None, leg
     state = run.call(step.call or run.last_call or "")
     return state, state.timeline
 

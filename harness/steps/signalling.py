@@ -4,6 +4,7 @@ expect_hangup, hangup)."""
 
 from __future__ import annotations
 
+from harness.checks import signalling
 from harness.errors import TargetError
 from harness.runner.run import ScenarioRun
 from harness.sip.timeline import CallTimeline
@@ -13,18 +14,11 @@ HANGUP_TIMEOUT = 5.0
 
 def unreachable(run: ScenarioRun, tl: CallTimeline) -> TargetError | None:
     """The platform never answered the INVITE at all: an error, not a conformance verdict."""
-    heard = [e for e in run.board.sip_trace(tl) if e.data["dir"] == "RX"]
-    if heard:
-        return None
     t = run.target
-    tls = run.board.tls_failure(tl.phone)
-    if tls is not None:
-        return TargetError(f"{tls}; call {tl} could not be placed; timeline: {tl.summary()}")
-    return TargetError(
-        f"no SIP response from the target at {t.host}:{t.port}/{t.transport} to the INVITE of "
-        f"call {tl} (hint: is the platform running and listening there? try ccharness doctor); "
-        f"timeline: {tl.summary()}"
-    )
+    heard = sum(1 for e in run.board.sip_trace(tl) if e.data["dir"] == "RX")
+    why = signalling.unreachable(tl, heard, f"{t.host}:{t.port}/{t.transport}",
+                                 run.board.tls_failure(tl.phone) if not heard else None)
+    return None if why is None else TargetError(why)
 
 
 def wait_state(run: ScenarioRun, tl: CallTimeline, states: tuple[str, ...], within: float,

@@ -19,6 +19,7 @@ from harness.checks.ivr import (
     PromptLook,
     PromptWanted,
     QuietWindow,
+    agent_dtmf_leg,
     best_look,
     dtmf_arrival,
     dtmf_verdict,
@@ -28,6 +29,7 @@ from harness.checks.ivr import (
     signalled_digits,
     silence_verdict,
 )
+from harness.sip.timeline import CallTimeline
 from tests.checks.timelines import T0, answered_call, timeline
 
 RATE = 8000
@@ -220,6 +222,14 @@ def test_dtmf_verdict(events: list[tuple[float, str, dict[str, Any]]], inband: s
         assert verdict.problem == expected
     else:
         assert (verdict.problem, verdict.figures) == (None, {"digits": digits, "received_as": expected})
+
+
+def test_dtmf_for_an_agent_is_expected_on_its_attributed_leg_else_its_last() -> None:
+    stale, attributed, last = (timeline(handle=h, phone="agent-alice") for h in ("in1", "in2", "in3"))
+    assert agent_dtmf_leg("alice", [attributed], [stale, attributed, last]) is attributed
+    assert agent_dtmf_leg("alice", [], [stale, last]) is last
+    none = agent_dtmf_leg("alice", [], [])
+    assert not isinstance(none, CallTimeline) and none.problem == "agent alice has no call to receive DTMF on"
 
 
 def test_digits_before_the_step_counted_from_do_not_count() -> None:

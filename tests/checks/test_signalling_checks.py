@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from harness.checks.attribution import LegSeen, attribute
-from harness.checks.signalling import agent_verdict, answer_verdict, hangup_verdict, unanswered_end
+from harness.checks.signalling import agent_verdict, answer_verdict, hangup_verdict, unanswered_end, unreachable
 from harness.sip.timeline import CallTimeline
 from tests.checks.timelines import T0, answered_call, state, timeline
 
@@ -55,6 +55,29 @@ def test_answer_verdict(tl: CallTimeline, timeout: str | None, expected: str | d
 def test_a_call_still_ringing_without_a_timeout_is_not_judged() -> None:
     with pytest.raises(ValueError, match="neither answered nor ended"):
         answer_verdict(timeline(*RINGING))
+
+
+WHERE = "127.0.0.1:5160/udp"
+TLS_REFUSED = ("TLS: the certificate of 127.0.0.1:5161 is not trusted (self-signed certificate; "
+               "CA file /etc/ssl/certs/ca-certificates.crt)")
+UNREACHABLE_CASES: list[tuple[str, CallTimeline, int, str | None, str | None]] = [
+    ("it answered: 100 Trying is enough", timeline(*RINGING), 1, None, None),
+    ("it answered, whatever the TLS log said", timeline(*RINGING), 2, TLS_REFUSED, None),
+    ("silence: the call timed out with 408", timeline(state(0.0, "CALLING"), ended(32.0, 408, "Request Timeout")),
+     0, None, f"no SIP response from the target at {WHERE} to the INVITE of call {ON_CALL} (hint: is the "
+     "platform running and listening there? try ccharness doctor); timeline: CALLING@0.0s, "
+     "DISCONNECTED(408 Request Timeout)@32.0s"),
+    ("the TLS handshake failed", timeline(state(0.0, "CALLING"), ended(0.1, 503, "Service Unavailable")),
+     0, TLS_REFUSED, f"{TLS_REFUSED}; call {ON_CALL} could not be placed; timeline: CALLING@0.0s, "
+     "DISCONNECTED(503 Service Unavailable)@0.1s"),
+]
+
+
+@pytest.mark.parametrize(("tl", "responses", "tls", "expected"), [c[1:] for c in UNREACHABLE_CASES],
+                         ids=[c[0] for c in UNREACHABLE_CASES])
+def test_unreachable(tl: CallTimeline, responses: int, tls: str | None, expected: str | None) -> None:
+    """No message back to the INVITE is an error (the run cannot judge), never a verdict."""
+    assert unreachable(tl, responses, WHERE, tls) == expected
 
 
 def hung_up(code: int, reason: str, at: float = 12.4) -> CallTimeline:

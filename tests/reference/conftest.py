@@ -17,21 +17,18 @@ and a faulty and a conformant platform can be observed in the same seconds.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
-import random
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 from collections.abc import Callable, Generator, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 import pytest
@@ -44,6 +41,7 @@ from harness.errors import AudioError, PhoneError
 from harness.sip.config import AccountSetup, Behaviour, PhoneSetup
 from harness.sip.controller import Switchboard, WaitTimeout
 from harness.sip.timeline import CallTimeline
+from tests.ports import PortBlock, reserve_block
 
 PROJECT = Path(__file__).resolve().parents[2]
 PROMPTS = PROJECT / "fixtures" / "reference" / "prompts"
@@ -55,92 +53,15 @@ UP_TIMEOUT = 70.0  # `up` has its own 40 s deadline; this one only guards agains
 DOWN_TIMEOUT = 30.0
 API_TIMEOUT = 5.0
 
-# A port block: SIP (udp+tcp), media workers, API, then 100 RTP ports per worker.
-_PORT_LOW, _PORT_HIGH = 23000, 32700  # under Linux's ephemeral range, over the phones' band
-_RTP_OFFSET = 100
-_LOCKS = Path(tempfile.gettempdir()) / "ccharness-reference-ports"
-
-
-# -- ports ------------------------------------------------------------------------------
-def _free(port: int, kind: int) -> bool:
-    with socket.socket(socket.AF_INET, kind) as s:
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
-@dataclass
-class PortBlock:
-    """Ports for one platform, held by exclusive locks on its 100-port slots until ``release``."""
-
-    base: int
-    workers: int
-    locks: list[IO[str]] = field(repr=False)
-
-    @property
-    def overrides(self) -> dict[str, Any]:
-        return {
-            "sip_port": self.base,
-            "workers.count": self.workers,
-            "workers.first_port": self.base + 1,
-            "api.port": self.base + 1 + self.workers,
-            "workers.rtp_base": self.base + _RTP_OFFSET,
-        }
-
-    def release(self) -> None:
-        for lock in self.locks:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-            lock.close()
-        self.locks = []
-
-
-def _lock_slots(first: int, count: int) -> list[IO[str]] | None:
-    """Exclusive locks on 100-port slots ``first .. first+count-1``, or None if one is taken."""
-    locks: list[IO[str]] = []
-    for slot in range(first, first + count):
-        lock = open(_LOCKS / f"{slot * 100}.lock", "w")
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            lock.close()
-            for held in locks:
-                fcntl.flock(held, fcntl.LOCK_UN)
-                held.close()
-            return None
-        locks.append(lock)
-    return locks
-
-
-def reserve_ports(workers: int) -> PortBlock:
-    """A block of free ports for a platform with ``workers`` media workers.
-
-    The block's 100-port slots are locked (so runs in parallel never share
-    one), then every port the platform will bind is probed.
-    """
-    size = _RTP_OFFSET + 100 * workers
-    _LOCKS.mkdir(exist_ok=True)
-    _reap_stopped()
-    slots = list(range(_PORT_LOW // 100, (_PORT_HIGH - size) // 100))
-    random.shuffle(slots)
-    for slot in slots:
-        locks = _lock_slots(slot, size // 100)
-        if locks is None:
-            continue
-        base = slot * 100
-        udp = [base, *range(base + 1, base + 1 + workers), *range(base + _RTP_OFFSET, base + size)]
-        tcp = [base, base + 1 + workers]
-        block = PortBlock(base, workers, locks)
-        if all(_free(p, socket.SOCK_DGRAM) for p in udp) and all(
-            _free(p, socket.SOCK_STREAM) for p in tcp
-        ):
-            return block
-        block.release()
-    raise RuntimeError(f"no free block of {size} ports between {_PORT_LOW} and {_PORT_HIGH}")
-
 
 # -- the platform -----------------------------------------------------------------------
+def reserve_ports(workers: int) -> PortBlock:
+    """A locked block of free ports (:func:`tests.ports.reserve_block`) for a platform with
+    ``workers`` media workers, once platforms stopped in the background have freed theirs."""
+    _reap_stopped()
+    return reserve_block(workers)
+
+
 def _cli(*args: str) -> list[str]:
     return [sys.executable, "-m", "fixtures.reference", *args]
 

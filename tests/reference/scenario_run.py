@@ -15,6 +15,7 @@ import yaml
 
 from harness.runner.run import ScenarioRun
 from harness.steps.registry import BY_MODEL, load_scenario
+from harness.targets.model import Target
 from harness.targets.profile import load_prompt_library, load_target
 from tests.reference.conftest import PROJECT, RefPlatform
 
@@ -38,9 +39,14 @@ def run_scenario(ref: RefPlatform, scenario: Path, folder: Path, monkeypatch: py
     """Run ``scenario`` against ``ref``; raises its failure or error, writes its records either way."""
     for name, value in ref.secrets.items():
         monkeypatch.setenv(name, value)
-    target = load_target(profile_for(ref, folder))
+    return run_on(load_target(profile_for(ref, folder)), scenario, folder / "run")
+
+
+def run_on(target: Target, scenario: Path, work: Path) -> ScenarioRun:
+    """Run ``scenario`` against ``target`` as the plugin does, in ``work``; raises its failure or
+    error, writes its records either way."""
     prompts = load_prompt_library(target.prompts) if target.prompts else None
-    run = ScenarioRun(load_scenario(scenario, prompts, target), target, prompts, folder / "run",
+    run = ScenarioRun(load_scenario(scenario, prompts, target), target, prompts, work,
                       kinds=BY_MODEL)
     try:
         run.execute()

@@ -14,7 +14,6 @@ import io
 import logging
 import math
 import os
-import socket
 import struct
 import subprocess
 import sys
@@ -30,6 +29,7 @@ import requests
 
 from fixtures.reference.api import ApiThread, Credentials, Redactor, create_app
 from fixtures.reference.store import RecordingMeta, RecordingStore
+from tests.ports import free_tcp_port
 
 REPO = Path(__file__).resolve().parents[2]
 USER, PASSWORD = "supervisor", "S3cret-p4ss!word"
@@ -345,16 +345,10 @@ def test_the_log_filter_of_the_command_line_masks_the_password() -> None:
     assert record.getMessage() == "login *** / ***"
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def test_the_command_line_takes_the_password_from_the_environment(
     tmp_path: Path, web: requests.Session
 ) -> None:
-    port = free_port()
+    port = free_tcp_port()
     argv = [
         sys.executable,
         "-m",

@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from fixtures.reference.kamailio.server import Kamailio, KamailioError
+from tests.ports import free_udp_tcp_port
 
 pytestmark = [
     pytest.mark.kamailio,
@@ -234,21 +235,6 @@ def relay_busy(caller: UserAgent, callee: socket.socket) -> Message:
 
 
 # -- fixtures ---------------------------------------------------------------
-def free_port() -> int:
-    """A port free for both UDP and TCP on loopback."""
-    for _ in range(50):
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-            udp.bind((HOST, 0))
-            port: int = udp.getsockname()[1]
-            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
-                try:
-                    tcp.bind((HOST, port))
-                except OSError:
-                    continue
-                return port
-    raise RuntimeError("no free UDP+TCP port on loopback")
-
-
 USERS = {"1001": "secret1", "1002": "secret2"}
 KamailioFactory = Callable[..., Kamailio]
 
@@ -261,7 +247,7 @@ def make_kamailio(tmp_path: Path) -> Iterator[KamailioFactory]:
         dids: list[str] | None = None, workers: list[tuple[str, int]] | None = None
     ) -> Kamailio:
         workdir = tmp_path / f"kamailio{len(started)}"
-        kamailio = Kamailio(workdir, free_port(), dict(USERS), dids=dids, workers=workers)
+        kamailio = Kamailio(workdir, free_udp_tcp_port(), dict(USERS), dids=dids, workers=workers)
         started.append(kamailio)
         kamailio.write_config()
         kamailio.start()
@@ -409,7 +395,7 @@ def test_a_did_without_workers_is_503(make_kamailio: KamailioFactory) -> None:
 
 
 def test_a_broken_config_makes_start_raise_with_kamailios_error(tmp_path: Path) -> None:
-    kamailio = Kamailio(tmp_path, free_port(), dict(USERS))
+    kamailio = Kamailio(tmp_path, free_udp_tcp_port(), dict(USERS))
     kamailio.write_config()
     with kamailio.config_path.open("a") as cfg:
         cfg.write('\nroute[BROKEN] {\n\tno_such_function("x");\n}\n')
@@ -446,7 +432,7 @@ def test_registered_follows_register_and_unregister(kamailio: Kamailio, agents: 
 
 
 def test_registered_on_a_stopped_server_raises(tmp_path: Path) -> None:
-    stopped = Kamailio(tmp_path, free_port(), dict(USERS))
+    stopped = Kamailio(tmp_path, free_udp_tcp_port(), dict(USERS))
     with pytest.raises(KamailioError, match="not running"):
         stopped.registered()
 
@@ -625,4 +611,4 @@ def test_ringall_is_a_reserved_name(tmp_path: Path, field: str) -> None:
     else:
         dids.append("ringall")
     with pytest.raises(KamailioError, match="reserved"):
-        Kamailio(tmp_path, free_port(), users, dids=dids)
+        Kamailio(tmp_path, free_udp_tcp_port(), users, dids=dids)

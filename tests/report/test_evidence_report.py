@@ -20,6 +20,7 @@ import pytest
 
 from harness.evidence.manifest import verify
 from harness.report.render import UPLOAD_LIMIT, Rendered, render_run
+from tests.ports import free_udp_port
 from tests.report.test_pdf import font_names
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -55,11 +56,7 @@ steps:
 
 
 def _profile(folder: Path) -> Path:
-    import socket
-
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_udp_port()
     path = folder / "target.yaml"
     path.write_text(f"""
 name: loopback-report

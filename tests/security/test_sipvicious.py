@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -29,6 +28,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.ports import free_udp_port
 from tests.reference.conftest import RefPlatform
 from tests.security import sipwire
 
@@ -78,18 +78,12 @@ class Run:
         return text.replace(secret, "***") if secret else text
 
 
-def _free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        probe.bind((HOST, 0))
-        return int(probe.getsockname()[1])
-
-
 def sipvicious(name: str, ref: RefPlatform, home: Path, *args: str) -> Run:
     """Run tool ``name`` against the platform's SIP port on 127.0.0.1, bounded in time."""
     binary = tool(name)
     assert binary is not None
     argv = [binary, "-p", str(ref.sip_port), "-b", HOST, "-x", HOST,
-            "-P", str(_free_udp_port()), "-t", "0.02", *args, HOST]
+            "-P", str(free_udp_port()), "-t", "0.02", *args, HOST]
     assert not _FORBIDDEN & set(argv), f"an option that leaves loopback: {argv}"
     sipwire.loopback(argv[-1])
     began = time.monotonic()

@@ -7,7 +7,6 @@ whose INVITE carries X- headers that the callee's timeline must show.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -48,13 +47,6 @@ def test_credentials_are_never_kept_with_an_offer_and_folded_lines_are_joined() 
         ("f", "<sip:1001@127.0.0.1>;tag=1"),
         ("P-Asserted-Identity", "<sip:1001@127.0.0.1>, <tel:+861012345678>"),
         ("X-Token", "[redacted]")]
-
-
-@pytest.fixture
-def board(tmp_path: Path) -> Iterator[Switchboard]:
-    sb = Switchboard(tmp_path)
-    yield sb
-    sb.close()
 
 
 def _phone(name: str, tmp: Path, behaviour: Behaviour) -> PhoneSetup:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import signal
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,13 +19,6 @@ from harness.sip.priority import MEDIA_NICE, group_level
 from harness.sip.timeline import CallTimeline
 
 pytestmark = pytest.mark.sip
-
-
-@pytest.fixture
-def board(tmp_path: Path) -> Iterator[Switchboard]:
-    sb = Switchboard(tmp_path)
-    yield sb
-    sb.close()
 
 
 def phone(name: str, tmp: Path, behaviour: Behaviour | None = None, transport: str = "udp") -> PhoneSetup:

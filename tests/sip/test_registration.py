@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +20,7 @@ from harness.steps.expect_answer import ExpectAnswerStep
 from harness.steps.hangup import HangupStep
 from harness.steps.registry import BY_MODEL
 from harness.targets.model import Account, Secret, Target
+from tests.ports import free_udp_tcp_port
 
 pytestmark = [
     pytest.mark.sip,
@@ -30,23 +30,9 @@ pytestmark = [
 PASSWORDS = {"1001": "caller-secret-1", "2001": "alice-secret-2"}
 
 
-def free_port() -> int:
-    for _ in range(50):
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp, \
-                socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
-            udp.bind(("127.0.0.1", 0))
-            port = udp.getsockname()[1]
-            try:
-                tcp.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return int(port)
-    raise RuntimeError("no free port")
-
-
 @pytest.fixture
 def registrar(tmp_path: Path) -> Iterator[Kamailio]:
-    with Kamailio(tmp_path / "kamailio", free_port(), dict(PASSWORDS)) as kam:
+    with Kamailio(tmp_path / "kamailio", free_udp_tcp_port(), dict(PASSWORDS)) as kam:
         yield kam
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import subprocess
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +26,7 @@ from harness.sip.sdp import audio_stream
 from harness.sip.timeline import CallTimeline
 from harness.sip.trace import redact
 from harness.targets.profile import load_target
+from tests.ports import free_tcp_port
 
 pytestmark = pytest.mark.sip
 pytest_plugins = ["pytester"]
@@ -81,13 +81,6 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
     _leaf(d, "stranger", "pbx.invalid", "DNS:pbx.invalid", 1003)
     return Pki(*(str(d / f) for f in ("ca.pem", "other.pem", "server.pem", "server.key",
                                       "client.pem", "client.key", "stranger.pem", "stranger.key")))
-
-
-@pytest.fixture
-def board(tmp_path: Path) -> Iterator[Switchboard]:
-    sb = Switchboard(tmp_path)
-    yield sb
-    sb.close()
 
 
 def phone(name: str, tmp: Path, tls_setup: TlsSetup | None = None, behaviour: Behaviour | None = None,
@@ -333,14 +326,6 @@ accounts:
     return path
 
 
-def _free_tcp_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _run(pytester: pytest.Pytester, target: Path) -> pytest.RunResult:
     pytester.makefile(".scenario.yaml", tls_call=SCENARIO)
     return pytester.runpytest_subprocess(f"--cc-target={target}", f"--cc-reports={pytester.path / 'reports'}",
@@ -349,7 +334,7 @@ def _run(pytester: pytest.Pytester, target: Path) -> pytest.RunResult:
 
 def test_a_run_with_verification_off_warns_once_and_its_record_says_so(pytester: pytest.Pytester,
                                                                        pki: Pki) -> None:
-    result = _run(pytester, _run_profile(pytester, pki, _free_tcp_port(), "{verify: false}"))
+    result = _run(pytester, _run_profile(pytester, pki, free_tcp_port(), "{verify: false}"))
     result.assert_outcomes(passed=1)
     warnings = [line for line in result.outlines if "TLS certificate verification is OFF" in line]
     assert len(warnings) == 1, result.outlines
@@ -363,7 +348,7 @@ def test_a_run_with_verification_off_warns_once_and_its_record_says_so(pytester:
 def test_a_run_against_a_certificate_that_does_not_verify_is_an_error_saying_why(pytester: pytest.Pytester,
                                                                                  pki: Pki) -> None:
     started = time.monotonic()
-    result = _run(pytester, _run_profile(pytester, pki, _free_tcp_port(), f"{{ca_file: {pki.other_ca}}}"))
+    result = _run(pytester, _run_profile(pytester, pki, free_tcp_port(), f"{{ca_file: {pki.other_ca}}}"))
     result.assert_outcomes(failed=1)
     text = "\n".join(result.outlines)
     assert "ERROR (the run could not decide): TargetError: TLS verification failed" in text

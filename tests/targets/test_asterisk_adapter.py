@@ -42,6 +42,7 @@ from harness.targets.model import Secret, Target
 from harness.targets.profile import load_target
 from harness.targets.recording_name import AnyName, NameTemplate
 from harness.targets.registry import adapter_for
+from tests.ports import free_tcp_port
 from tests.targets.recording_check import step_run
 
 ARI_USER, ARI_PASSWORD, ARI_ENV = "harness", "Ari-t3st-pw", "CC_TEST_AST_ARI_PW"
@@ -538,9 +539,7 @@ def test_wrong_ari_password_names_the_url_and_401_and_no_secret(ari: AriServer,
 
 def test_nothing_listening_names_the_url_and_ari_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(ARI_ENV, ARI_PASSWORD)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        url = f"http://127.0.0.1:{s.getsockname()[1]}"
+    url = f"http://127.0.0.1:{free_tcp_port()}"
     with pytest.raises(TargetError, match=rf"cannot connect to {url}/ari/recordings/stored/rec-x: "
                                           r"connection refused .*ari.conf enabled = yes"):
         adapter_for(target(url)).get_recording("rec-x")

@@ -27,6 +27,7 @@ from harness.targets.freeswitch import FreeswitchPlatform
 from harness.targets.model import Secret, Target
 from harness.targets.profile import load_target
 from harness.targets.registry import adapter_for
+from tests.ports import free_tcp_port
 from tests.targets.recording_check import check_found, recording, retention_source
 
 PASSWORD, ENV = "Esl-t3st-pw", "CC_TEST_FS_ESL_PASSWORD"
@@ -249,12 +250,6 @@ def session(port: int, timeout: float = 2.0) -> EslSession:
     return EslSession("127.0.0.1", port, Secret(ENV), timeout, PROFILE)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 # -- the event socket -------------------------------------------------------------------------
 def test_the_adapter_is_chosen_by_type_and_hides_its_password(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(ENV, PASSWORD)
@@ -300,7 +295,7 @@ def test_a_server_that_echoes_the_password_back_has_it_blanked(
 
 def test_nothing_listening_names_host_and_port(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(ENV, PASSWORD)
-    port = free_port()
+    port = free_tcp_port()
     with pytest.raises(TargetError) as caught:
         adapter_for(target(port)).queue_state()
     text = str(caught.value)

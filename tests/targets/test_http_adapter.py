@@ -37,6 +37,7 @@ from harness.targets.generic_http import HttpPlatform
 from harness.targets.model import Secret, Target
 from harness.targets.profile import load_target
 from harness.targets.registry import adapter_for
+from tests.ports import free_tcp_port
 from tests.targets.recording_check import check_found, recording, retention_source
 
 SECRET, ENV = "Http-t3st-secret-9x", "CC_TEST_HTTP_SECRET"
@@ -356,9 +357,7 @@ def test_retention_without_a_url_is_the_profiles_word(api: tuple[Recorder, str])
 
 def test_nothing_listening_or_no_answer_names_the_url(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(ENV, SECRET)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        url = f"http://127.0.0.1:{s.getsockname()[1]}"
+    url = f"http://127.0.0.1:{free_tcp_port()}"
     with pytest.raises(TargetError, match=rf"cannot connect to {url}/api/v2/recordings/r-1: "
                                           r"connection refused \(hint: is the API running"):
         adapter_for(target(url)).get_recording("r-1")

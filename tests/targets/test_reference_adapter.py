@@ -29,6 +29,7 @@ from harness.targets.adapter import NotSupported, Platform, RecordingInfo, profi
 from harness.targets.model import Secret, Target
 from harness.targets.reference import ReferencePlatform
 from harness.targets.registry import adapter_for
+from tests.ports import free_tcp_port
 
 USER, PASSWORD, ENV = "supervisor", "Adapter-t3st-pw", "CC_TEST_ADAPTER_PW"
 CALL_ID = "adapter-call-1@127.0.0.1"
@@ -133,15 +134,9 @@ def test_an_unset_password_variable_is_named(api: tuple[ApiThread, RecordingStor
         adapter_for(target(api[0].url)).retention_days()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_nothing_listening_names_the_url_and_a_hint(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(ENV, PASSWORD)
-    url = f"http://127.0.0.1:{free_port()}"
+    url = f"http://127.0.0.1:{free_tcp_port()}"
     with pytest.raises(TargetError) as caught:
         adapter_for(target(url)).retention_days()
     text = str(caught.value)

@@ -424,6 +424,27 @@ def test_fault_offers_busy_agent(faulty: bool) -> None:
     assert offered(acd.enqueue("c2", "q")) == (("a",) if faulty else ("b",))
 
 
+@pytest.mark.parametrize("faulty", [False, True], ids=["conformant", "faulty"])
+def test_fault_seats_short(faulty: bool) -> None:
+    acd, _ = make("linear", faults={"seats_short"} if faulty else ())
+    assert [answer(acd, f"c{i}") for i in (1, 2)] == ["a", "b"]
+    third = acd.enqueue("c3", "q")  # c is free, but the faulty platform serves only two at once
+    if faulty:
+        assert isinstance(third, Wait) and third.reason == "no_agent"
+    else:
+        assert offered(third) == ("c",)
+
+
+@pytest.mark.parametrize("faulty", [False, True], ids=["conformant", "faulty"])
+def test_fault_seat_double_booked(faulty: bool) -> None:
+    acd, _ = make("linear", faults={"seat_double_booked"} if faulty else ())
+    assert offered(acd.enqueue("c1", "q")) == ("a",)
+    assert offered(acd.enqueue("c2", "q")) == (("a",) if faulty else ("b",))  # a still rings for c1
+    acd.offer_result("c1", "a", "answered")
+    acd.offer_result("c2", "a" if faulty else "b", "answered")
+    assert acd.snapshot()["agents"]["a"]["calls"] == (["c1", "c2"] if faulty else ["c1"])
+
+
 def test_ring_in_use_is_the_configured_form_of_offering_busy_agents() -> None:
     acd, _ = make("linear", ring_in_use=True)
     answer(acd, "c1")

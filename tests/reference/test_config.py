@@ -52,10 +52,11 @@ def test_shipped_platform_loads_with_its_values() -> None:
     assert cfg.dids == {
         "4000": "main", "4001": "direct_sales", "4002": "direct_support", "4101": "direct_linear",
         "4102": "direct_leastrecent", "4103": "direct_fewestcalls", "4104": "direct_random",
+        "4105": "direct_seats",
     }
     assert {q: cfg.queues[q].acd.strategy for q in cfg.queues} == {
         "sales": "rrmemory", "support": "ringall", "linear": "linear", "leastrecent": "leastrecent",
-        "fewestcalls": "fewestcalls", "random": "random",
+        "fewestcalls": "fewestcalls", "random": "random", "seats": "linear",
     }
     assert cfg.recording_store == PROJECT_ROOT / "var" / "reference" / "recordings"
     assert cfg.retention_days == 190

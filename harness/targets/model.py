@@ -50,6 +50,38 @@ class Account:
 
 
 @dataclass(frozen=True)
+class AccountTemplate:
+    """Accounts made from a seat number ``n``: ``username`` and the password's environment
+    variable are Python format strings of ``n`` (``"20{n:02d}"`` is ``"2005"`` for seat 5)."""
+
+    username: str
+    password_env: str | None = None  # e.g. "CC_REF_PW_20{n:02d}"
+    register: bool = True
+
+    def account(self, name: str, n: int) -> Account:
+        env = self.password_env.format(n=n) if self.password_env else None
+        return Account(name=name, username=self.username.format(n=n),
+                       password=Secret(env) if env else None, register=self.register)
+
+
+@dataclass(frozen=True)
+class SeatPool:
+    """The accounts for seats 1, 2, ...: ``accounts`` (names under ``accounts:``) first, then
+    ``more`` for every seat beyond them (None: no more seats than accounts listed)."""
+
+    accounts: tuple[str, ...] = ()
+    more: AccountTemplate | None = None
+
+
+@dataclass(frozen=True)
+class SeatAccounts:
+    """``seat_accounts:``: who takes the seats when a scenario proves the declared seat count."""
+
+    agents: SeatPool = field(default_factory=SeatPool)
+    callers: SeatPool = field(default_factory=SeatPool)
+
+
+@dataclass(frozen=True)
 class Tls:
     ca_file: Path | None = None
     cert_file: Path | None = None
@@ -143,6 +175,7 @@ class Target:
     licence: Licence = field(default_factory=Licence)
     doctor: Doctor = field(default_factory=Doctor)
     network: Network = field(default_factory=Network)
+    seat_accounts: SeatAccounts = field(default_factory=SeatAccounts)
 
 
 @dataclass(frozen=True)

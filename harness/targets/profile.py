@@ -35,6 +35,7 @@ from harness.targets.model import (
     Transport,
 )
 from harness.targets.recording_name import template_problem
+from harness.targets.seats import seat_accounts
 
 SCHEMA = Path(__file__).with_name("schema.yaml")
 PROMPTS_SCHEMA = Path(__file__).with_name("prompts.schema.yaml")
@@ -124,6 +125,7 @@ def _target(chk: Checker, data: dict[str, Any]) -> Target:
         licence=_licence(mapping(data.get("licence"))),
         doctor=Doctor(_dtmf_probe(chk, data, dids, library), _recorded_call(chk, data, dids)),
         network=_network(chk, mapping(data.get("network"))),
+        seat_accounts=seat_accounts(chk, data),
     )
 
 

@@ -104,6 +104,11 @@ def match_prompt(
         raise ValueError("the reference prompt is digital silence")
     if c.size < r.size:
         return PromptMatch(0.0, 0.0, r.size / rate, 0.0, 0.0)
+    # The capture's end may cut a prompt's last LAPSE_S as a lost-packet lapse would: a platform
+    # that hangs up as a prompt ends sends its BYE right behind the last packets, and the phone
+    # stops capturing with them still in its jitter buffer (Asterisk's Playback, then Hangup:
+    # 20 ms missing left a 5 s goodbye's last second a fifth heard). Silence stands in for them.
+    c = np.concatenate((c, np.zeros(int(LAPSE_S * rate))))
     energy = np.concatenate(([0.0], np.cumsum(c * c)))  # window energy = one subtraction
     lag, rigid = _rigid_match(c, r, energy)
     heard = _match_segments(c, r, energy, lag, rate, max_slip_s, max_gap_change_s)

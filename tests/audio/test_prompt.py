@@ -14,6 +14,7 @@ from harness.audio import g711, impair
 from harness.audio.pcm import FloatArray
 from harness.audio.prompt import find_prompt, match_prompt
 from harness.audio.tone import silence
+from harness.audio.wav import read_wav
 
 from .committed import PROMPT_DIR, PROMPT_NAMES
 
@@ -143,3 +144,24 @@ def test_committed_prompts_are_small_8_khz_mono_16_bit(name: str) -> None:
     assert Path(path).stat().st_size < 100 * 1024
     with wave.open(str(path)) as w:
         assert (w.getframerate(), w.getnchannels(), w.getsampwidth()) == (8000, 1, 2)
+
+
+GOODBYE = PROMPT_DIR.parents[1] / "reference" / "prompts" / "goodbye.wav"  # ends mid-word
+
+
+@pytest.mark.parametrize("missing_s", [0.02, 0.05, 0.1])
+def test_prompt_whose_last_packets_the_hang_up_cut_off_is_heard(missing_s: float) -> None:
+    # Asterisk 22 plays goodbye and hangs up: its BYE follows the last packets, and the phone
+    # stops capturing with them in its jitter buffer. 20 ms missing failed the no-input scenario.
+    reference = read_wav(GOODBYE)[0]
+    heard = np.concatenate((silence(START_S), reference[: -round(missing_s * 8000)]))
+    found = find_prompt(heard, reference)
+    assert found is not None, match_prompt(heard, reference)
+    assert found.start_s == pytest.approx(START_S, abs=0.002)
+
+
+@pytest.mark.parametrize("missing_s", [0.25, 0.5])
+def test_prompt_cut_off_by_more_than_a_lapse_at_the_capture_end_is_not_heard(missing_s: float) -> None:
+    reference = read_wav(GOODBYE)[0]
+    heard = np.concatenate((silence(START_S), reference[: -round(missing_s * 8000)]))
+    assert find_prompt(heard, reference) is None

@@ -10,9 +10,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
-from harness.checks.recording import Expectation, analyse, bridged, judge, measurements
+from harness.checks.recording import (
+    Expectation,
+    RecordingAnalysis,
+    analyse,
+    bridged,
+    judge,
+    measurements,
+)
 from harness.errors import HarnessError
-from harness.runner.run import ScenarioRun
+from harness.runner.run import CallState, ScenarioRun
 from harness.scenario.context import LoadContext
 from harness.scenario.model import Party
 from harness.scenario.recording import ENDS_CALL, earlier
@@ -27,6 +34,7 @@ from harness.steps.recorded import (
     locate,
     markers_of,
 )
+from harness.targets.adapter import Platform
 from harness.targets.capability import Capability
 from harness.targets.registry import adapter_for
 
@@ -104,11 +112,20 @@ def build(ctx: LoadContext, at: DataPath, body: Any, mark: Mark) -> ExpectRecord
     )
 
 
-def perform(run: ScenarioRun, step: ExpectRecordingStep) -> Measurements:
-    state = run.call(step.call)
-    if state.timeline.state != "DISCONNECTED":
-        raise HarnessError(f"expect_recording on call {state.timeline}: the call has not ended "
-                           f"(hint: put hangup before this step)")
+@dataclass(frozen=True)
+class Examined:
+    """A call's recording as found, downloaded and judged (``examine``)."""
+
+    found: FoundRecording
+    analysis: RecordingAnalysis
+    platform: Platform
+    figures: dict[str, Any]
+    problems: list[str]
+
+
+def examine(run: ScenarioRun, state: CallState, step: ExpectRecordingStep) -> Examined:
+    """Find the ended call's recording, download it and judge it; raises ``NotConformant``
+    when none is found within ``step.within`` (also for ``expect_seats``, call by call)."""
     markers = markers_of(state, step.parties)
     platform = adapter_for(run.target)
     folder = run.work_dir / "recordings"
@@ -123,13 +140,23 @@ def perform(run: ScenarioRun, step: ExpectRecordingStep) -> Measurements:
     figures = {"name": rec.name, "found_by": how, "file": str(path), "platform": platform.description,
                "sip_call_id": state.timeline.sip_call_id, **measurements(analysis, expect),
                "expected_marker_at_s": expected_offsets(state, rec), "notes": notes}
-    if problems:
+    found = FoundRecording(rec, path, analysis.sha256, how, analysis.size, analysis.duration_s)
+    return Examined(found, analysis, platform, figures, problems)
+
+
+def perform(run: ScenarioRun, step: ExpectRecordingStep) -> Measurements:
+    state = run.call(step.call)
+    if state.timeline.state != "DISCONNECTED":
+        raise HarnessError(f"expect_recording on call {state.timeline}: the call has not ended "
+                           f"(hint: put hangup before this step)")
+    seen = examine(run, state, step)
+    rec, figures = seen.found.info, seen.figures
+    if seen.problems:
         raise NotConformant(run, "expect_recording",
-                            f"recording {rec.name} of call {step.call} " + "; ".join(problems), figures)
-    state.recording = FoundRecording(rec, path, analysis.sha256, how, analysis.size,
-                                     analysis.duration_s)
+                            f"recording {rec.name} of call {step.call} " + "; ".join(seen.problems), figures)
+    state.recording = seen.found
     if step.canary:
-        figures["canary"] = keep_canary(run, platform, rec, analysis)
+        figures["canary"] = keep_canary(run, seen.platform, rec, seen.analysis)
     return figures
 
 

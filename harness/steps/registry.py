@@ -23,6 +23,7 @@ from harness.steps import (
     expect_register,
     expect_retention,
     expect_retention_proof,
+    expect_seats,
     expect_silence,
     expect_storage,
     hangup,
@@ -60,6 +61,7 @@ KINDS: tuple[StepKind[Any], ...] = (
     expect_call_refused.KIND,
     expect_queue_entered.KIND,
     expect_offer_headers.KIND,
+    expect_seats.KIND,
 )
 BY_NAME: dict[str, StepKind[Any]] = {k.name: k for k in KINDS}
 BY_MODEL: dict[type, StepKind[Any]] = {k.model: k for k in KINDS}

@@ -520,3 +520,38 @@ def test_acd_queue_dead_air(platform: RefPlatform, start_platform: Callable[...,
         run_scenario(faulty.ready(), HOLD_MUSIC, tmp_path / "bad", monkeypatch)
     assert failed.value.step == "expect_audio", failed.value
     assert failed.value.detail.startswith("heard 5.0 s: silence 100 %, expected music"), failed.value
+
+
+# -- the declared seats at once (工位数量): the suite's own scenario, on both platforms ------------
+SEATS = PROJECT / "scenarios" / "acd" / "seats.scenario.yaml"
+
+
+def seat_verdicts(platform: RefPlatform, faulty: RefPlatform, tmp_path: Path,
+                  monkeypatch: pytest.MonkeyPatch) -> tuple[dict[str, Any], ExpectationFailed]:
+    """The seat scenario's figures on the conformant platform (it must pass) and the faulty one's failure."""
+    ok = run_scenario(platform, SEATS, tmp_path / "ok", monkeypatch)
+    with pytest.raises(ExpectationFailed) as failed:
+        run_scenario(faulty.ready(), SEATS, tmp_path / "bad", monkeypatch)
+    assert failed.value.step == "expect_seats", failed.value
+    return measured(ok, "expect_seats"), failed.value
+
+
+def test_seats_short(platform: RefPlatform, start_platform: Callable[..., RefPlatform],
+                     tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    faulty = start_platform("seats_short", workers=3, wait=False)  # four calls need two workers
+    ok, bad = seat_verdicts(platform, faulty, tmp_path, monkeypatch)
+    assert (ok["served_at_once"], ok["recordings_found"]) == (4, 4), ok
+    assert re.match(r"the platform served 3 of the 4 declared seats at once \(工位数量\): 3 calls talked "
+                    r"to agents together, s\d from 100\d \(dialled at \+0\.\d s\) waited \d+\.\d s for an "
+                    r"agent, hearing music \d+ %", bad.detail), bad.detail
+    assert bad.measurements["served_at_once"] == 3, bad.measurements
+
+
+def test_seat_double_booked(platform: RefPlatform, start_platform: Callable[..., RefPlatform],
+                            tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    faulty = start_platform("seat_double_booked", workers=3, wait=False)
+    ok, bad = seat_verdicts(platform, faulty, tmp_path, monkeypatch)
+    assert ok["offers"] == 4 and len(ok["agents"]) == 4, ok
+    assert re.match(r"agent seat1 answered [234] calls \(s1, s2", bad.detail), bad.detail
+    assert re.search(r"an agent seat was offered a second call while busy \(a seat booked twice\): "
+                     r"seat1/in2 was offered at \+0\.\d s while seat1/in1 rang", bad.detail), bad.detail

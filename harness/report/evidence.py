@@ -18,7 +18,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from harness.evidence.records import read_evidence
-from harness.report.figures import Arrow, bars_svg, ladder_svg, waveform_svg
+from harness.report.figures import Arrow, bars_svg, ladder_svg, seats_svg, waveform_svg
 from harness.report.narration import SUPPORTING_ITEMS, SUPPORTING_WORDS, licence_item, say
 
 VERDICT_WORDS = {
@@ -37,6 +37,7 @@ class Requirement:
     en: str
     answers: str  # the clause or review item it answers
     supporting: bool = False  # evidence for a plan the expert review reads, not a core function
+    manual: tuple[str, str] | None = None  # what the inspector fills in beside the verdict
 
 
 REQUIREMENTS = (
@@ -53,6 +54,10 @@ REQUIREMENTS = (
     Requirement("security", "信息安全·访问控制与防盗打", "information security — access control and toll-fraud "
                 "prevention (wrong passwords, international and unknown numbers refused)",
                 "专家评审·信息安全保障措施；用户隐私保护方案·访问控制（辅助证据，非核心功能）", supporting=True),
+    Requirement("seats", "工位数量与申报一致", "number of seats matches the application: the declared seats "
+                "answer distinct callers at the same moment, every call recorded",
+                "现场核查·工位数量", supporting=True,
+                manual=("现场清点工位数（核查人员填写）", "workstations counted on site (the inspector writes it)")),
 )
 
 UNVERIFIABLE = (
@@ -64,7 +69,6 @@ UNVERIFIABLE = (
     ("防骚扰承诺书（禁呼时段与管控措施）", "anti-harassment commitment (forbidden calling hours)", "合规文件"),
     ("用户隐私保护方案", "user-privacy protection plan", "合规文件"),
     ("经营场地", "business premises", "现场核查"),
-    ("工位数量与申报一致", "number of seats matches the application", "现场核查"),
 )
 
 
@@ -97,6 +101,11 @@ def _auth_verdict(step: dict[str, Any]) -> str | None:
     return "error" if step["status"] != "passed" else None
 
 
+def _step_verdict(step: dict[str, Any]) -> str:
+    return "passed" if step["status"] == "passed" else \
+        ("not_conformant" if step["status"] == "failed" else "error")
+
+
 def requirement_matrix(scenarios: list[dict[str, Any]]) -> list[Item]:
     items = {r.key: Item(r) for r in REQUIREMENTS}
     for sc in scenarios:
@@ -107,6 +116,8 @@ def requirement_matrix(scenarios: list[dict[str, Any]]) -> list[Item]:
                 verdict = "passed" if step["status"] == "passed" else \
                     ("not_conformant" if step["status"] == "failed" else "error")
                 items["retrieval"].covered_by.append((sc["anchor"], sc["name"], verdict))
+            if step["kind"] == "expect_seats":
+                items["seats"].covered_by.append((sc["anchor"], sc["name"], _step_verdict(step)))
             auth = _auth_verdict(step)
             if auth is not None:
                 items["auth"].covered_by.append((sc["anchor"], sc["name"], auth))
@@ -164,6 +175,16 @@ def _distribution(sc: dict[str, Any]) -> list[dict[str, Any]]:
     return tables
 
 
+def _seats(sc: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each expect_seats step's timeline of the seat calls, as a table and one figure."""
+    out = []
+    for step in sc["steps"]:
+        m = step.get("measurements") or {}
+        if step["kind"] == "expect_seats" and m.get("timeline"):
+            out.append({"step": step, "m": m, "rows": m["timeline"], "svg": seats_svg(m["timeline"], m.get("together_s"))})
+    return out
+
+
 def _relative(path: Any, run_dir: Path) -> str | None:
     if not path:
         return None
@@ -193,7 +214,7 @@ def _scenario_view(sc: dict[str, Any], run_dir: Path, index: int) -> dict[str, A
     return {
         **sc, "steps": steps, "item": licence_item(sc["licence_item"]), "ladder": ladder,
         "supporting": sc["licence_item"] in SUPPORTING_ITEMS, "number": index,
-        "ladder_total": messages, "prompts": _prompt_figures(sc, run_dir), "distributions": _distribution(sc),
+        "ladder_total": messages, "prompts": _prompt_figures(sc, run_dir), "distributions": _distribution(sc), "seats": _seats(sc),
         "recordings": _recordings(sc, run_dir), "verdict_words": VERDICT_WORDS[sc["verdict"]],
         "retention": [s for s in sc["steps"] if s["kind"] in
                       ("expect_retention", "verify_canaries", "expect_retention_proof", "expect_storage")],

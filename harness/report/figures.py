@@ -107,3 +107,38 @@ def bars_svg(counts: dict[str, int], width: int = 360, bar: int = 18) -> str:
                    f'<text x="{95 + w:.0f}" y="{y + 12}">{n}</text>')
     out.append("</svg>")
     return "".join(out)
+
+
+def seats_svg(rows: list[dict[str, object]], together: list[float] | None, width: int = 720,
+              row: int = 18) -> str:
+    """The seat calls on one timeline: queued (grey) then talking to an agent (green), one
+    row a seat, the stretch when every seat talked shaded across them all."""
+    def at(value: object) -> float | None:
+        return float(value) if isinstance(value, (int, float)) else None
+
+    ends = [at(r.get("ended_s")) for r in rows] + [at(r.get("agent_answered_s")) for r in rows]
+    span = max([t for t in ends if t is not None] + [1.0]) * 1.05
+    left, height = 150, row * len(rows) + 20
+
+    def x(t: float) -> float:
+        return left + (width - left - 10) * t / span
+
+    out = [(f'<svg xmlns="http://www.w3.org/2000/svg" class="seats" viewBox="0 0 {width} {height}" '
+            f'width="{width}" height="{height}" {_FONT} font-size="10">')]
+    if together and at(together[0]) is not None:
+        a, b = at(together[0]) or 0.0, at(together[1]) if together[1] is not None else span
+        out.append(f'<rect x="{x(a):.0f}" y="0" width="{max(1.0, x(b or span) - x(a)):.0f}" '
+                   f'height="{row * len(rows)}" fill="#d8f0d8"/>')
+    for i, r in enumerate(rows):
+        y, dialled = i * row + 3, at(r.get("dialled_s")) or 0.0
+        talk, end = at(r.get("agent_answered_s")), at(r.get("ended_s")) or span
+        label = f"{r.get('call')} {r.get('caller')} → {r.get('agent') or '—'}"
+        out.append(f'<text x="0" y="{y + 11}">{escape(label)}</text>'
+                   f'<rect x="{x(dialled):.0f}" y="{y + 4}" width="{max(1.0, x(talk or end) - x(dialled)):.0f}" '
+                   f'height="5" fill="#aaa"/>')
+        if talk is not None:
+            out.append(f'<rect x="{x(talk):.0f}" y="{y}" width="{max(1.0, x(end) - x(talk)):.0f}" '
+                       f'height="{row - 5}" fill="#4a7"/>')
+    out.append(f'<text x="{left}" y="{height - 4}" fill="#555">0 s</text>'
+               f'<text x="{width - 10}" y="{height - 4}" text-anchor="end" fill="#555">{span:.1f} s</text></svg>')
+    return "".join(out)

@@ -12,7 +12,7 @@ it (NOT CONFORMANT). Reads the verdicts from each run's evidence records, not
 from the console.
 
 A fault runs, by default (``--fault-suite item``), only the scenarios of the
-licence item it breaks (``ivr_*`` scenarios/ivr, ``acd_*`` scenarios/acd, ``auth_*`` and
+licence item it breaks (``ivr_*`` scenarios/ivr, ``acd_*`` and ``seat*`` scenarios/acd, ``auth_*`` and
 ``dialplan_*`` scenarios/security,
 ``rec_*`` scenarios/recording, ``retention_*`` scenarios/retention): that is
 where it must be caught, and the whole matrix then takes about 20 minutes a
@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 from fixtures.reference.platform import FAULTS
 
 ITEM_FOLDER = {"ivr": "ivr", "acd": "acd", "rec": "recording", "retention": "retention",
-               "auth": "security", "dialplan": "security"}
+               "auth": "security", "dialplan": "security", "seats": "acd", "seat": "acd"}
 
 
 def item_folder(fault: str) -> str:

@@ -40,6 +40,7 @@ class CallState:
     agent_leg: CallTimeline | None = None
     agent: str | None = None
     markers: dict[str, Any] = field(default_factory=dict)  # party -> the marker it played
+    identities: dict[str, str] = field(default_factory=dict)  # caller, did: as recording names say
     recording: Any = None  # what expect_recording found and downloaded
 
 

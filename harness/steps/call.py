@@ -125,9 +125,20 @@ def perform(run: ScenarioRun, step: CallStep) -> Measurements:
     users = {a.name: run.target.accounts[a.account].username for a in run.scenario.agents}
     uri = request_uri(step.to, run.target, addresses, users)
     timeline = run.board.open_call(phone, step.call, uri, dict(step.headers))
-    run.calls[step.call] = CallState(step.call, step.caller, phone, timeline)
+    run.calls[step.call] = CallState(step.call, step.caller, phone, timeline,
+                                     identities=identities(run, step, uri))
     run.last_call = step.call
     return {"uri": uri, "phone": phone}
+
+
+def identities(run: ScenarioRun, step: CallStep, uri: str) -> dict[str, str]:
+    """The call's names a platform may write into a recording's name: the caller's number (its
+    account's user) and the number dialled (the request URI's user part)."""
+    out = {"did": uri.split(":", 1)[-1].split("@", 1)[0].split(";", 1)[0]}
+    account = next((c.account for c in run.scenario.callers if c.name == step.caller), None)
+    if account is not None and account in run.target.accounts:
+        out["caller"] = run.target.accounts[account].username
+    return out
 
 
 def say(spec: Mapping[str, Any]) -> Said:

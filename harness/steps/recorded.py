@@ -26,7 +26,7 @@ from harness.evidence.ledger import Canary, Ledger
 from harness.runner.run import CallState, ScenarioRun
 from harness.sip.timeline import CallTimeline
 from harness.steps.media import idle
-from harness.steps.recording_search import MarkerSearch, _window
+from harness.steps.recording_search import MarkerSearch, _window, identities_of
 from harness.targets.adapter import (
     Platform,
     RecordingInfo,
@@ -109,7 +109,7 @@ def by_call_id(platform: Platform, state: CallState) -> tuple[list[RecordingInfo
     could not tie to a call (Asterisk's names may not say), which only the markers can sort."""
     call_id = state.timeline.sip_call_id
     window = _window(state)
-    found = platform.find_recordings(call_id, window.since, window.until)
+    found = platform.find_recordings(call_id, window.since, window.until, identities_of(state))
     return [r for r in found if r.call_id == call_id], any(r.call_id is None for r in found)
 
 

@@ -46,6 +46,17 @@ def _window(state: CallState) -> CallWindow:
                       _utc(last))
 
 
+def identities_of(state: CallState) -> dict[str, str]:
+    """What names the call besides its Call-ID: the caller's number, the number dialled, and the
+    headers the platform put on the INVITE the agent answered (``header:X-Name``)."""
+    out = dict(state.identities)
+    offered = state.agent_leg.last("incoming") if state.agent_leg is not None else None
+    headers = offered.data.get("headers") if offered is not None else None
+    if isinstance(headers, dict):
+        out.update({f"header:{k}": str(v) for k, v in headers.items()})
+    return out
+
+
 class MarkerSearch:
     """One step's search of the call's time window for a recording holding its markers.
 
@@ -72,7 +83,10 @@ class MarkerSearch:
         found, or None.  ``others_too``: scan recordings tied to other Call-IDs as well."""
         window = _window(self.state)
         infos = {}
-        for info in self.platform.find_recordings(None, window.since, window.until):
+        # the call's identities narrow the listing where names carry them; once others are
+        # scanned too, every name of the window is (a platform may spell a number otherwise)
+        named = None if others_too else identities_of(self.state)
+        for info in self.platform.find_recordings(None, window.since, window.until, named):
             infos[self._candidate(info)] = info
         self.report.listings += 1
         chosen = plan(infos, window, self.run.downloads.done(self.ids), others_too)

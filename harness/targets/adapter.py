@@ -13,6 +13,7 @@ shown on this platform" rather than a failure.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -47,9 +48,13 @@ class Platform(Protocol):
     description: str  # where it is, for messages: "reference API at http://127.0.0.1:8188"
 
     def find_recordings(
-        self, call_id: str | None, since: datetime, until: datetime
+        self, call_id: str | None, since: datetime, until: datetime,
+        identities: Mapping[str, str] | None = None,
     ) -> list[RecordingInfo]:
-        """Recordings of the call with this SIP Call-ID (if given) started within [since, until)."""
+        """Recordings of the call with this SIP Call-ID (if given) started within [since, until).
+
+        ``identities`` are the call's other names (``caller``, ``did``, ``header:X-Name``): a
+        platform whose recording names carry them (``recording_name``) lists only that call's."""
 
     def get_recording(self, name: str) -> RecordingInfo | None:
         """The recording called ``name``, or None when the platform no longer has it."""

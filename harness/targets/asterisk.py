@@ -22,6 +22,7 @@ clock or purge on demand (``NotSupported``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -96,8 +97,8 @@ class AsteriskPlatform(ReferencePlatform):
                     formats[row["name"]] = fmt
         return sorted(formats.items())
 
-    def find_recordings(self, call_id: str | None, since: datetime, until: datetime
-                        ) -> list[RecordingInfo]:
+    def find_recordings(self, call_id: str | None, since: datetime, until: datetime,
+                        identities: Mapping[str, str] | None = None) -> list[RecordingInfo]:
         """The call's recording when its name holds ``call_id``; else the candidates.
 
         With a template that names the Call-ID, only that call's recordings
@@ -107,7 +108,7 @@ class AsteriskPlatform(ReferencePlatform):
         only the audio can tell which is the call's.
         """
         read = [(name, fmt, r) for name, fmt in self._stored()
-                if (r := self.names.read(name, call_id)) is not None]
+                if (r := self.names.read(name, call_id, identities)) is not None]
         if call_id is not None:
             mine = [_info(n, f, r) for n, f, r in read if r.matched and r.in_window(since, until)]
             if mine or self.names.carries_call_id:

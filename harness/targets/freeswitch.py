@@ -22,7 +22,7 @@ its clock or purge on demand (``NotSupported``).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -100,9 +100,9 @@ class FreeswitchPlatform:
                 f"usernames={self.usernames!r})")
 
     # -- recordings: the source's ---------------------------------------------------------------
-    def find_recordings(self, call_id: str | None, since: datetime, until: datetime
-                        ) -> list[RecordingInfo]:
-        return _renamed(self.recordings.find_recordings, call_id, since, until)
+    def find_recordings(self, call_id: str | None, since: datetime, until: datetime,
+                        identities: Mapping[str, str] | None = None) -> list[RecordingInfo]:
+        return _renamed(self.recordings.find_recordings, call_id, since, until, identities)
 
     def get_recording(self, name: str) -> RecordingInfo | None:
         return _renamed(self.recordings.get_recording, name)

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import base64
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -243,9 +244,10 @@ class HttpPlatform:
         raise TargetError(f"{self.description}: the listing ran past {MAX_PAGES} pages "
                           f"(the last {url}); narrow it with {{since}} and {{until}}")
 
-    def find_recordings(self, call_id: str | None, since: datetime, until: datetime
-                        ) -> list[RecordingInfo]:
+    def find_recordings(self, call_id: str | None, since: datetime, until: datetime,
+                        identities: Mapping[str, str] | None = None) -> list[RecordingInfo]:
         """The recordings the API ties to ``call_id``; without one, all of [since, until).
+        (``identities`` are not used: the API's fields, not names, tie recordings to calls.)
 
         When ``fields`` maps no ``call_id``, the API cannot tie a recording to
         a call: every recording of the window comes back with no Call-ID, and

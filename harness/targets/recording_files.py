@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path, PurePosixPath
@@ -143,15 +143,16 @@ class RecordingFiles:
         written = _time_folders(self.names, since, until)
         return [""] if written is None else sorted(written)
 
-    def _read(self, file: _File, call_id: str | None) -> Reading | None:
-        reading = self.names.read(file.name, call_id)
+    def _read(self, file: _File, call_id: str | None,
+              identities: Mapping[str, str] | None = None) -> Reading | None:
+        reading = self.names.read(file.name, call_id, identities)
         if reading is None and isinstance(self.names, NameTemplate):
-            reading = self.names.read(f"{file.name}.{file.ext}", call_id)  # template with its ext
+            reading = self.names.read(f"{file.name}.{file.ext}", call_id, identities)  # with its ext
         return reading
 
     # -- recordings ------------------------------------------------------------------------
-    def find_recordings(self, call_id: str | None, since: datetime, until: datetime
-                        ) -> list[RecordingInfo]:
+    def find_recordings(self, call_id: str | None, since: datetime, until: datetime,
+                        identities: Mapping[str, str] | None = None) -> list[RecordingInfo]:
         """The call's recording when its name holds ``call_id``; else the candidates of the window.
 
         With a template that names the Call-ID, only that call's files are
@@ -161,7 +162,7 @@ class RecordingFiles:
         until), oldest first, with no Call-ID.
         """
         files = [f for folder in self._folders(since, until) for f in self._files(folder)]
-        read = [(f, r) for f in files if (r := self._read(f, call_id)) is not None]
+        read = [(f, r) for f in files if (r := self._read(f, call_id, identities)) is not None]
         if call_id is not None:
             mine = [_info(f, r) for f, r in read if r.matched and r.in_window(since, until)]
             if mine or self.names.carries_call_id:

@@ -10,9 +10,10 @@ reads them back.  Placeholders:
 * ``{call_id}``: the SIP Call-ID, as sent or as ``FILTER()`` would keep it
   (letters, digits and ``-._@``: the example profile filters it so);
 * ``{caller}``, ``{did}``: the caller's number and the number dialled, when the
-  reader is told them (``identities``), else any text without ``/``;
-* ``{header:X-Name}``: the value of a header the platform put on the agent's
-  INVITE, when told it, else any text without ``/``;
+  reader is told them (``identities``: ``expect_recording`` and the doctor do),
+  else any text without ``/``;
+* ``{header:X-Name}``: the value of a header the platform put on the INVITE the
+  agent answered, when told it, else any text without ``/``;
 * ``{uniqueid}``: Asterisk's ``${UNIQUEID}`` (``[system-]EPOCH.SEQ``), which
   carries the channel's creation time;
 * ``{start}`` or ``{start:FORMAT}``: the time, as ``${EPOCH}`` or as

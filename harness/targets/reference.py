@@ -12,6 +12,7 @@ into the request's ``auth`` and never appears in a message.
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -166,8 +167,9 @@ class ReferencePlatform:
                               f"({len(body)} bytes: {body[:80]!r})") from None
 
     # -- recordings ------------------------------------------------------------------------
-    def find_recordings(self, call_id: str | None, since: datetime, until: datetime
-                        ) -> list[RecordingInfo]:
+    def find_recordings(self, call_id: str | None, since: datetime, until: datetime,
+                        identities: Mapping[str, str] | None = None) -> list[RecordingInfo]:
+        """The API ties recordings to Call-IDs itself: ``identities`` are not needed."""
         params = {"since": _iso(since), "until": _iso(until)}
         if call_id is not None:
             params["call_id"] = call_id

@@ -34,7 +34,7 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
@@ -64,10 +64,10 @@ class Counted:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.platform, name)
 
-    def find_recordings(self, call_id: str | None, since: datetime, until: datetime
-                        ) -> list[RecordingInfo]:
+    def find_recordings(self, call_id: str | None, since: datetime, until: datetime,
+                        identities: Mapping[str, str] | None = None) -> list[RecordingInfo]:
         self.listings += call_id is None
-        return self.platform.find_recordings(call_id, since, until)
+        return self.platform.find_recordings(call_id, since, until, identities)
 
     def fetch(self, rec: RecordingInfo, dest: Path) -> Path:
         self.fetched += 1

@@ -124,7 +124,8 @@ class MemoryPlatform:
         self.recs[name] = (info, data)
         return info
 
-    def find_recordings(self, call_id: str | None, since: datetime, until: datetime) -> list[RecordingInfo]:
+    def find_recordings(self, call_id: str | None, since: datetime, until: datetime,
+                        identities: object = None) -> list[RecordingInfo]:
         return [info for info, _ in self.recs.values()]
 
     def get_recording(self, name: str) -> RecordingInfo | None:

@@ -70,6 +70,7 @@ def check_found(platform: Platform, call_id: str, work: Path, require_auth: bool
     run = step_run(target)
     state = SimpleNamespace(
         timeline=SimpleNamespace(sip_call_id=call_id, events=[SimpleNamespace(wall=wall - 30)]),
+        agent_leg=None, identities={},
         markers=markers)
     step = SimpleNamespace(within=within, call="c1")
     work.mkdir(parents=True, exist_ok=True)

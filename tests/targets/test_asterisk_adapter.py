@@ -516,6 +516,18 @@ def test_without_a_call_id_in_names_the_window_candidates_come_untied(ari: AriSe
     assert [r.call_id for r in adapter_for(target(ari.url)).find_recordings(CALL, *WINDOW)] == [CALL]
 
 
+def test_the_calls_identities_narrow_names_that_carry_them(ari: AriServer) -> None:
+    """{caller}, {did} and {header:X-...} match the call's own values when the step knows them."""
+    when = uniqueid(NOW - timedelta(minutes=1))
+    for caller, queue in (("1001", "sales"), ("1002", "sales"), ("1001", "support")):
+        recording(ari.folder / f"{queue}-{caller}-{when}.wav")
+    platform = adapter_for(target(ari.url, recording_name="{header:X-Queue}-{caller}-{uniqueid}"))
+    assert len(platform.find_recordings(CALL, *WINDOW)) == 3  # told nothing: any caller, any queue
+    mine = platform.find_recordings(CALL, *WINDOW, {"caller": "1001", "header:X-Queue": "sales"})
+    assert [r.name for r in mine] == [f"sales-1001-{when}"]
+    assert platform.find_recordings(None, *WINDOW, {"caller": "1003"}) == []
+
+
 def test_times_written_by_strftime_are_read_in_the_profiles_zone(ari: AriServer) -> None:
     local = (NOW - timedelta(minutes=1)).astimezone(ZoneInfo("Asia/Shanghai"))
     recording(ari.folder / f"1001-{local:%Y%m%d-%H%M%S}.wav")
@@ -570,6 +582,7 @@ def locate(platform: Platform, folder: Path, within: float = 30.0) -> tuple[str,
     run = step_run()
     state = SimpleNamespace(
         timeline=SimpleNamespace(sip_call_id=CALL, events=[SimpleNamespace(wall=wall - 30)]),
+        agent_leg=None, identities={},
         markers={"caller": PlayedMarker(marker_for(CALL, "caller"), 0.0, wall - 20)})
     step = SimpleNamespace(within=within, call="c1")
     rec, how = locate(cast(Any, run), platform, cast(Any, state), cast(Any, step), folder)

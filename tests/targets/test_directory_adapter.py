@@ -91,6 +91,8 @@ def test_a_template_without_the_call_id_narrows_by_the_names_time_or_the_files(
     written(tmp_path / "agent-2002.wav", 3 * 3600)
     by_mtime = adapter_for(target(tmp_path, recording_name="agent-{caller}"))
     assert [r.name for r in by_mtime.find_recordings(None, *WINDOW)] == ["agent-2001"]
+    written(tmp_path / "agent-2003.wav", 20)
+    assert [r.name for r in by_mtime.find_recordings(None, *WINDOW, {"caller": "2003"})] == ["agent-2003"]
 
 
 def test_wav_wins_over_another_format_of_the_same_name(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ of many in the call's window; only its audio marker tells it apart.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
@@ -18,8 +19,11 @@ import pytest
 
 from harness.audio.marker import marker_for
 from harness.errors import ExpectationFailed
+from harness.sip.timeline import CallTimeline, Event
+from harness.steps.call import identities as call_identities
 from harness.steps.recorded import PlayedMarker
 from harness.steps.recorded import locate as locate_recording
+from harness.steps.recording_search import identities_of
 from harness.targets.adapter import Platform, RecordingInfo
 from harness.targets.registry import adapter_for
 from tests.targets.recording_check import NOW, check_found, step_run, target, written
@@ -65,9 +69,9 @@ class Spool:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.platform, name)
 
-    def find_recordings(self, call_id: str | None, since: datetime, until: datetime
-                        ) -> list[RecordingInfo]:
-        found = self.platform.find_recordings(call_id, since, until)
+    def find_recordings(self, call_id: str | None, since: datetime, until: datetime,
+                        identities: Mapping[str, str] | None = None) -> list[RecordingInfo]:
+        found = self.platform.find_recordings(call_id, since, until, identities)
         if call_id is None:
             self.listings += 1
             if self.listings <= self.hidden:
@@ -79,16 +83,54 @@ class Spool:
         return self.platform.fetch(rec, dest)
 
 
-def locate(run: Any, spool: Spool, call_id: str, work: Path, within: float) -> str:
+def locate(run: Any, spool: Spool, call_id: str, work: Path, within: float,
+           identities: dict[str, str] | None = None) -> str:
     wall = NOW.timestamp()
     state = SimpleNamespace(
         timeline=SimpleNamespace(sip_call_id=call_id, events=[SimpleNamespace(wall=wall - 30)]),
+        agent_leg=None, identities=identities or {},
         markers={"caller": PlayedMarker(marker_for(call_id, "caller"), 0.0, wall - 20)})
     step = SimpleNamespace(within=within, call="c1")
     work.mkdir(parents=True, exist_ok=True)
     rec, how = locate_recording(run, cast(Platform, spool), cast(Any, state), cast(Any, step), work)
     assert how == "time window and marker"
     return rec.name
+
+
+def test_names_carrying_the_callers_number_are_the_only_ones_downloaded(tmp_path: Path) -> None:
+    """With ``{caller}`` in recording_name and the caller's number known, the other callers'
+    recordings of the same minute are not even downloaded (they were, one by one, before)."""
+    name = busy_spool(tmp_path / "spool", 25)
+    for caller in ("0998", "0999", "1000"):  # written with it, sorting first: they would go first
+        written(tmp_path / "spool" / f"{minute()}-{caller}.wav", 25)
+    profile = target(tmp_path / "spool", recording_name=MINUTE)
+    spool = Spool(adapter_for(profile))
+    assert locate(step_run(profile), spool, CALL, tmp_path / "work", 10.0, {"caller": "1001"}) == name
+    assert spool.fetched == [name]
+    told_nothing = Spool(adapter_for(profile))
+    assert locate(step_run(profile), told_nothing, CALL, tmp_path / "work2", 10.0) == name
+    assert len(told_nothing.fetched) > 1  # what the identities spared
+
+
+def test_identities_of_a_call_are_its_numbers_and_the_answered_offers_headers() -> None:
+    offered = CallTimeline("agent-alice", "in1", 0.0, "agent-alice <- sip:1001@127.0.0.1")
+    offered.add(Event("incoming", "agent-alice", 0.1, 0.1, "in1",
+                      {"headers": {"X-Queue": "sales", "X-Recording-Name": "rec-42"}}))
+    state = SimpleNamespace(identities={"caller": "1001", "did": "4001"}, agent_leg=offered)
+    assert identities_of(cast(Any, state)) == {
+        "caller": "1001", "did": "4001", "header:X-Queue": "sales", "header:X-Recording-Name": "rec-42"}
+    state.agent_leg = None
+    assert identities_of(cast(Any, state)) == {"caller": "1001", "did": "4001"}
+
+
+def test_a_call_knows_its_callers_number_and_the_number_it_dialled() -> None:
+    run = SimpleNamespace(scenario=SimpleNamespace(callers=[SimpleNamespace(name="caller", account="c1")]),
+                          target=SimpleNamespace(accounts={"c1": SimpleNamespace(username="1001")}))
+    step = SimpleNamespace(caller="caller")
+    assert call_identities(cast(Any, run), cast(Any, step), "sip:4001@127.0.0.1:5160;transport=udp") == {
+        "caller": "1001", "did": "4001"}
+    assert call_identities(cast(Any, run), cast(Any, SimpleNamespace(caller="other")), "sip:4000@pbx") == {
+        "did": "4000"}
 
 
 def test_a_recording_filed_late_is_found_by_listing_again_until_the_deadline(

@@ -93,8 +93,9 @@ def match_prompt(
 ) -> PromptMatch:
     """Return the best fit of ``reference`` inside ``capture`` (both mono at ``rate``).
 
-    A capture shorter than the reference gives score 0 (a prompt still
-    arriving must not match). ``max_slip_s=0`` keeps every piece at its
+    A capture shorter than the reference by more than ``LAPSE_S`` gives
+    score 0 (a prompt still arriving must not match); a shorter cut at the
+    capture's end is forgiven as lost packets are. ``max_slip_s=0`` keeps every piece at its
     segment's lag; ``max_gap_change_s=0`` matches the reference as one
     segment, pauses and all; ``max_drift_ppm=0`` corrects no clock drift.
     All three at 0 is a rigid match.
@@ -102,13 +103,15 @@ def match_prompt(
     c, r = _as_f64(capture), _as_f64(reference)
     if not np.any(r):
         raise ValueError("the reference prompt is digital silence")
-    if c.size < r.size:
-        return PromptMatch(0.0, 0.0, r.size / rate, 0.0, 0.0)
     # The capture's end may cut a prompt's last LAPSE_S as a lost-packet lapse would: a platform
     # that hangs up as a prompt ends sends its BYE right behind the last packets, and the phone
     # stops capturing with them still in its jitter buffer (Asterisk's Playback, then Hangup:
-    # 20 ms missing left a 5 s goodbye's last second a fifth heard). Silence stands in for them.
-    c = np.concatenate((c, np.zeros(int(LAPSE_S * rate))))
+    # 20 ms missing left a 5 s goodbye's last second a fifth heard, and a no_agents prompt played
+    # straight after the answer left a capture shorter than the prompt). Silence stands in.
+    cut = int(LAPSE_S * rate)
+    if c.size + cut < r.size:
+        return PromptMatch(0.0, 0.0, r.size / rate, 0.0, 0.0)
+    c = np.concatenate((c, np.zeros(cut)))
     energy = np.concatenate(([0.0], np.cumsum(c * c)))  # window energy = one subtraction
     lag, rigid = _rigid_match(c, r, energy)
     heard = _match_segments(c, r, energy, lag, rate, max_slip_s, max_gap_change_s)

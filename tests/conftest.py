@@ -7,11 +7,14 @@ Every test belongs to one tier, from its markers:
   (marked ``sip``).
 * ``platform`` -- the bundled reference platform (or its Kamailio) and its faults
   (marked ``platform`` or ``kamailio``): the slow tier, most of the run's time.
+* ``integration`` -- a real PBX built from source (marked ``integration``,
+  ``tests/integration/``): opt-in, skipped unless ``--asterisk=PREFIX`` (or the
+  environment's ``CCHARNESS_ASTERISK``) names an installed Asterisk.
 
 ``pytest`` runs the tiers in that order, and once a tier has a failure the later
 tiers are skipped (``--all-tiers`` runs them all the same), so a broken build
 fails in about a minute instead of after the slow tiers.  ``-m unit``,
-``-m loopback`` and ``-m platform`` select a tier.
+``-m loopback``, ``-m platform`` and ``-m integration`` select a tier.
 
 Under pytest-xdist (``-n 3``, as the README runs them) the workers take the tests
 in the same order, and a failure on any worker skips the later tiers on all of
@@ -21,6 +24,7 @@ each worker reads before a test starts.
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -28,12 +32,15 @@ from typing import Any
 
 import pytest
 
-TIERS = ("unit", "loopback", "platform")
+TIERS = ("unit", "loopback", "platform", "integration")
 _FLAG = "ccharness_failed_tier"  # the workerinput key: the file that names the failed tier
 
 
 def tier_of(item: pytest.Item) -> str:
-    """``platform`` if it starts the reference platform or Kamailio, ``loopback`` for SIP calls."""
+    """``integration`` for a real PBX, ``platform`` if it starts the reference platform or
+    Kamailio, ``loopback`` for SIP calls."""
+    if item.get_closest_marker("integration"):
+        return "integration"
     if item.get_closest_marker("platform") or item.get_closest_marker("kamailio"):
         return "platform"
     if item.get_closest_marker("sip"):
@@ -44,8 +51,9 @@ def tier_of(item: pytest.Item) -> str:
 class Tiers:
     """Orders the tests by tier and skips the tiers after one that failed."""
 
-    def __init__(self, all_tiers: bool, flag: Path) -> None:
+    def __init__(self, all_tiers: bool, flag: Path, asterisk: str | None = None) -> None:
         self.all_tiers = all_tiers
+        self.asterisk = asterisk  # the installed Asterisk the integration tier runs (None: skipped)
         self.flag = flag  # shared by the xdist controller (writes) and its workers (read)
         self.tier: dict[str, str] = {}  # test id -> tier
         self._failed: str | None = None  # the first tier with a failure seen here
@@ -62,6 +70,8 @@ class Tiers:
             tier = self.tier[item.nodeid] = tier_of(item)
             if not item.get_closest_marker(tier):
                 item.add_marker(tier)
+            if tier == "integration" and not self.asterisk:
+                item.add_marker(pytest.mark.skip(reason=INTEGRATION_OFF))
         items.sort(key=lambda item: TIERS.index(self.tier[item.nodeid]))  # stable within a tier
 
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
@@ -92,9 +102,16 @@ def _tier_of_keywords(keywords: Any) -> str:
     return "unit"
 
 
+INTEGRATION_OFF = ("opt-in: give an installed Asterisk with --asterisk=PREFIX or CCHARNESS_ASTERISK "
+                   "(README: Integration tier)")
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--all-tiers", action="store_true",
                      help="run every test tier even after an earlier tier had a failure")
+    parser.addoption("--asterisk", metavar="PREFIX", default=os.environ.get("CCHARNESS_ASTERISK"),
+                     help="run the integration tier against the Asterisk installed under PREFIX "
+                          "(PREFIX/sbin/asterisk; default: $CCHARNESS_ASTERISK; unset: skipped)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -105,4 +122,5 @@ def pytest_configure(config: pytest.Config) -> None:
         folder = Path(tempfile.mkdtemp(prefix="ccharness-tiers-"))
         config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
         flag = folder / "failed"
-    config.pluginmanager.register(Tiers(config.getoption("--all-tiers"), flag), "ccharness-tiers")
+    tiers = Tiers(config.getoption("--all-tiers"), flag, config.getoption("--asterisk"))
+    config.pluginmanager.register(tiers, "ccharness-tiers")

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 HERE = Path(__file__).resolve().parent
 
 INI = """[pytest]
@@ -17,12 +19,15 @@ markers =
     kamailio: x
     unit: x
     loopback: x
+    integration: x
 """
 # A unit test that fails, and later-tier tests. The first loopback test waits (with a deadline)
 # until the failure is on record for every worker, so what follows it is decided, not raced.
 TESTS = '''
 import time
 from pathlib import Path
+
+import pytest
 import pytest
 
 def test_unit_passes(): pass
@@ -88,3 +93,24 @@ def test_all_tiers_runs_them_all(tmp_path: Path) -> None:
 def test_a_later_tier_failing_first_skips_no_earlier_tier(tmp_path: Path) -> None:
     out = _run(tmp_path, PLATFORM_FIRST)  # sorted: the unit test runs first all the same
     assert "PASSED test_some.py::test_unit_after" in out and "1 failed, 1 passed" in out, out
+
+
+INTEGRATION = '''
+import pytest
+
+@pytest.mark.integration
+def test_real_pbx(request): assert request.config.getoption("--asterisk") == "/opt/pbx"
+
+def test_unit(): pass
+'''
+
+
+def test_the_integration_tier_is_skipped_unless_an_asterisk_is_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CCHARNESS_ASTERISK", raising=False)
+    out = _run(tmp_path, INTEGRATION)
+    assert "SKIPPED [1] test_some.py" in out and "opt-in: give an installed Asterisk" in out, out
+    assert "1 passed, 1 skipped" in out, out
+    out = _run(tmp_path, INTEGRATION, "--asterisk=/opt/pbx")
+    assert "2 passed" in out, out

@@ -23,6 +23,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from harness.checks.offer import Headers, uri_users, values
 from harness.checks.verdict import Verdict, failed, passed
 
 
@@ -63,6 +64,17 @@ class SeatsWanted:
     seats: int  # N: licence.seats, or the step's seats:
     hold: float  # how long all N must be up together, seconds
     start: float  # the step's first INVITE: the evidence's zero
+
+
+def presented_call(headers: Headers, calls_by_caller: Mapping[str, str]) -> str | None:
+    """The seat call (its Call-ID) whose caller an agent's offer presents -- the user of
+    P-Asserted-Identity, else of From (every seat caller has its own number) -- or None."""
+    for name in ("P-Asserted-Identity", "From"):
+        for value in values(headers, name):
+            found = next((calls_by_caller[u] for u in uri_users(value) if u in calls_by_caller), None)
+            if found is not None:
+                return found
+    return None
 
 
 def _secs(t: float | None, start: float) -> float | None:

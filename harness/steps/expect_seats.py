@@ -21,10 +21,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from harness.audio.marker import marker_for, render
+from harness.audio.marker import Marker, marker_for, render
 from harness.checks.attribution import LegSeen, attribute, call_id_tags
-from harness.checks.offer import uri_users, values
-from harness.checks.seats import SeatCall, SeatOffer, SeatsWanted, figures, seats_verdict
+from harness.checks.seats import (
+    SeatCall,
+    SeatOffer,
+    SeatsWanted,
+    figures,
+    presented_call,
+    seats_verdict,
+)
 from harness.errors import ExpectationFailed, HarnessError, TargetError
 from harness.runner.cast import phone_setup, request_uri
 from harness.runner.legs import offer_headers
@@ -47,6 +53,9 @@ from harness.targets.seats import seat_account, seats_available
 
 SETTLE = 1.0  # after the seats register, before the first call: the platform's ACD notices them
 RECORDING_WITHIN = 15.0
+# The last seat's recording starts as its agent answers: the markers wait this long, so every
+# recording holds them whole (played at once, the last call's lost its first tones).
+MARK_AFTER = 1.0
 
 
 @dataclass(frozen=True)
@@ -193,10 +202,9 @@ def _legs(run: ScenarioRun, states: list[CallState]) -> list[tuple[LegSeen, Call
         for leg in run.board.calls_of(f"seat-agent{k}"):
             if not leg.events:
                 continue
-            headers = offer_headers(leg)
-            users = [u for h in ("P-Asserted-Identity", "From") for v in values(headers, h) for u in uri_users(v)]
-            tags = tuple(dict.fromkeys([by_user[u] for u in users if u in by_user][:1]
-                                       + list(call_id_tags(dict(leg.events[0].data.get("headers") or {})))))
+            presented = presented_call(offer_headers(leg), by_user)
+            named = call_id_tags(dict(leg.events[0].data.get("headers") or {}))
+            tags = tuple(dict.fromkeys(([presented] if presented else []) + list(named)))
             answered = leg.last("call", state="CONFIRMED")
             seen.append((LegSeen(f"seat{k}/{leg.handle}", f"seat{k}", leg.events[0].t,
                                  answered.t if answered else None, tags, taken.get(id(leg))), leg))
@@ -262,25 +270,32 @@ def _observed(run: ScenarioRun, states: list[CallState], until: float) -> tuple[
 
 # -- holding, marking, hanging up, recordings ----------------------------------------------------------
 def _mark(run: ScenarioRun, states: list[CallState]) -> None:
-    """Each caller and each agent plays its call's marker, all at once."""
-    playing = []
-    for state in states:
-        assert state.agent_leg is not None and state.timeline.sip_call_id is not None
-        for party, leg in (("caller", state.timeline), ("agent", state.agent_leg)):
-            marker = marker_for(state.timeline.sip_call_id, party)
-            path = run.write_generated(f"{state.id}-marker-{party}", render(marker))
-            before, name = len(leg.events), f"marker-{party}"
-            run.board.command(leg.phone, "play", handle=leg.handle, path=path, loop=False, name=name)
-            playing.append((state, party, marker, leg, before, name))
+    """Every caller plays its call's marker, all at once; once they have played out, every agent.
 
-    def started(leg: CallTimeline, before: int, name: str) -> Any:
-        return next((e for e in leg.events[before:] if e.kind == "play" and e.data.get("name") == name
-                     and e.data.get("state") == "started"), None)
+    One party after the other, as play_marker steps do: two markers sounding together in a
+    mixed recording cannot be told apart."""
+    for party in ("caller", "agent"):
+        playing = [_play(run, state, party) for state in states]
+        for state, marker, leg, before in playing:
+            event = run.board.wait(lambda: _started(leg, before, party), PLAY_START_TIMEOUT,  # noqa: B023
+                                   lambda: f"the {party}'s marker to start on {state.id}", timeline=leg)  # noqa: B023
+            state.markers[party] = PlayedMarker(marker, event.t, event.wall)
+        idle(run, run.budget(max(m.duration for _, m, _, _ in playing) + 0.1))
 
-    for state, party, marker, leg, before, name in playing:
-        event = run.board.wait(lambda: started(leg, before, name), PLAY_START_TIMEOUT,  # noqa: B023
-                               lambda: f"the {party}'s marker to start playing on {state.id}", timeline=leg)  # noqa: B023
-        state.markers[party] = PlayedMarker(marker, event.t, event.wall)
+
+def _play(run: ScenarioRun, state: CallState, party: str) -> tuple[CallState, Marker, CallTimeline, int]:
+    leg = state.timeline if party == "caller" else state.agent_leg
+    assert leg is not None and state.timeline.sip_call_id is not None
+    marker = marker_for(state.timeline.sip_call_id, party)
+    path = run.write_generated(f"{state.id}-marker-{party}", render(marker))
+    before = len(leg.events)
+    run.board.command(leg.phone, "play", handle=leg.handle, path=path, loop=False, name=f"marker-{party}")
+    return state, marker, leg, before
+
+
+def _started(leg: CallTimeline, before: int, party: str) -> Any:
+    return next((e for e in leg.events[before:] if e.kind == "play" and e.data.get("name") == f"marker-{party}"
+                 and e.data.get("state") == "started"), None)
 
 
 def _hang_up(run: ScenarioRun, states: list[CallState]) -> None:
@@ -325,6 +340,7 @@ def perform(run: ScenarioRun, step: ExpectSeatsStep) -> Measurements:
         calls, offers = _observed(run, states, until)
         early = seats_verdict(want, calls, offers, {}, until)
         if early.passed:
+            idle(run, run.budget(MARK_AFTER))
             _mark(run, states)
             idle(run, run.budget(max(0.0, until + step.hold - time.monotonic())))
     finally:

@@ -13,6 +13,7 @@ from harness.checks.seats import (
     SeatsWanted,
     double_booked,
     most_at_once,
+    presented_call,
     seats_verdict,
     together,
 )
@@ -97,3 +98,17 @@ def test_double_booked_names_the_leg_already_there_first() -> None:
     first, second = offer("a", 1, 1.0, 1.2, 5.0), offer("a", 2, 3.0, 3.1, 6.0)
     assert double_booked([second, first]) == [(first, second)]
     assert double_booked([offer("a", 1, 1.0, 1.2, 2.0), offer("a", 2, 2.0, 2.1)]) == []
+
+
+BY_CALLER = {"1001": "callid-1", "1002": "callid-2"}
+
+
+@pytest.mark.parametrize(("headers", "expected"), [
+    ([("From", '"1002" <sip:1002@127.0.0.1>;tag=x'), ("P-Asserted-Identity", "<sip:1002@127.0.0.1>")], "callid-2"),
+    ([("f", "<sip:worker0@127.0.0.1>"), ("P-Asserted-Identity", "<tel:1001>")], "callid-1"),  # PAI first
+    ([("From", "<sip:1001@127.0.0.1>")], "callid-1"),
+    ([("From", "<sip:worker0@127.0.0.1>")], None),  # no caller presented: attributed as expect_agent does
+], ids=["From and PAI", "PAI over a worker's From", "From only", "none"])
+def test_an_offer_is_tied_to_the_seat_call_whose_caller_it_presents(
+        headers: list[tuple[str, str]], expected: str | None) -> None:
+    assert presented_call(headers, BY_CALLER) == expected

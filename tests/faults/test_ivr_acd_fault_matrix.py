@@ -22,7 +22,7 @@ IVR = ["ivr/greeting_and_menu", "ivr/invalid_key", "ivr/service_menu", "ivr/queu
 # fewestcalls first: it starts from the platform's reported counts, and that start is checked
 # against what the phones saw; running it first also keeps it decidable from SIP alone.
 ACD = ["acd/fewestcalls", "acd/rrmemory", "acd/ringall", "acd/leastrecent", "acd/linear",
-       "acd/busy_agent_skipped", "acd/no_answer_failover"]
+       "acd/busy_agent_skipped", "acd/no_answer_failover", "acd/seats"]
 # fault -> (scenarios run, {scenario that must fail: words its message must hold})
 MATRIX: dict[str, tuple[list[str], dict[str, str]]] = {
     "ivr_wrong_route": (IVR + ["acd/linear"], {"ivr/queue_routes": "was answered by agent agent4, expected agent1"}),
@@ -37,11 +37,17 @@ MATRIX: dict[str, tuple[list[str], dict[str, str]]] = {
     # SIP shows (the platform's earlier counts are not visible), so that check reports an error.
     "acd_skips_agent": ([a for a in ACD if a != "acd/fewestcalls"] + ["ivr/greeting_and_menu"], {
         "acd/rrmemory": "round robin", "acd/ringall": "were free but not rung",
-        "acd/leastrecent": "never offered"}),
+        "acd/leastrecent": "never offered", "acd/seats": "served 3 of the 4 declared seats at once"}),
     "acd_offers_busy_agent": (ACD + ["ivr/greeting_and_menu"], {
         "acd/busy_agent_skipped": "was answered by agent agent1, expected agent2 or agent3"}),
     "acd_no_rna_failover": (ACD + ["ivr/greeting_and_menu"], {
         "acd/no_answer_failover": "for one of agents ['agent2'] to answer"}),
+    # the seats ring 2 s before answering, so all four callers are offered before any seat is
+    # busy: ringinuse has no busy seat to offer (busy_agent_skipped shows it), the race has
+    "seats_short": (ACD + ["ivr/greeting_and_menu"], {
+        "acd/seats": "the platform served 3 of the 4 declared seats at once"}),
+    "seat_double_booked": (ACD + ["ivr/greeting_and_menu"], {
+        "acd/seats": "offered a second call while busy (a seat booked twice)"}),
 }
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import signal
 import sys
 import time
 from collections.abc import Iterator
@@ -69,6 +70,18 @@ def target(tmp_path: Path) -> Path:
     return path
 
 
+def signal_state(pid: int) -> str:
+    """What the kernel says of a process's signals and threads (for a failure's message)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text().splitlines()
+        threads = [Path(f"/proc/{pid}/task/{t}/stat").read_text().split(") ")[-1][:1]
+                   for t in sorted(os.listdir(f"/proc/{pid}/task"))]
+    except OSError as exc:
+        return f"unreadable ({exc})"
+    keep = ("State", "SigPnd", "ShdPnd", "SigBlk", "SigIgn", "SigCgt", "Threads")
+    return "; ".join(line for line in status if line.split(":")[0] in keep) + f"; thread states {threads}"
+
+
 def rehearse(tmp_path: Path, target: Path, scenario: Path, *args: str) -> tuple[pexpect.spawn, io.StringIO]:
     seen = io.StringIO()
     child = pexpect.spawn(
@@ -77,6 +90,9 @@ def rehearse(tmp_path: Path, target: Path, scenario: Path, *args: str) -> tuple[
         cwd=str(ROOT), env={**os.environ, "NO_COLOR": "1"}, encoding="utf-8",
         dimensions=(50, 220),  # wide enough that no announcement wraps
         timeout=STEP_TIMEOUT,
+        # as at a user's terminal: Ctrl-C interrupts, whatever this test process inherited
+        # (an ignored SIGINT survives exec, and Python then never raises KeyboardInterrupt)
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     child.logfile_read = seen
     return child, seen
@@ -163,7 +179,11 @@ def test_ctrl_c_while_waiting_hangs_up_and_keeps_the_evidence(tmp_path: Path, ta
     child.expect_exact("step 2/8", timeout=STEP_TIMEOUT)
     child.expect_exact("press Enter to run this step", timeout=SAID)
     child.sendintr()
-    child.expect_exact("stopped (Ctrl-C)", timeout=SAID)
+    try:
+        child.expect_exact("stopped (Ctrl-C)", timeout=SAID)
+    except pexpect.TIMEOUT:
+        raise AssertionError(f"no reaction to Ctrl-C within {SAID}s; the controller's signal "
+                             f"state: {signal_state(child.pid)}") from None
     assert finish(child, seen) == 2, seen.getvalue()  # pytest's "interrupted"
     [record] = scenario_records(tmp_path)
     assert record["verdict"] == "error" and "KeyboardInterrupt" in record["message"]

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from harness.doctor.checkup import Checkup
 from harness.doctor.finding import Finding, fail, ok, skipped
 from harness.errors import TargetError
+from harness.targets.adapter import RecordingInfo
 
 WINDOW = timedelta(hours=1)
 _HINT = re.compile(r"\s*\(hint: (.*)\)\s*$", re.DOTALL)
@@ -37,8 +38,18 @@ def recordings(c: Checkup) -> Iterator[Finding]:
         return
     c.api_ok = True
     policy = f"retention {days} days" if days is not None else "it does not say its retention"
-    yield ok(6, "recordings", f"{platform.description}: authenticated; {policy}; "
-                              f"{len(found)} recording(s) in the last hour")
+    yield ok(6, "recordings", f"{platform.description}: authenticated; {policy}; {listed(found)}")
+
+
+def listed(found: list[RecordingInfo]) -> str:
+    """How many recordings the last hour holds; those whose time nobody can tell are counted apart
+    (names without a time, an API without dates: they fall in any window)."""
+    untimed = sum(1 for r in found if r.started_utc is None and r.created_utc is None)
+    timed = len(found) - untimed
+    out = f"{timed} recording(s) in the last hour"
+    if untimed:
+        out += f", and {untimed} whose time neither the name nor the platform tells"
+    return out
 
 
 def _refused(c: Checkup, message: str) -> Finding:

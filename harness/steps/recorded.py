@@ -149,8 +149,9 @@ def not_found(run: ScenarioRun, platform: Platform, state: CallState, step: Want
     window = _window(state)
     looked = time.monotonic() - began
     how = ("no marker was played, so no recording without its Call-ID could be examined"
-           if report is None else f"none of the recordings started between {window.since:%H:%M:%S} "
-           f"and {window.until:%H:%M:%S} UTC holds its markers ({report.summary()})")
+           if report is None else f"none of the recordings listed for the call's time "
+           f"({window.since:%H:%M:%S} to {window.until:%H:%M:%S} UTC, or with no time the name or "
+           f"the platform tells) holds its markers ({report.summary()})")
     figures = {"sip_call_id": state.timeline.sip_call_id, "looked_s": round(looked, 2),
                **({"marker_search": report.measurements()} if report else {})}
     return NotConformant(run, "expect_recording", (

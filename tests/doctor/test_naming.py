@@ -58,3 +58,15 @@ def test_a_call_id_of_letters_and_digits_cannot_tell_as_sent_from_filtered() -> 
     telling = CallSeen(CID, START, ("rec-tOOps6kq1jzO3eaktljh",))
     both = suggest([plain, telling])  # a second call with a '.' decides it
     assert both.template == "rec-{call_id|alnum}" and undecided(both, probe) == ()
+
+
+def test_recordings_whose_time_nobody_tells_are_counted_apart() -> None:
+    """Check 6 counted months-old ``rec-<call-id>`` names (ARI gives no time) as 'in the last hour'."""
+    from harness.doctor.api import listed
+    from harness.targets.adapter import RecordingInfo
+
+    timed = RecordingInfo("1001-1796400000.1", None, START, 1.0, None, 8000, "wav", None)
+    untimed = RecordingInfo("rec-someoneelse", None, None, None, None, 8000, "wav", None)
+    assert listed([timed]) == "1 recording(s) in the last hour"
+    assert listed([timed, untimed, untimed]) == (
+        "1 recording(s) in the last hour, and 2 whose time neither the name nor the platform tells")

@@ -58,6 +58,7 @@ def free_udp_tcp_port() -> int:
 # A block: SIP (udp+tcp), media workers, API, then 100 RTP ports per worker.
 _PORT_LOW, _PORT_HIGH = 23000, 32700  # under Linux's ephemeral range, over the phones' band
 RTP_OFFSET = 100
+TRUNK_OFFSET = 60  # the outbound trunk's carrier, past the workers and the API
 _LOCKS = Path(tempfile.gettempdir()) / "ccharness-reference-ports"
 
 
@@ -78,7 +79,13 @@ class PortBlock:
             "workers.first_port": self.base + 1,
             "api.port": self.base + 1 + self.workers,
             "workers.rtp_base": self.base + RTP_OFFSET,
+            "outbound.trunk.port": self.trunk_port,
         }
+
+    @property
+    def trunk_port(self) -> int:
+        """Where the platform's outbound trunk points: the harness's carrier listens there."""
+        return self.base + TRUNK_OFFSET
 
     def release(self) -> None:
         _unlock(self.locks)

@@ -26,9 +26,10 @@ CORE_FUNCTIONS = (
     ("acd", "ACD智能分配", "ACD intelligent distribution"),
     ("recording", "录音存储≥6个月与录音调取", "recordings kept ≥ 6 months, and retrieved"),
 )
-SUPPORTING = (("security", *LICENCE_ITEMS["security"]),)  # shown only when one of its scenarios ran
+SUPPORTING = (("security", *LICENCE_ITEMS["security"]),  # shown only when one of its scenarios ran
+              ("outbound", *LICENCE_ITEMS["outbound"]))
 _FUNCTION_OF = {"ivr": "ivr", "acd": "acd", "recording": "recording", "retention": "recording",
-                "security": "security"}
+                "security": "security", "outbound": "outbound"}
 
 def shot_of(kind: str) -> tuple[tuple[str, str], tuple[str, str]] | None:
     """What the video shows for a step of ``kind``, and the cue to hear (None: not filmed)."""

@@ -58,6 +58,13 @@ REQUIREMENTS = (
                 "answer distinct callers at the same moment, every call recorded",
                 "现场核查·工位数量", supporting=True,
                 manual=("现场清点工位数（核查人员填写）", "workstations counted on site (the inspector writes it)")),
+    Requirement("outbound_caller_id", "外呼主叫号码：显示登记号码，不隐藏、不变换",
+                "outbound caller ID: the registered number is shown, never withheld, never an "
+                "agent's extension, never changed per call",
+                "防骚扰承诺书·管控措施；工信部信管〔2020〕81号；反电信网络诈骗法第13-14条（辅助证据）",
+                supporting=True,
+                manual=("已签署的防骚扰承诺书（申请人提供）", "the signed anti-harassment undertaking "
+                        "(the applicant provides it)")),
 )
 
 UNVERIFIABLE = (
@@ -118,6 +125,8 @@ def requirement_matrix(scenarios: list[dict[str, Any]]) -> list[Item]:
                 items["retrieval"].covered_by.append((sc["anchor"], sc["name"], verdict))
             if step["kind"] == "expect_seats":
                 items["seats"].covered_by.append((sc["anchor"], sc["name"], _step_verdict(step)))
+            if step["kind"] == "expect_carrier_call" and step["spec"].get("caller_id"):
+                items["outbound_caller_id"].covered_by.append((sc["anchor"], sc["name"], _step_verdict(step)))
             auth = _auth_verdict(step)
             if auth is not None:
                 items["auth"].covered_by.append((sc["anchor"], sc["name"], auth))

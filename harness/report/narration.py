@@ -22,11 +22,12 @@ LICENCE_ITEMS: dict[str, tuple[str, str]] = {
     "recording": ("录音存储与录音调取", "call recording and retrieval"),
     "retention": ("录音存储≥6个月", "recordings kept at least 6 months"),
     "security": ("信息安全·访问控制与防盗打", "information security — access control and toll-fraud prevention"),
+    "outbound": ("外呼合规·防骚扰", "outbound calling compliance — anti-harassment"),
 }
 # Items that are not among the three core functions of the function test video: their scenarios
 # support the information-security plan (信息安全保障措施) and the user-privacy plan
 # (用户隐私保护方案) the expert review reads, so the report and the checklist show them apart.
-SUPPORTING_ITEMS = frozenset({"security"})
+SUPPORTING_ITEMS = frozenset({"security", "outbound"})
 SUPPORTING_WORDS: Said = ("辅助证据，非三项核心功能",
                           "supporting evidence, not one of the three core licence functions")
 

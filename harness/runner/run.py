@@ -84,6 +84,7 @@ class ScenarioRun:
         self.caller_phone: dict[str, str] = {}
         self.records: list[StepRecord] = []
         self.downloads = Downloads()  # recordings fetched to look for markers, once per run
+        self.carrier: Any = None  # the outbound trunk's carrier (harness.runner.carrier), once started
         self.deadline = 0.0
         self.started = 0.0
         self._generated = 0

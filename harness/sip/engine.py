@@ -24,7 +24,7 @@ import pjsua2 as pj
 from harness.sip.callbacks import Account, Call, Endpoint, LogWriter, Record
 from harness.sip.config import PhoneSetup
 from harness.sip.tls import system_ca_bundle
-from harness.sip.trace import message_headers, x_headers
+from harness.sip.trace import message_headers, request_uri, x_headers
 
 _DTMF_METHODS = {"rfc4733": pj.PJSUA_DTMF_METHOD_RFC2833, "info": pj.PJSUA_DTMF_METHOD_SIP_INFO}
 _TRANSPORTS = {"udp": pj.PJSIP_TRANSPORT_UDP, "tcp": pj.PJSIP_TRANSPORT_TCP, "tls": pj.PJSIP_TRANSPORT_TLS}
@@ -170,7 +170,7 @@ class Engine:
         self.emit(
             "incoming", call=handle, remote=ci.remoteUri, local=ci.localUri,
             sip_call_id=ci.callIdString, headers=x_headers(invite, self.secrets),
-            offer=message_headers(invite, self.secrets),
+            offer=message_headers(invite, self.secrets), request_uri=request_uri(invite),
         )
         self.incoming.append(handle)
 

@@ -17,10 +17,11 @@ import sys
 import time
 import traceback
 from collections.abc import Callable
+from dataclasses import replace
 from multiprocessing.connection import Client, Connection
 from typing import Any
 
-from harness.sip.config import PhoneSetup
+from harness.sip.config import Behaviour, PhoneSetup
 from harness.sip.priority import favour_media
 
 Command = dict[str, Any]
@@ -164,6 +165,8 @@ class PhoneLoop:
             self._play(cmd["handle"], cmd["path"], cmd.get("loop", False), cmd.get("name", ""))
         elif op == "stop_play":
             e.stop_playing(cmd["handle"])
+        elif op == "behave":  # how later incoming calls are treated (the carrier, call by call)
+            self.setup = replace(self.setup, behaviour=Behaviour(**cmd["behaviour"]))
         elif op == "register":
             e.set_registration(cmd["on"])
         elif op == "shutdown":

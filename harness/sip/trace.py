@@ -90,6 +90,12 @@ def message_headers(message: str, secrets: tuple[str, ...] = ()) -> list[tuple[s
     return found
 
 
+def request_uri(message: str) -> str:
+    """The request URI of a SIP request (``INVITE sip:9138...@host SIP/2.0``); "" for a response."""
+    first = message.lstrip().split("\n", 1)[0].split()
+    return first[1] if len(first) == 3 and first[2].startswith("SIP/") else ""
+
+
 def parse_log_entry(entry: str, secrets: tuple[str, ...] = ()) -> SipMessage | None:
     """Turn one PJSIP log entry into a message, or None if it is not a message log."""
     head = _HEAD.search(entry)

@@ -9,10 +9,12 @@ from harness.scenario import loader
 from harness.scenario.model import Scenario
 from harness.steps import (
     call,
+    dial_out,
     expect_agent,
     expect_answer,
     expect_audio,
     expect_call_refused,
+    expect_carrier_call,
     expect_distribution,
     expect_dtmf,
     expect_hangup,
@@ -27,6 +29,7 @@ from harness.steps import (
     expect_silence,
     expect_storage,
     hangup,
+    originate,
     play,
     play_marker,
     send_dtmf,
@@ -62,6 +65,9 @@ KINDS: tuple[StepKind[Any], ...] = (
     expect_queue_entered.KIND,
     expect_offer_headers.KIND,
     expect_seats.KIND,
+    dial_out.KIND,
+    originate.KIND,
+    expect_carrier_call.KIND,
 )
 BY_NAME: dict[str, StepKind[Any]] = {k.name: k for k in KINDS}
 BY_MODEL: dict[type, StepKind[Any]] = {k.model: k for k in KINDS}

@@ -78,6 +78,17 @@ class Platform(Protocol):
         """Queues and agents as the platform reports them; None if it cannot."""
 
 
+@runtime_checkable
+class Originating(Protocol):
+    """A platform that starts outbound calls through its API (``Capability.ORIGINATE``): a
+    campaign or click-to-call -- ring the agent first, then, once they answer, the customer."""
+
+    def originate(self, agent: str, number: str) -> str:
+        """Ring ``agent`` (an extension: the account's user name), then dial ``number`` for them.
+
+        Returns the platform's name for the request; raises ``TargetError`` if it is refused."""
+
+
 def profile_retention_days(target: Target) -> int | None:
     """The retention the profile declares (``adapter.retention_days``), for platforms that cannot say."""
     days = target.adapter.get("retention_days")

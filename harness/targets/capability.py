@@ -24,6 +24,7 @@ class Capability(StrEnum):
     PURGE = "purge"  # apply the retention policy on demand
     QUEUE_STATE = "queue_state"  # report queues and agents (optional to every step)
     STORAGE = "storage"  # the profile declares adapter.storage
+    ORIGINATE = "originate"  # start an outbound call through the platform's API (click-to-call)
 
 
 LACKS: dict[Capability, str] = {
@@ -35,6 +36,7 @@ LACKS: dict[Capability, str] = {
     Capability.PURGE: "cannot apply its retention policy on demand",
     Capability.QUEUE_STATE: "cannot report its queues and agents",
     Capability.STORAGE: "declares no adapter.storage",
+    Capability.ORIGINATE: "cannot start an outbound call through its API (click-to-call, a campaign)",
 }
 """What a target lacking the capability cannot do, after "the target 'NAME' (profile PATH)"."""
 

@@ -153,6 +153,29 @@ class Licence:
 
 
 @dataclass(frozen=True)
+class Trunk:
+    """Where the platform's outbound trunk sends its calls: the harness's carrier listens there.
+
+    ``auth``: for a platform that wants its trunk peer to register (a gateway registering to
+    the PBX), the account the carrier registers with; None: the trunk is by address alone."""
+
+    host: str
+    port: int
+    transport: Transport = "udp"
+    auth: Account | None = None
+
+
+@dataclass(frozen=True)
+class Outbound:
+    """``outbound:``: how the platform calls out (issue 16) -- its trunk to the carrier, the number
+    it must present (the company's registered number), and the prefix its agents dial out with."""
+
+    trunk: Trunk
+    caller_id: str | None = None  # the registered number every outbound call must present
+    dial_prefix: str = ""  # what an agent dials before the customer's number, e.g. "9"
+
+
+@dataclass(frozen=True)
 class Target:
     name: str
     path: Path
@@ -176,6 +199,7 @@ class Target:
     doctor: Doctor = field(default_factory=Doctor)
     network: Network = field(default_factory=Network)
     seat_accounts: SeatAccounts = field(default_factory=SeatAccounts)
+    outbound: Outbound | None = None  # None: the profile says nothing of outbound calls
 
 
 @dataclass(frozen=True)

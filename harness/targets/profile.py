@@ -34,6 +34,7 @@ from harness.targets.model import (
     Tls,
     Transport,
 )
+from harness.targets.outbound import outbound
 from harness.targets.recording_name import template_problem
 from harness.targets.seats import seat_accounts
 
@@ -126,6 +127,7 @@ def _target(chk: Checker, data: dict[str, Any]) -> Target:
         doctor=Doctor(_dtmf_probe(chk, data, dids, library), _recorded_call(chk, data, dids)),
         network=_network(chk, mapping(data.get("network"))),
         seat_accounts=seat_accounts(chk, data),
+        outbound=outbound(chk, data),
     )
 
 

@@ -29,6 +29,7 @@ def profile_for(ref: RefPlatform, folder: Path) -> Path:
     spec["managed"] = "none"
     spec["prompts"] = str((PROFILE.parent / spec["prompts"]).resolve())
     spec["adapter"]["url"] = ref.api_url
+    spec["outbound"]["trunk"]["listen"] = f"127.0.0.1:{ref.ports.trunk_port}"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "reference-target.yaml"
     path.write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")

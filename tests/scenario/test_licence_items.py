@@ -19,7 +19,7 @@ SECURITY = PROJECT / "scenarios" / "security"
 def test_the_schema_lists_security_with_the_core_items_and_says_what_it_is() -> None:
     schema = yaml.safe_load((PROJECT / "harness" / "scenario" / "schema.yaml").read_text(encoding="utf-8"))
     field = schema["properties"]["licence_item"]
-    assert field["enum"] == ["ivr", "acd", "recording", "retention", "security"]
+    assert field["enum"] == ["ivr", "acd", "recording", "retention", "security", "outbound"]
     assert "security" in field["description"] and "toll-fraud" in field["description"]
     assert set(field["enum"]) == set(LICENCE_ITEMS)  # every item has its title in both languages
 
@@ -32,7 +32,7 @@ def test_the_bundled_security_scenarios_say_their_item(name: str) -> None:
 def test_an_unknown_item_is_still_refused(tmp_path: Path) -> None:
     path = tmp_path / "x.scenario.yaml"
     path.write_text("name: x\nlicence_item: firewall\nsteps:\n  - hangup\n", encoding="utf-8")
-    with pytest.raises(ScenarioError, match=r"'firewall' is not one of \[.*'security'\]"):
+    with pytest.raises(ScenarioError, match=r"'firewall' is not one of \[.*'security', 'outbound'\]"):
         load_scenario(path, None)
 
 

@@ -30,7 +30,7 @@ from harness.steps.kind import (
 )
 from harness.steps.registry import BY_MODEL, BY_NAME, KINDS
 
-SHARED = {"kind", "registry", "media", "signalling", "recorded", "recording_search"}  # not kinds
+SHARED = {"kind", "registry", "media", "signalling", "recorded", "recording_search", "outbound_call"}  # not kinds
 
 
 def _kind_modules() -> list[str]:
@@ -78,6 +78,7 @@ REPLAYED_AS: dict[str, type] = {
     # verdicts only, or calls and registrations of their own: the walk goes on without them
     "expect_register": Skips, "expect_call_refused": Skips, "expect_queue_entered": Skips,
     "expect_offer_headers": Skips, "expect_seats": Skips,
+    "dial_out": Skips, "originate": Skips, "expect_carrier_call": Skips,  # outbound: no inbound prompt
     # agents, recordings, DTMF checks: the walk stops there, as it always has
     "expect_dtmf": Stops, "expect_agent": Stops, "expect_distribution": Stops, "play_marker": Stops,
     "expect_recording": Stops, "expect_retention": Stops, "expect_retention_proof": Stops,

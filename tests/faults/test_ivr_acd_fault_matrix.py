@@ -1,4 +1,5 @@
-"""The fault matrix for IVR语音导航 and ACD智能分配: each fault fails exactly the scenarios concerned.
+"""The fault matrix for IVR语音导航, ACD智能分配 and outbound caller ID: each fault fails exactly the
+scenarios concerned.
 
 For every IVR and ACD fault the reference platform offers, the platform is
 started with it and the licence item's scenarios from the default suite are
@@ -23,6 +24,7 @@ IVR = ["ivr/greeting_and_menu", "ivr/invalid_key", "ivr/service_menu", "ivr/queu
 # against what the phones saw; running it first also keeps it decidable from SIP alone.
 ACD = ["acd/fewestcalls", "acd/rrmemory", "acd/ringall", "acd/leastrecent", "acd/linear",
        "acd/busy_agent_skipped", "acd/no_answer_failover", "acd/seats"]
+OUTBOUND = ["outbound/agent_dial_out_caller_id"]
 # fault -> (scenarios run, {scenario that must fail: words its message must hold})
 MATRIX: dict[str, tuple[list[str], dict[str, str]]] = {
     "ivr_wrong_route": (IVR + ["acd/linear"], {"ivr/queue_routes": "was answered by agent agent4, expected agent1"}),
@@ -48,6 +50,10 @@ MATRIX: dict[str, tuple[list[str], dict[str, str]]] = {
         "acd/seats": "the platform served 3 of the 4 declared seats at once"}),
     "seat_double_booked": (ACD + ["ivr/greeting_and_menu"], {
         "acd/seats": "offered a second call while busy (a seat booked twice)"}),
+    # outbound caller ID (issue 16): the outbound scenarios fail, an inbound one still passes
+    "outbound_hides_caller_id": (OUTBOUND + ["acd/linear"], {s: "the caller ID is withheld" for s in OUTBOUND}),
+    "outbound_wrong_caller_id": (OUTBOUND + ["acd/linear"], {
+        s: "the extension of agent agent1, not the company's registered number" for s in OUTBOUND}),
 }
 
 

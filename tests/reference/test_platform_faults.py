@@ -555,3 +555,39 @@ def test_seat_double_booked(platform: RefPlatform, start_platform: Callable[...,
     assert re.match(r"agent seat1 answered [234] calls \(s1, s2", bad.detail), bad.detail
     assert re.search(r"an agent seat was offered a second call while busy \(a seat booked twice\): "
                      r"seat1/in2 was offered at \+0\.\d s while seat1/in1 rang", bad.detail), bad.detail
+
+
+# -- outbound caller ID (issue 16): the suite's own scenario, on both platforms ----------------------
+DIAL_OUT = PROJECT / "scenarios" / "outbound" / "agent_dial_out_caller_id.scenario.yaml"
+
+
+def caller_id_verdicts(platform: RefPlatform, faulty: RefPlatform, tmp_path: Path,
+                       monkeypatch: pytest.MonkeyPatch) -> tuple[dict[str, Any], ExpectationFailed]:
+    """The carrier's view of an agent's outbound call on the conformant platform (it must pass)
+    and the faulty one's failure."""
+    ok = run_scenario(platform, DIAL_OUT, tmp_path / "ok", monkeypatch)
+    with pytest.raises(ExpectationFailed) as failed:
+        run_scenario(faulty.ready(), DIAL_OUT, tmp_path / "bad", monkeypatch)
+    assert failed.value.step == "expect_carrier_call", failed.value
+    return measured(ok, "expect_carrier_call"), failed.value
+
+
+def test_outbound_hides_caller_id(platform: RefPlatform, start_platform: Callable[..., RefPlatform],
+                                  tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    faulty = start_platform("outbound_hides_caller_id", wait=False)
+    ok, bad = caller_id_verdicts(platform, faulty, tmp_path, monkeypatch)
+    assert ok["number"] == "13800138000" and ok["caller_id"]["presented"] == "01062345678", ok
+    assert ok["privacy"] == [] and ok["answered"], ok
+    assert re.search(r"the outbound call carrier/in1 to 13800138000 does not show the registered caller "
+                     r"ID: the caller ID is withheld: Privacy: id asks the network to withhold", bad.detail), bad
+    assert bad.measurements["privacy"] == ["id"], bad.measurements
+
+
+def test_outbound_wrong_caller_id(platform: RefPlatform, start_platform: Callable[..., RefPlatform],
+                                  tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    faulty = start_platform("outbound_wrong_caller_id", wait=False)
+    ok, bad = caller_id_verdicts(platform, faulty, tmp_path, monkeypatch)
+    assert ok["caller_id"]["pai"] == ["01062345678"], ok
+    assert "From presents 2001, the extension of agent agent1, not the company's registered number " \
+           "01062345678" in bad.detail, bad
+    assert bad.measurements["caller_id"]["presented"] == "2001", bad.measurements

@@ -100,7 +100,7 @@ class ReferencePlatform:
         platform)."""
         return frozenset({Capability.RECORDINGS, Capability.UNAUTHENTICATED_FETCH,
                           Capability.RETENTION_POLICY, Capability.CLOCK, Capability.PURGE,
-                          Capability.QUEUE_STATE})
+                          Capability.QUEUE_STATE, Capability.ORIGINATE})
 
     def __repr__(self) -> str:
         return f"ReferencePlatform({self.url!r}, user={self.username!r}, password={self.password!r})"
@@ -165,6 +165,12 @@ class ReferencePlatform:
         except ValueError:
             raise TargetError(f"{self.description}: the answer to {method} {path} is not JSON "
                               f"({len(body)} bytes: {body[:80]!r})") from None
+
+    # -- outbound ----------------------------------------------------------------------------
+    def originate(self, agent: str, number: str) -> str:
+        """Click-to-call: ``POST /reference/originate`` rings ``agent``, then ``number`` for them."""
+        body = self._json("POST", "/reference/originate", ok=(202,), json={"agent": agent, "number": number})
+        return str((body or {}).get("id", ""))
 
     # -- recordings ------------------------------------------------------------------------
     def find_recordings(self, call_id: str | None, since: datetime, until: datetime,

@@ -24,7 +24,7 @@ IVR = ["ivr/greeting_and_menu", "ivr/invalid_key", "ivr/service_menu", "ivr/queu
 # against what the phones saw; running it first also keeps it decidable from SIP alone.
 ACD = ["acd/fewestcalls", "acd/rrmemory", "acd/ringall", "acd/leastrecent", "acd/linear",
        "acd/busy_agent_skipped", "acd/no_answer_failover", "acd/seats"]
-OUTBOUND = ["outbound/agent_dial_out_caller_id"]
+OUTBOUND = ["outbound/agent_dial_out_caller_id", "outbound/api_originate_caller_id"]
 # fault -> (scenarios run, {scenario that must fail: words its message must hold})
 MATRIX: dict[str, tuple[list[str], dict[str, str]]] = {
     "ivr_wrong_route": (IVR + ["acd/linear"], {"ivr/queue_routes": "was answered by agent agent4, expected agent1"}),

@@ -22,7 +22,7 @@ pytestmark = [
 ]
 
 SUITE = PROJECT / "scenarios" / "outbound"
-SCENARIOS = ["agent_dial_out_caller_id"]
+SCENARIOS = ["agent_dial_out_caller_id", "api_originate_caller_id"]
 EXPECTED = {
     None: None,
     "outbound_hides_caller_id": "the caller ID is withheld: Privacy: id asks the network to withhold",

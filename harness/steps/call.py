@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from harness.checks.outbound import uri_user
 from harness.runner.cast import request_uri
 from harness.runner.run import CallState, ScenarioRun
 from harness.scenario.context import LoadContext
@@ -134,7 +135,7 @@ def perform(run: ScenarioRun, step: CallStep) -> Measurements:
 def identities(run: ScenarioRun, step: CallStep, uri: str) -> dict[str, str]:
     """The call's names a platform may write into a recording's name: the caller's number (its
     account's user) and the number dialled (the request URI's user part)."""
-    out = {"did": uri.split(":", 1)[-1].split("@", 1)[0].split(";", 1)[0]}
+    out = {"did": uri_user(uri)}
     account = next((c.account for c in run.scenario.callers if c.name == step.caller), None)
     if account is not None and account in run.target.accounts:
         out["caller"] = run.target.accounts[account].username

@@ -7,6 +7,7 @@
 ``ccharness verify``    check a run folder against its manifest (what changed since)
 ``ccharness reference up|down|status``  the bundled reference platform
 ``ccharness doctor``    pre-flight check of a target profile against its platform, one line per check
+``ccharness load``      put a load profile's traffic on a platform with Locust (master/workers)
 ``ccharness prompts capture``  record the platform's prompts as heard, as the reference audio for matching
 """
 
@@ -52,6 +53,10 @@ def _parser() -> argparse.ArgumentParser:
                                                                 "(default: a temporary folder, removed)")
     _prompts_arguments(sub.add_parser("prompts", help="the platform's prompts: capture them as heard "
                                                        "through its IVR"))
+    from harness.load.cli import add_arguments as load_arguments
+
+    load_arguments(sub.add_parser("load", help="put a load profile's traffic on a platform with Locust "
+                                  "(thresholds decide the exit status)"), DEFAULT_TARGET)
     ref = sub.add_parser("reference", help="start, stop or inspect the bundled reference platform")
     ref.add_argument("action", choices=["up", "down", "status"])
     ref.add_argument("--fault", action="append", default=[], help="start with this fault (repeatable)")
@@ -338,10 +343,18 @@ def reference(args: argparse.Namespace) -> int:
     return result.returncode
 
 
+def load(args: argparse.Namespace) -> int:
+    from harness.load.cli import main as load_main
+
+    if args.target:
+        args.target = str(resolve(args.target))
+    return load_main(args, resolve(DEFAULT_TARGET), PROJECT_ROOT / "reports")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     commands = {"run": run, "rehearse": rehearse, "validate": validate, "report": report, "verify": verify,
-                "reference": reference, "doctor": doctor, "prompts": prompts}
+                "reference": reference, "doctor": doctor, "prompts": prompts, "load": load}
     return int(commands[args.command](args))
 
 

@@ -71,13 +71,13 @@ class ScenarioRun:
 
     def __init__(self, scenario: Scenario, target: Target, prompts: PromptLibrary | None,
                  work_dir: Path, on_step: StepObserver | None = None, *,
-                 kinds: Mapping[type, Performer]) -> None:
+                 kinds: Mapping[type, Performer], board: Switchboard | None = None) -> None:
         self.scenario = scenario
         self.kinds = kinds
         self.target = target
         self.prompts = prompts
         self.work_dir = work_dir
-        self.board = Switchboard(work_dir)
+        self.board = board if board is not None else Switchboard(work_dir)  # a load run's is shared
         self.calls: dict[str, CallState] = {}
         self.last_call: str | None = None
         self.agent_phone: dict[str, str] = {}

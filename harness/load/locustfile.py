@@ -1,0 +1,202 @@
+"""The Locust side of ``ccharness load``: this file is what Locust runs (``locust -f``).
+
+Each Locust worker process (or the one local process) is a controller: the
+first simulated caller to start builds its :class:`Controller` -- the target,
+the load profile, its share of the agents and a pool of phones -- and every
+caller then places one flow after another through it. Each call's stages are
+fired as Locust request events (``harness/load/call.py``), so Locust's
+statistics, web UI, CSV files and master/worker merging work as users know
+them; each worker also writes its own calls, one JSON line each, to
+``calls-w<index>.jsonl`` in the run's folder. The master (or the local
+process) prints a progress line every few seconds and, when Locust quits,
+judges the thresholds on the merged statistics, writes ``summary.json`` and
+sets the exit status.
+
+Phones are fresh interpreters started with ``subprocess`` (never forked from
+this gevent-patched process): ``harness.sip.controller``.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import gevent
+from locust import User, events, task
+from locust.env import Environment
+from locust.exception import StopUser
+from locust.runners import MasterRunner, WorkerRunner
+
+from harness.load.call import CallOutcome, place
+from harness.load.pool import Pool
+from harness.load.profile import LoadProfile, load_profile
+from harness.load.summary import progress_line, summarise
+from harness.targets.model import PromptLibrary, Target
+from harness.targets.profile import load_prompt_library, load_target
+
+PROGRESS_EVERY = 5.0
+
+
+def _arguments(parser: Any) -> None:
+    parser.add_argument("--cc-load", default="", help="the load profile (ccharness load)", include_in_web_ui=False)
+    parser.add_argument("--cc-target", default="", help="the target profile", include_in_web_ui=False)
+    parser.add_argument("--cc-out", default="", help="the run's folder", include_in_web_ui=False)
+    parser.add_argument("--cc-workers", type=int, default=1, help="how many workers share the agents",
+                        include_in_web_ui=False)
+    parser.add_argument("--cc-seed", type=int, default=0, help="0: a random run", include_in_web_ui=False)
+    parser.add_argument("--cc-duration", type=float, default=0.0, include_in_web_ui=False,
+                        help="headless: stop starting calls after this many seconds, let the calls up "
+                        "finish (up to --stop-timeout), then quit")
+
+
+def options(env: Environment) -> Any:
+    """Locust's parsed command line, with ours (``--cc-*``; a worker gets the master's)."""
+    assert env.parsed_options is not None
+    return env.parsed_options
+
+
+class CallFailed(Exception):
+    """A stage of a call failed; Locust counts failures by this text (numbers blanked)."""
+
+
+def cause(text: str) -> str:
+    """A failure's cause as Locust groups it: digits blanked, first 160 characters."""
+    return "".join("#" if c.isdigit() else c for c in text.splitlines()[0])[:160]
+
+
+class Controller:
+    """One worker's part of the run: the profile, the target, a pool of phones, the call log."""
+
+    def __init__(self, env: Environment) -> None:
+        opts = options(env)
+        runner = env.runner
+        self.index = runner.worker_index if isinstance(runner, WorkerRunner) else 0
+        workers = max(1, int(opts.cc_workers))
+        self.target: Target = load_target(Path(opts.cc_target))
+        self.prompts: PromptLibrary | None = (load_prompt_library(self.target.prompts)
+                                              if self.target.prompts else None)
+        self.profile: LoadProfile = load_profile(Path(opts.cc_load), self.target, self.prompts)
+        self.out = Path(opts.cc_out)
+        self.work = self.out / f"worker-{self.index}"
+        seed = int(opts.cc_seed) or random.SystemRandom().randrange(1, 2**31)
+        self.rng = random.Random(seed * 1000 + self.index)
+        agents = self.profile.agents
+        mine = list(agents.accounts[self.index::workers]) if agents is not None else []
+        self.pool = Pool(self.target, self.work, agents, [self.target.accounts[a] for a in mine],
+                         seed=self.rng.randrange(2**31))
+        self._log = (self.out / f"calls-w{self.index}.jsonl").open("a", encoding="utf-8")
+        self._log_lock = threading.Lock()
+        self.closed = False
+
+    def one_call(self, env: Environment) -> CallOutcome:
+        flows = self.profile.flows
+        flow = self.rng.choices(flows, weights=[f.weight for f in flows])[0].scenario
+        sampled = self.rng.random() < self.profile.sample
+        outcome = place(self.pool, flow, self.target, self.prompts, self.work, sampled)
+        for stage in outcome.stages:
+            request: Any = env.events.request
+            request.fire(
+                request_type=stage.kind, name=stage.name, response_time=stage.ms, response_length=0,
+                exception=CallFailed(cause(stage.error)) if stage.error else None, context={})
+        with self._log_lock:
+            self._log.write(json.dumps(outcome.to_json(), ensure_ascii=False) + "\n")
+            self._log.flush()
+        return outcome
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self.pool.close()
+            self._log.close()
+
+
+_controller: Controller | None = None
+_building = threading.Lock()
+
+
+def controller(env: Environment) -> Controller:
+    global _controller
+    with _building:
+        if _controller is None:
+            _controller = Controller(env)
+        return _controller
+
+
+class Caller(User):
+    """A simulated caller: one flow after another, paced by the profile's ``rate``."""
+
+    def on_start(self) -> None:
+        self.last_start = 0.0
+        try:
+            self.cc = controller(self.environment)
+        except Exception as exc:  # any: this process cannot run calls, and must say why
+            print(f"ccharness load: this Locust process cannot run calls: {type(exc).__name__}: {exc}",
+                  flush=True)
+            self.environment.process_exit_code = 2
+            runner: Any = self.environment.runner
+            runner.quit()
+            raise StopUser() from exc
+
+    def wait_time(self) -> float:
+        pacing = self.cc.profile.pacing if hasattr(self, "cc") else None
+        if pacing is None:
+            return 0.0
+        return max(0.0, pacing - (time.monotonic() - self.last_start))
+
+    @task
+    def call(self) -> None:
+        self.last_start = time.monotonic()
+        self.cc.one_call(self.environment)
+
+
+def _stopped(environment: Environment, **_: Any) -> None:
+    if _controller is not None and not isinstance(environment.runner, MasterRunner):
+        _controller.close()
+
+
+def _quitting(environment: Environment, **_: Any) -> None:
+    if _controller is not None:
+        _controller.close()
+    if isinstance(environment.runner, WorkerRunner):
+        return
+    opts = options(environment)
+    passed = summarise(environment, Path(opts.cc_load), Path(opts.cc_target), Path(opts.cc_out))
+    if environment.process_exit_code != 2:  # a process that could not run calls said so already
+        environment.process_exit_code = 0 if passed else 1
+
+
+def _started(environment: Environment, **_: Any) -> None:
+    if isinstance(environment.runner, WorkerRunner):
+        return
+    began = time.monotonic()
+
+    def report() -> None:
+        while True:
+            gevent.sleep(PROGRESS_EVERY)
+            print(progress_line(environment, time.monotonic() - began), flush=True)
+
+    def end() -> None:
+        """Stop, which waits for every worker's callers to finish their calls and report them, then
+        quit. (Locust's own --run-time quits at once in a headless distributed run: a master then
+        misses the calls its workers finish while they stop.)"""
+        gevent.sleep(options(environment).cc_duration)
+        print(f"ccharness load: {options(environment).cc_duration:g}s are up: no new calls; "
+              "waiting for the calls up to end", flush=True)
+        runner: Any = environment.runner
+        runner.stop()
+        runner.quit()
+
+    gevent.spawn(report)
+    if options(environment).cc_duration > 0:
+        gevent.spawn(end)
+
+
+_events: Any = events  # Locust's event hooks are untyped
+_events.init_command_line_parser.add_listener(_arguments)
+_events.test_start.add_listener(_started)
+_events.test_stop.add_listener(_stopped)
+_events.quitting.add_listener(_quitting)

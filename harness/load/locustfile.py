@@ -35,6 +35,7 @@ from harness.load.call import CallOutcome, place
 from harness.load.pool import Pool
 from harness.load.profile import LoadProfile, load_profile
 from harness.load.summary import progress_line, summarise
+from harness.sip.controller import first_rtp_slot
 from harness.targets.model import PromptLibrary, Target
 from harness.targets.profile import load_prompt_library, load_target
 
@@ -76,6 +77,7 @@ class Controller:
         runner = env.runner
         self.index = runner.worker_index if isinstance(runner, WorkerRunner) else 0
         workers = max(1, int(opts.cc_workers))
+        first_rtp_slot(self.index * 50 // workers)  # the workers on one host share the RTP band
         self.target: Target = load_target(Path(opts.cc_target))
         self.prompts: PromptLibrary | None = (load_prompt_library(self.target.prompts)
                                               if self.target.prompts else None)
@@ -156,6 +158,12 @@ class Caller(User):
 def _stopped(environment: Environment, **_: Any) -> None:
     if _controller is not None and not isinstance(environment.runner, MasterRunner):
         _controller.close()
+    if isinstance(environment.runner, WorkerRunner):
+        # Report the last calls now: a worker tells the master it stopped right after this, and
+        # the master forgets it then, with whatever its 3-second stats report had not yet sent.
+        # (Locust sends such a final report on quit, not on stop; the private call is its own.)
+        runner: Any = environment.runner
+        runner._send_stats()
 
 
 def _quitting(environment: Environment, **_: Any) -> None:

@@ -34,6 +34,13 @@ RTP_SPAN = 40  # ports per phone: 4 calls x (RTP + RTCP), with room for re-binds
 _rtp_slots = itertools.count()
 
 
+def first_rtp_slot(slot: int) -> None:
+    """Start this process's RTP slots at ``slot`` (of the band's 50): load workers on one host take
+    slots of their own (``harness/load``), as their phones share the band."""
+    global _rtp_slots
+    _rtp_slots = itertools.count(slot)
+
+
 def _rtp_base() -> int:
     """A disjoint RTP range per phone; pytest-xdist workers get their own 2,000-port band, above
     the one of the process that is no worker (the xdist controller runs the loopback peer)."""

@@ -98,8 +98,10 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def bridged(caller: CallTimeline, agent: CallTimeline | None) -> Bridged | None:
-    """Agent answer to the first hang-up; without an agent leg, the caller's answer to hang-up."""
+def bridged(caller: CallTimeline, agent: CallTimeline | None, agent_heard: float | None = None
+            ) -> Bridged | None:
+    """Agent answer to the first hang-up; without an agent leg, from when the caller heard its agent
+    (a load run's agents, ``harness/audio/pilot.py``), else from the caller's answer, to hang-up."""
     end = caller.last("call", state="DISCONNECTED")
     if agent is not None:
         answered = agent.last("call", state="CONFIRMED")
@@ -107,6 +109,8 @@ def bridged(caller: CallTimeline, agent: CallTimeline | None) -> Bridged | None:
         ends = [e.t for e in (end, agent_end) if e is not None]
         if answered is not None and ends:
             return Bridged(answered.t, min(ends), "agent answer to hang-up")
+    if agent_heard is not None and end is not None:
+        return Bridged(agent_heard, end.t, "agent first heard to hang-up (no agent leg known)")
     answered = caller.last("call", state="CONFIRMED")
     if answered is None or end is None:
         return None

@@ -15,6 +15,7 @@ Locust side turns into request events and the worker's call log.
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -76,6 +77,7 @@ class PooledRun(ScenarioRun):
     def __init__(self, flow: Scenario, target: Target, prompts: PromptLibrary | None, work_dir: Path,
                  pool: Pool, kinds: Mapping[type, Performer]) -> None:
         super().__init__(flow, target, prompts, work_dir, kinds=kinds, board=pool.board)
+        work_dir.mkdir(parents=True, exist_ok=True)
         self.pool = pool
         self.leased: list[str] = []
 
@@ -129,7 +131,7 @@ def agent_heard(run: ScenarioRun, step: ExpectAgentStep) -> dict[str, Any] | Non
         raise run.fail("expect_agent", f"no agent answered within {step.within:g}s "
                        f"(no load agent's pilot tone heard since +{began - tl.t0:.1f}s)") from None
     answered = _answered(tl)
-    state.agent = "load agent"
+    state.agent, state.agent_heard = "load agent", at
     return {"agent_heard_at_s": round(at - tl.t0, 3),
             "after_answer_s": round(at - answered, 3) if answered is not None else None}
 
@@ -187,7 +189,8 @@ def place(pool: Pool, flow: Scenario, target: Target, prompts: PromptLibrary | N
           work_dir: Path, sampled: bool) -> CallOutcome:
     """Run one flow as one simulated call; never raises for what the platform did."""
     outcome = CallOutcome(flow.name, sampled, time.time())
-    run = PooledRun(flow, target, prompts, work_dir, pool, kinds_for(sampled))
+    work = work_dir / f"call-{pool.next_call():06d}"  # its generated audio (markers), its recordings
+    run = PooledRun(flow, target, prompts, work, pool, kinds_for(sampled))
     try:
         run.execute()
     except ExpectationFailed as exc:
@@ -201,6 +204,8 @@ def place(pool: Pool, flow: Scenario, target: Target, prompts: PromptLibrary | N
     outcome.stages = stages(run, sampled, outcome.failure)
     for state in run.calls.values():
         (pool.keep if outcome.failure else pool.discard)(state.timeline)
+    if outcome.failure is None:
+        shutil.rmtree(work, ignore_errors=True)  # a passed call leaves nothing; a failed one its evidence
     return outcome
 
 

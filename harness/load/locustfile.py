@@ -1,9 +1,9 @@
 """The Locust side of ``ccharness load``: this file is what Locust runs (``locust -f``).
 
-Each Locust worker process (or the one local process) is a controller: the
-first simulated caller to start builds its :class:`Controller` -- the target,
-the load profile, its share of the agents and a pool of phones -- and every
-caller then places one flow after another through it. Each call's stages are
+Each Locust worker process (or the one local process) is a controller: when
+the test starts, before its callers, it builds its :class:`Controller` -- the
+target, the load profile, its share of the agents (registered) and a pool of
+phones -- and every caller then places one flow after another through it. Each call's stages are
 fired as Locust request events (``harness/load/call.py``), so Locust's
 statistics, web UI, CSV files and master/worker merging work as users know
 them; each worker also writes its own calls, one JSON line each, to
@@ -40,6 +40,7 @@ from harness.targets.model import PromptLibrary, Target
 from harness.targets.profile import load_prompt_library, load_target
 
 PROGRESS_EVERY = 5.0
+AGENT_SETTLE = 2.0  # seconds between this worker's agents registering and its first call
 
 
 def _arguments(parser: Any) -> None:
@@ -117,15 +118,6 @@ class Controller:
 
 
 _controller: Controller | None = None
-_building = threading.Lock()
-
-
-def controller(env: Environment) -> Controller:
-    global _controller
-    with _building:
-        if _controller is None:
-            _controller = Controller(env)
-        return _controller
 
 
 class Caller(User):
@@ -133,15 +125,9 @@ class Caller(User):
 
     def on_start(self) -> None:
         self.last_start = 0.0
-        try:
-            self.cc = controller(self.environment)
-        except Exception as exc:  # any: this process cannot run calls, and must say why
-            print(f"ccharness load: this Locust process cannot run calls: {type(exc).__name__}: {exc}",
-                  flush=True)
-            self.environment.process_exit_code = 2
-            runner: Any = self.environment.runner
-            runner.quit()
-            raise StopUser() from exc
+        if _controller is None:  # it could not be built (test_start said why)
+            raise StopUser()
+        self.cc = _controller
 
     def wait_time(self) -> float:
         pacing = self.cc.profile.pacing if hasattr(self, "cc") else None
@@ -177,7 +163,26 @@ def _quitting(environment: Environment, **_: Any) -> None:
         environment.process_exit_code = 0 if passed else 1
 
 
+def _build(environment: Environment) -> None:
+    """This process's controller, before its callers start: its agents registered, then
+    AGENT_SETTLE for the other workers' agents to register too (they start at the same moment)."""
+    global _controller
+    try:
+        _controller = Controller(environment)
+    except Exception as exc:  # noqa: BLE001 -- any: this process cannot run calls, and must say why
+        print(f"ccharness load: this Locust process cannot run calls: {type(exc).__name__}: {exc}",
+              flush=True)
+        environment.process_exit_code = 2
+        runner: Any = environment.runner
+        runner.quit()
+        return
+    if _controller.pool.agents:
+        gevent.sleep(AGENT_SETTLE)
+
+
 def _started(environment: Environment, **_: Any) -> None:
+    if not isinstance(environment.runner, MasterRunner) and _controller is None:
+        _build(environment)
     if isinstance(environment.runner, WorkerRunner):
         return
     began = time.monotonic()

@@ -130,6 +130,7 @@ class Pool:
         self.agents: dict[str, _Agent] = {}  # agent label -> its phone
         self._stop = threading.Event()
         self._keep: set[str] = set()  # capture files of failed calls
+        self._calls = itertools.count(1)
         if agents is not None and agent_accounts:
             self._start_agents(agents, agent_accounts)
         self._tending = threading.Thread(target=self._tend_agents, name="load-agents", daemon=True)
@@ -155,6 +156,10 @@ class Pool:
             with self._lock:
                 lines.append(_Line(name, 1))
             return name
+
+    def next_call(self) -> int:
+        """A number for the next simulated call: its folder's name."""
+        return next(self._calls)
 
     def release(self, phone: str) -> None:
         with self._lock:
@@ -237,6 +242,9 @@ class Pool:
         self._stop.set()
         self._tending.join(2.0)
         self.board.close()
+        for agent in self.agents.values():  # the agents' side of calls is no call's evidence
+            for leg in self.board.calls_of(agent.phone):
+                _remove(leg.capture_path, self._keep)
 
 
 def _remove(path: str | None, keep: set[str]) -> None:

@@ -39,6 +39,7 @@ class CallState:
     cursor: float = 0.0  # seconds into the capture already listened to
     agent_leg: CallTimeline | None = None
     agent: str | None = None
+    agent_heard: float | None = None  # when the caller first heard an agent it has no leg of (a load run)
     markers: dict[str, Any] = field(default_factory=dict)  # party -> the marker it played
     identities: dict[str, str] = field(default_factory=dict)  # caller, did: as recording names say
     recording: Any = None  # what expect_recording found and downloaded

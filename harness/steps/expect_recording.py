@@ -134,7 +134,7 @@ def examine(run: ScenarioRun, state: CallState, step: ExpectRecordingStep) -> Ex
     path = platform.fetch(rec, folder)
     analysis = analyse(path, markers)
     status = platform.fetch_unauthenticated(rec) if step.require_auth else None
-    expect = Expectation(step.parties, bridged(state.timeline, state.agent_leg),
+    expect = Expectation(step.parties, bridged(state.timeline, state.agent_leg, state.agent_heard),
                          step.max_duration_error, rec.sha256, status)
     problems, notes = judge(analysis, expect)
     figures = {"name": rec.name, "found_by": how, "file": str(path), "platform": platform.description,

@@ -29,6 +29,15 @@ def test_heard_where_it_starts(codec) -> None:  # type: ignore[no-untyped-def]
     assert onset is not None and abs(onset - 12000) <= 160, onset  # within one 20 ms frame
 
 
+def test_a_caller_s_marker_is_found_over_it() -> None:
+    from harness.audio.marker import find_markers, marker_for, render
+
+    marker = marker_for("call-1", "caller")
+    mix = pilot(3.0)
+    mix[8000: 8000 + len(render(marker))] += render(marker)
+    assert find_markers(ulaw_roundtrip(mix), [marker]), "the pilot hid the caller's marker"
+
+
 def test_heard_through_noise_and_loss() -> None:
     audio = np.concatenate([silence(1.0), pilot(3.0)])
     rng = np.random.default_rng(7)
@@ -45,7 +54,9 @@ def test_not_in_the_reference_prompts(name: str) -> None:
 
 def test_not_too_short_and_not_under_other_sound() -> None:
     assert pilot_onset(pilot(0.25)) is None  # under 300 ms is no agent
-    under_music = sine(440, 2.0, -10) + sine(660, 2.0, -12) + sine(2200, 2.0, -26)
+    under_music = sine(440, 2.0, -10) + sine(660, 2.0, -12) + pilot(2.0, -32)
     assert pilot_onset(under_music) is None
+    assert pilot_onset(sine(1100, 2.0, -10)) is None  # one of the two tones is not an agent
+    assert pilot_onset(sine(1000, 2.0, -10)) is None  # nor a 1 kHz beep
     assert pilot_onset(dtmf_tones("123456789*0#", on_s=0.4, off_s=0.1)) is None
     assert pilot_onset(silence(2.0)) is None

@@ -93,6 +93,8 @@ def test_bridged_time_is_agent_answer_to_the_first_hang_up() -> None:
     assert bridged(caller, agent) == Bridged(3.0, 8.5, "agent answer to hang-up")
     assert bridged(caller, None) == Bridged(0.1, 9.0, "platform answer to hang-up (no agent leg known)")
     assert bridged(timeline(("CONFIRMED", 0.1)), None) is None
+    heard = bridged(caller, None, 2.9)  # a load run: the caller heard an agent it has no leg of
+    assert heard == Bridged(2.9, 9.0, "agent first heard to hang-up (no agent leg known)")
 
 
 def test_policy_and_storage_verdicts() -> None:

@@ -66,8 +66,8 @@ def main(args: argparse.Namespace, default_target: Path, reports: Path) -> int:
     except SpecError as exc:
         print(exc, file=sys.stderr)
         return 2
-    if args.workers < 0 or ((args.master or args.worker) and args.workers == 0 and args.master):
-        print("ccharness load: --master needs --workers N, the workers to wait for", file=sys.stderr)
+    if args.workers < 0 or (args.master and args.workers < 1):
+        print("ccharness load: --master needs --workers N (N >= 1), the workers to wait for", file=sys.stderr)
         return 2
     out = Path(args.out).resolve() if args.out else reports / f"load-{time.strftime('%Y%m%d-%H%M%S')}"
     out.mkdir(parents=True, exist_ok=True)

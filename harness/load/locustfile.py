@@ -89,8 +89,7 @@ class Controller:
         self.rng = random.Random(seed * 1000 + self.index)
         agents = self.profile.agents
         mine = list(agents.accounts[self.index::workers]) if agents is not None else []
-        self.pool = Pool(self.target, self.work, agents, [self.target.accounts[a] for a in mine],
-                         seed=self.rng.randrange(2**31))
+        self.pool = Pool(self.target, self.work, agents, mine, seed=self.rng.randrange(2**31))
         self._log = (self.out / f"calls-w{self.index}.jsonl").open("a", encoding="utf-8")
         self._log_lock = threading.Lock()
         self.closed = False

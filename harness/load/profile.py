@@ -14,12 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.errors import ProfileError, SpecError
+from harness.errors import ProfileError, SpecError, TargetError
 from harness.scenario.model import Scenario
 from harness.spec.checker import Checker, mapping
 from harness.spec.schema import Finding, closest, load_schema, validate
 from harness.spec.yamlmarks import DataPath, read_marked
-from harness.targets.model import PromptLibrary, Target
+from harness.targets.model import Account, PromptLibrary, Target
+from harness.targets.seats import seat_account
 
 SCHEMA = Path(__file__).with_name("schema.yaml")
 SUFFIX = ".load.yaml"
@@ -34,7 +35,7 @@ class Flow:
 
 @dataclass(frozen=True)
 class Agents:
-    accounts: tuple[str, ...]  # the target's account names
+    accounts: tuple[Account, ...]  # listed by name, or seat accounts by count
     answer_after: float = 0.5
     talk_min: float = 5.0
     talk_max: float = 20.0
@@ -165,13 +166,20 @@ def _agents(chk: Checker, spec: dict[str, Any], target: Target) -> Agents:
         if name not in target.accounts:
             chk.report(at + ("accounts", i), f"'{name}' is not an account of target profile {target.path}",
                        f"{closest(name, known)}its accounts: {', '.join(known) or 'none'}")
+    count = chk.get(spec, at, "count")
+    accounts: tuple[Account, ...] = tuple(target.accounts[n] for n in names if n in target.accounts)
+    if count is not None:
+        try:
+            accounts = tuple(seat_account(target, "agents", k) for k in range(1, int(count) + 1))
+        except TargetError as bad:
+            chk.report(at + ("count",), str(bad))
     talk = mapping(chk.get(spec, at, "talk"))
     low = chk.duration(at + ("talk", "min"), chk.get(talk, at + ("talk",), "min")) if talk else 5.0
     high = chk.duration(at + ("talk", "max"), chk.get(talk, at + ("talk",), "max")) if talk else 20.0
     if high < low:
         chk.report(at + ("talk", "max"), f"talk max ({high:g}s) is below talk min ({low:g}s)")
     after = chk.get(spec, at, "answer_after")
-    return Agents(names, chk.duration(at + ("answer_after",), after, allow_zero=True) if after is not None
+    return Agents(accounts, chk.duration(at + ("answer_after",), after, allow_zero=True) if after is not None
                   else 0.5, low, high)
 
 

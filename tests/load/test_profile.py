@@ -54,7 +54,8 @@ def test_a_profile_reads_as_written(tmp_path: Path, reference: tuple[Target, Pro
     assert profile.pacing == 12.0  # six callers, one call every 12 s each: 0.5 calls a second
     assert [f.weight for f in profile.flows] == [3, 1]
     assert profile.agents is not None
-    assert (profile.agents.accounts, profile.agents.answer_after) == (("agent1", "agent2"), 1.0)
+    assert [a.name for a in profile.agents.accounts] == ["agent1", "agent2"]
+    assert profile.agents.answer_after == 1.0
     assert (profile.agents.talk_min, profile.agents.talk_max) == (2.0, 4.0)
     assert profile.sample == pytest.approx(0.2)
     assert profile.thresholds == pytest.approx({"setup_p95": 0.5, "answer_seizure_ratio": 0.995,
@@ -120,3 +121,16 @@ def test_ratio(text: object, share: float) -> None:
 def test_ratio_refuses(text: object) -> None:
     with pytest.raises(ValueError):
         ratio(text)
+
+
+def test_agents_by_count_come_from_the_seat_accounts(tmp_path: Path,
+                                                     reference: tuple[Target, PromptLibrary | None]) -> None:
+    path = write(tmp_path, GOOD.replace("accounts: [agent1, agent2]", "count: 6"))
+    profile = load_profile(path, *reference)
+    assert profile.agents is not None
+    users = [a.username for a in profile.agents.accounts]
+    assert users == ["2001", "2002", "2003", "2004", "2005", "2006"]  # the listed four, then "20{n:02d}"
+    both = write(tmp_path, GOOD.replace("accounts: [agent1, agent2]", "count: 6, accounts: [agent1]"), "b.load.yaml")
+    with pytest.raises(ProfileError) as err:
+        load_profile(both, *reference)
+    assert "give the agents as accounts: [...] or as count: N, one of the two" in str(err.value)

@@ -90,7 +90,7 @@ def main(args: argparse.Namespace, default_target: Path, reports: Path) -> int:
         if not args.master:
             procs += [_worker(common, args) for _ in range(args.workers)]
         code = _wait(procs, deadline, out)
-    for name in ("summary.json", "locust_stats.csv", "locust_failures.csv", "locust.html"):
+    for name in ("load-report.html", "summary.json", "locust_stats.csv", "locust_failures.csv", "locust.html"):
         if (out / name).exists():
             print(f"  {name}: {out / name}")
     return code

@@ -15,6 +15,7 @@ from typing import Any
 
 from harness.checks.load import DEFAULT_THRESHOLDS, Figure, StageFigures, figures, judge, show
 from harness.errors import SpecError
+from harness.load.report import write_report
 
 PERCENTILES = (0.5, 0.95, 0.99)
 
@@ -91,6 +92,7 @@ def summarise(environment: Any, load_path: Path, target_path: Path, out: Path) -
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(summary, indent=2, ensure_ascii=False))
     tmp.replace(path)  # never a half-written summary
+    write_report(out, summary)
     print(_text(summary), flush=True)
     return passed
 

@@ -142,3 +142,40 @@ def seats_svg(rows: list[dict[str, object]], together: list[float] | None, width
     out.append(f'<text x="{left}" y="{height - 4}" fill="#555">0 s</text>'
                f'<text x="{width - 10}" y="{height - 4}" text-anchor="end" fill="#555">{span:.1f} s</text></svg>')
     return "".join(out)
+
+
+PALETTE = ("#2a6fb0", "#d0642c", "#3a9a4a", "#9b59b6", "#c0392b", "#7f8c8d")
+
+
+def lines_svg(series: dict[str, list[tuple[float, float]]], unit: str, width: int = 720,
+              height: int = 160) -> str:
+    """Lines over time (seconds from the start): one colour a series, a legend line each above the
+    plot (``height`` is the plot's), the peak on the axis."""
+    points = [p for s in series.values() for p in s]
+    if not points:
+        return ""
+    left, right, bottom = 56, 10, 24
+    top = 14 * len(series) + 10  # a legend line a series
+    t_end = max(1.0, max(t for t, _ in points))
+    peak = max(1e-9, max(v for _, v in points))
+    height += top
+    w, h = width - left - right, height - top - bottom
+
+    def xy(t: float, v: float) -> str:
+        return f"{left + w * t / t_end:.1f},{top + h * (1 - v / peak):.1f}"
+
+    out = [(f'<svg xmlns="http://www.w3.org/2000/svg" class="lines" viewBox="0 0 {width} {height}" '
+            f'width="{width}" height="{height}" {_FONT} font-size="10">'),
+           f'<line x1="{left}" y1="{top + h}" x2="{left + w}" y2="{top + h}" stroke="#999"/>',
+           f'<line x1="{left}" y1="{top}" x2="{left}" y2="{top + h}" stroke="#999"/>',
+           f'<text x="{left - 4}" y="{top + 4}" text-anchor="end">{peak:.3g} {escape(unit)}</text>',
+           f'<text x="{left - 4}" y="{top + h}" text-anchor="end">0</text>',
+           f'<text x="{left + w}" y="{height - 6}" text-anchor="end">{t_end:.0f} s</text>']
+    for i, (name, pts) in enumerate(series.items()):
+        colour = PALETTE[i % len(PALETTE)]
+        if pts:
+            out.append(f'<polyline fill="none" stroke="{colour}" stroke-width="1.5" '
+                       f'points="{" ".join(xy(t, v) for t, v in pts)}"/>')
+        out.append(f'<text x="{left + 6}" y="{12 + 14 * i}" fill="{colour}">{escape(name)}</text>')
+    out.append("</svg>")
+    return "".join(out)

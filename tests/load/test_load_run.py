@@ -111,6 +111,7 @@ def test_two_workers_merge_exactly_and_the_conformant_platform_passes(
     assert counts[("acd", "agent answer")] >= 1 and counts[("verify", "audio")] >= 1, counts
     assert counts[("recording", "found")] >= 1 and not failures[("recording", "found")], counts
     assert "summary.json:" in done.stdout and "set-up p95" in done.stdout, said  # progress and paths
+    assert "<svg" in (out / "load-report.html").read_text(encoding="utf-8")
 
 
 def test_a_missed_threshold_fails_the_run_and_says_why(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -9,8 +9,9 @@ cd "$(dirname "$0")"
 # detection; espeak-ng, sox: prompt generation; python3-venv: the virtual environment;
 # chromium, fonts-noto-cjk: the evidence report's PDF (Chinese fonts embedded) and its
 # screenshots; poppler-utils: the report tests look into the PDF (pdffonts, pdftoppm);
-# ffmpeg: decodes recordings stored as GSM, WAV49, MP3 or Ogg (Opus, Vorbis).
-APT_PACKAGES="kamailio kamailio-sqlite-modules libspandsp2 espeak-ng sox python3-venv chromium fonts-noto-cjk poppler-utils ffmpeg sipvicious"
+# ffmpeg: decodes recordings stored as GSM, WAV49, MP3 or Ogg (Opus, Vorbis); build-essential,
+# python3-dev: PyPI's pesq (PESQ scores) has no wheel and is compiled on install.
+APT_PACKAGES="kamailio kamailio-sqlite-modules libspandsp2 espeak-ng sox python3-venv chromium fonts-noto-cjk poppler-utils ffmpeg sipvicious build-essential python3-dev"
 
 missing=""
 for pkg in $APT_PACKAGES; do

@@ -11,7 +11,10 @@ figures are read as a call centre states them:
 * ``abandoned``: the share of calls waiting for an agent that none answered;
 * ``failed_calls``: the share of calls whose flow failed;
 * ``recordings_found`` and ``audio_verified``: of the calls in the verified
-  sample, the share whose recording was found, and whose every prompt matched.
+  sample, the share whose recording was found, and whose every prompt matched;
+* ``mos_min`` and ``loss_max``: from the calls' ``expect_quality`` figures (not
+  Locust's statistics: the workers send them to the master), the MOS the worst
+  5 % of the scored calls reached, and the packet loss of the worst 5 % of calls.
 
 A threshold whose figure has no sample (no call reached that stage) is not
 met: a run that never queued a call has not shown its speed of answer.
@@ -19,8 +22,11 @@ met: a run that never queued a call has not shown its speed of answer.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
 
 
 @dataclass(frozen=True)
@@ -58,6 +64,8 @@ THRESHOLDS: dict[str, tuple[bool, str]] = {
     "failed_calls": (False, "share"),
     "recordings_found": (True, "share"),
     "audio_verified": (True, "share"),
+    "mos_min": (True, "MOS"),
+    "loss_max": (False, "share"),
 }
 DEFAULT_THRESHOLDS = {"failed_calls": 0.0}  # a profile that gives none: every call must pass
 
@@ -86,9 +94,22 @@ def figures(stages: Mapping[tuple[str, str], StageFigures]) -> dict[str, Figure]
     }
 
 
+def quality_figures(calls: Sequence[Mapping[str, Any]]) -> dict[str, Figure]:
+    """From each call's ``expect_quality`` figures: the 5th percentile of the MOS of the calls
+    scored (the worst one in twenty), and the 95th percentile of the calls' packet loss."""
+    scores = [float(q["mos_lqo"]) for q in calls if q.get("mos_lqo") is not None]
+    losses = [float(q["loss_pct"]) / 100 for q in calls if q.get("loss_pct") is not None]
+    return {
+        "mos_min": Figure(float(np.percentile(scores, 5)) if scores else None, len(scores), "MOS"),
+        "loss_max": Figure(float(np.percentile(losses, 95)) if losses else None, len(losses), "share"),
+    }
+
+
 def show(value: float | None, unit: str) -> str:
     if value is None:
         return "no sample"
+    if unit == "MOS":
+        return f"MOS {value:.2f}"
     return f"{value:.3g}s" if unit == "s" else f"{value * 100:.4g}%"
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import shutil
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,8 @@ from harness.sip.controller import WaitTimeout
 from harness.sip.timeline import CallTimeline
 from harness.steps.expect_agent import ExpectAgentStep
 from harness.steps.expect_prompt import ExpectPromptStep
+from harness.steps.expect_quality import ExpectQualityStep
+from harness.steps.expect_quality import perform as expect_quality
 from harness.steps.expect_recording import ExpectRecordingStep
 from harness.steps.media import FLUSH_ALLOWANCE, POLL, capture
 from harness.steps.registry import BY_MODEL
@@ -60,6 +62,7 @@ class CallOutcome:
     stages: list[StageSeen] = field(default_factory=list)
     failure: str | None = None  # why the flow failed (an expectation) or could not decide (an error)
     error: bool = False  # the failure is the harness's (undecided), not the platform's
+    quality: dict[str, Any] | None = None  # expect_quality's figures: loss, jitter, MOS (sampled)
 
     @property
     def passed(self) -> bool:
@@ -67,7 +70,7 @@ class CallOutcome:
 
     def to_json(self) -> dict[str, Any]:
         return {"flow": self.flow, "sampled": self.sampled, "started": self.started,
-                "failure": self.failure, "error": self.error,
+                "failure": self.failure, "error": self.error, "quality": self.quality,
                 "stages": [[s.kind, s.name, round(s.ms, 1), s.error] for s in self.stages]}
 
 
@@ -171,12 +174,20 @@ def not_sampled(run: ScenarioRun, step: Any) -> dict[str, Any] | None:
     return {"skipped": "not in the verified sample"}
 
 
+def counters_only(run: ScenarioRun, step: ExpectQualityStep) -> dict[str, Any] | None:
+    """``expect_quality`` off the sample: loss and jitter from the stream's counters, no PESQ."""
+    if step.loss_max is None and step.jitter_max_ms is None:
+        return not_sampled(run, step)
+    return expect_quality(run, replace(step, prompt=None, mos_min=None))
+
+
 def kinds_for(sampled: bool) -> dict[type, Performer]:
     """The step kinds a load call runs with: every kind, with the load run's exceptions."""
     kinds: dict[type, Performer] = {**BY_MODEL, ExpectAgentStep: _Handler(agent_heard)}
     if not sampled:
         kinds[ExpectPromptStep] = _Handler(media_heard)
         kinds[ExpectRecordingStep] = _Handler(not_sampled)
+        kinds[ExpectQualityStep] = _Handler(counters_only)
     return kinds
 
 
@@ -202,6 +213,8 @@ def place(pool: Pool, flow: Scenario, target: Target, prompts: PromptLibrary | N
     finally:
         run.close()
     outcome.stages = stages(run, sampled, outcome.failure)
+    judged = [r.measurements for r in run.records if r.kind == "expect_quality" and "rx_packets" in r.measurements]
+    outcome.quality = judged[-1] if judged else None
     for state in run.calls.values():
         (pool.keep if outcome.failure else pool.discard)(state.timeline)
     if outcome.failure is None:

@@ -40,6 +40,8 @@ from harness.targets.model import PromptLibrary, Target
 from harness.targets.profile import load_prompt_library, load_target
 
 PROGRESS_EVERY = 5.0
+QUALITY_MESSAGE = "ccharness_quality"
+QUALITY: list[dict[str, Any]] = []  # every call's expect_quality figures (on the master, or the one process)
 AGENT_SETTLE = 2.0  # seconds between this worker's agents registering and its first call
 
 
@@ -107,6 +109,12 @@ class Controller:
         with self._log_lock:
             self._log.write(json.dumps(outcome.to_json(), ensure_ascii=False) + "\n")
             self._log.flush()
+        if outcome.quality is not None:  # not in Locust's statistics: to the master as a message
+            runner: Any = env.runner
+            if isinstance(runner, WorkerRunner):
+                runner.send_message(QUALITY_MESSAGE, outcome.quality)
+            else:
+                QUALITY.append(outcome.quality)
         return outcome
 
     def close(self) -> None:
@@ -157,7 +165,7 @@ def _quitting(environment: Environment, **_: Any) -> None:
     if isinstance(environment.runner, WorkerRunner):
         return
     opts = options(environment)
-    passed = summarise(environment, Path(opts.cc_load), Path(opts.cc_target), Path(opts.cc_out))
+    passed = summarise(environment, Path(opts.cc_load), Path(opts.cc_target), Path(opts.cc_out), QUALITY)
     if environment.process_exit_code != 2:  # a process that could not run calls said so already
         environment.process_exit_code = 0 if passed else 1
 
@@ -184,6 +192,9 @@ def _started(environment: Environment, **_: Any) -> None:
         _build(environment)
     if isinstance(environment.runner, WorkerRunner):
         return
+    if isinstance(environment.runner, MasterRunner) and QUALITY_MESSAGE not in environment.runner.custom_messages:
+        master: Any = environment.runner
+        master.register_message(QUALITY_MESSAGE, lambda msg, **_: QUALITY.append(dict(msg.data)))
     began = time.monotonic()
 
     def report() -> None:

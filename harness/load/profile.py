@@ -9,7 +9,6 @@ nothing starts until there are none.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,13 +17,13 @@ from harness.errors import ProfileError, SpecError, TargetError
 from harness.scenario.model import Scenario
 from harness.spec.checker import Checker, mapping
 from harness.spec.schema import Finding, closest, load_schema, validate
+from harness.spec.values import BadValue, parse_share
 from harness.spec.yamlmarks import DataPath, read_marked
 from harness.targets.model import Account, PromptLibrary, Target
 from harness.targets.seats import seat_account
 
 SCHEMA = Path(__file__).with_name("schema.yaml")
 SUFFIX = ".load.yaml"
-_PERCENT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
 
 
 @dataclass(frozen=True)
@@ -63,18 +62,10 @@ class LoadProfile:
 
 def ratio(text: Any) -> float:
     """``99%``, ``0.5%`` or a number from 0 to 1 -> a share from 0 to 1; ValueError otherwise."""
-    if isinstance(text, bool):
-        raise ValueError(f"{text} is not a share")
-    if isinstance(text, (int, float)):
-        value = float(text)
-    else:
-        match = _PERCENT.match(str(text))
-        if match is None:
-            raise ValueError(f"'{text}' is not a share")
-        value = float(match.group(1)) / 100
-    if not 0.0 <= value <= 1.0:
-        raise ValueError(f"{text} is not between 0 and 100%")
-    return value
+    try:
+        return parse_share(text)
+    except BadValue as bad:
+        raise ValueError(bad.message) from None
 
 
 def read_profile(path: Path) -> tuple[Checker, dict[str, Any], list[Finding]]:
@@ -193,7 +184,7 @@ def _thresholds(chk: Checker, spec: dict[str, Any]) -> dict[str, float]:
         if not chk.clean(at):
             continue
         out[name] = (chk.duration(at, value, allow_zero=True) if name in _DURATIONS
-                     else _share(chk, at, value))
+                     else float(value) if name == "mos_min" else _share(chk, at, value))
     return out
 
 

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from harness.checks.load import DEFAULT_THRESHOLDS, Figure, StageFigures, figures, judge, show
+from harness.checks.load import DEFAULT_THRESHOLDS, Figure, StageFigures, figures, judge, quality_figures, show
 from harness.errors import SpecError
 from harness.load.report import write_report
 
@@ -58,7 +58,8 @@ def _failure_rows(stats: Any) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda r: -int(r["count"]))
 
 
-def summarise(environment: Any, load_path: Path, target_path: Path, out: Path) -> bool:
+def summarise(environment: Any, load_path: Path, target_path: Path, out: Path,
+              quality: list[dict[str, Any]]) -> bool:
     """Judge the thresholds, print the summary, write ``summary.json``; True when all are met."""
     from harness.load.profile import load_profile
     from harness.targets.profile import load_prompt_library, load_target
@@ -72,7 +73,7 @@ def summarise(environment: Any, load_path: Path, target_path: Path, out: Path) -
         return False
     stats = environment.stats
     thresholds = profile.thresholds or DEFAULT_THRESHOLDS
-    figs = figures(stage_figures(stats))
+    figs = figures(stage_figures(stats)) | quality_figures(quality)
     verdicts = judge(thresholds, figs)
     passed = all(v.passed for v in verdicts)
     summary = {

@@ -199,6 +199,22 @@ class Engine:
         prm.duration = 160
         self.calls[handle].sendDtmf(prm)
 
+    def stream_stats(self, handle: str) -> dict[str, Any]:
+        """The call's audio stream as RTP and RTCP count it: what arrived, was lost or thrown away,
+        the receive jitter and the round-trip time (RTCP's; None before the first report)."""
+        call = self.calls[handle]
+        for index, media in enumerate(call.getInfo().media):
+            if media.type != pj.PJMEDIA_TYPE_AUDIO:
+                continue
+            rtcp = call.getStreamStat(index).rtcp
+            rx, jitter, rtt = rtcp.rxStat, rtcp.rxStat.jitterUsec, rtcp.rttUsec
+            return {"rx_packets": rx.pkt, "rx_lost": rx.loss, "rx_discarded": rx.discard,
+                    "rx_jitter_ms": round(jitter.mean / 1000, 2) if jitter.n else None,
+                    "rx_jitter_max_ms": round(jitter.max / 1000, 2) if jitter.n else None,
+                    "rtt_ms": round(rtt.mean / 1000, 2) if rtt.n else None,
+                    "tx_packets": rtcp.txStat.pkt}
+        raise RuntimeError(f"call {handle} has no audio stream")
+
     def _audio(self, handle: str) -> Any:
         call = self.calls[handle]
         if not call.media_ready:

@@ -163,6 +163,8 @@ class PhoneLoop:
             e.send_dtmf(cmd["handle"], cmd["digits"], cmd["method"])
         elif op == "play":
             self._play(cmd["handle"], cmd["path"], cmd.get("loop", False), cmd.get("name", ""))
+        elif op == "stats":  # the stream's counters, as an event on the call before the ack
+            e.emit("stats", call=cmd["handle"], **e.stream_stats(cmd["handle"]))
         elif op == "stop_play":
             e.stop_playing(cmd["handle"])
         elif op == "behave":  # how later incoming calls are treated (the carrier, call by call)

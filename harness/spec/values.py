@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 MAX_DURATION = 3600.0
 DTMF_DIGITS = "0123456789*#ABCD"
@@ -52,6 +52,26 @@ def parse_duration(value: str | float, allow_zero: bool = False) -> float:
     if seconds > MAX_DURATION:
         raise BadValue(f"{text}: must be at most 1 hour")
     return seconds
+
+
+_PERCENT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
+
+
+def parse_share(value: Any) -> float:
+    """``99%``, ``0.5 %`` or a number from 0 to 1 -> a share from 0 to 1."""
+    if isinstance(value, bool):
+        raise BadValue(f"{value} is not a share", "write a percentage such as 99% or 0.5%, or a number from 0 to 1")
+    if isinstance(value, (int, float)):
+        share = float(value)
+    else:
+        match = _PERCENT.match(str(value))
+        if match is None:
+            raise BadValue(f"'{value}' is not a share",
+                           "write a percentage such as 99% or 0.5%, or a number from 0 to 1")
+        share = float(match.group(1)) / 100
+    if not 0.0 <= share <= 1.0:
+        raise BadValue(f"{value} is not between 0 and 100%")
+    return share
 
 
 def parse_digits(text: str) -> str:

@@ -59,3 +59,18 @@ def test_set_up_percentile_is_of_answered_calls_only() -> None:
     refused = {("call", "set-up"): StageFigures(10, 10, 5.0, 6.0)}
     [verdict] = judge({"setup_p95": 1.0}, figures(refused))
     assert not verdict.passed and "no call reached" in verdict.text
+
+
+def test_quality_thresholds_read_the_calls_figures() -> None:
+    from harness.checks.load import quality_figures
+
+    calls = [{"mos_lqo": 4.4, "loss_pct": 0.0}] * 18 + [{"mos_lqo": 2.5, "loss_pct": 6.0}] * 2 + [
+        {"mos_lqo": None, "loss_pct": 0.0}]  # a call off the sample: counted for loss, not for MOS
+    figs = quality_figures(calls)
+    assert figs["mos_min"].of == 20 and figs["loss_max"].of == 21
+    [mos, loss] = judge({"mos_min": 3.5, "loss_max": 0.01}, figs)
+    assert not mos.passed and mos.text == "mos_min: MOS 2.50 over 20 (at least MOS 3.50): MISSED"
+    assert not loss.passed and "loss_max: 6% over 21 (at most 1%): MISSED" in loss.text
+    assert all(v.passed for v in judge({"mos_min": 2.0, "loss_max": 0.1}, figs))
+    [none] = judge({"mos_min": 3.0}, quality_figures([]))
+    assert not none.passed and "no call reached this stage" in none.text

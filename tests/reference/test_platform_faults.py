@@ -208,6 +208,27 @@ def test_ivr_dead_air(pair: Callable[..., Pair]) -> None:
     assert rms < 0.003, f"not silence before the greeting (rms {rms:.4f})"
 
 
+def media_counts(desk: Desk) -> Script:
+    """6 s of the greeting and menu (about 300 packets), then the caller's RTP counters."""
+    call = desk.dial(MAIN)
+    yield desk.until_answered(call)
+    yield desk.until_time(6.0)
+    before = len(call.events)
+    desk.board.command(call.phone, "stats", handle=call.handle)
+    stats = next(e.data for e in call.events[before:] if e.kind == "stats")
+    desk.drop(call)
+    yield desk.until_ended(call, 5.0)
+    return stats
+
+
+def test_media_lossy(pair: Callable[..., Pair]) -> None:
+    ok, bad = pair({}).run(media=media_counts)
+    assert ok["media"]["rx_packets"] >= 200 and ok["media"]["rx_lost"] <= 1, ok
+    # 5 % of about 300: 15 expected; fewer than 5 has a chance of about 2 in 1,000
+    assert bad["media"]["rx_lost"] >= 5, bad
+    assert bad["media"]["rx_lost"] / (bad["media"]["rx_packets"] + bad["media"]["rx_lost"]) < 0.15, bad
+
+
 def key_in_menu(desk: Desk) -> Script:
     """Press 1 in the main menu: is an agent offered, or does the menu play on?"""
     call = desk.dial(MAIN)

@@ -77,7 +77,7 @@ REPLAYED_AS: dict[str, type] = {
     "play": PlaysSound, "expect_hangup": WaitsForHangup, "wait": Performs, "hangup": Performs,
     # verdicts only, or calls and registrations of their own: the walk goes on without them
     "expect_register": Skips, "expect_call_refused": Skips, "expect_queue_entered": Skips,
-    "expect_offer_headers": Skips, "expect_seats": Skips,
+    "expect_offer_headers": Skips, "expect_seats": Skips, "expect_quality": Skips,
     "dial_out": Skips, "originate": Skips, "expect_carrier_call": Skips,  # outbound: no inbound prompt
     # agents, recordings, DTMF checks: the walk stops there, as it always has
     "expect_dtmf": Stops, "expect_agent": Stops, "expect_distribution": Stops, "play_marker": Stops,

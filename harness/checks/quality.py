@@ -1,0 +1,73 @@
+"""Call quality: what the caller's phone received, and how a prompt sounded when it arrived.
+
+Pure functions of one call's observations:
+
+* the audio stream's own counters as RTP and RTCP keep them in the caller's
+  phone: packets received and lost (sequence gaps), the receive jitter (RFC 3550's
+  estimate, mean), the round-trip time from RTCP reports;
+* an objective score for a prompt the platform played, as heard: PESQ (ITU-T P.862,
+  narrow-band, mapped to MOS-LQO by P.862.1) of the prompt's reference recording
+  against the stretch of the call where it was found.
+
+A limit the step or load profile does not give is not judged; a score that could
+not be taken (no prompt found) fails a ``mos_min`` rather than passing it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from harness.checks.verdict import Verdict, passed
+
+
+@dataclass(frozen=True)
+class MediaSeen:
+    rx_packets: int
+    rx_lost: int
+    rx_jitter_ms: float | None = None
+    rtt_ms: float | None = None
+    mos: float | None = None  # PESQ MOS-LQO of ``prompt`` as heard; None: not scored
+    prompt: str | None = None
+    why_unscored: str = ""  # when a prompt was asked for and no score came
+
+    @property
+    def loss(self) -> float:
+        """The share of the packets sent that never arrived."""
+        sent = self.rx_packets + self.rx_lost
+        return self.rx_lost / sent if sent else 0.0
+
+
+@dataclass(frozen=True)
+class QualityWanted:
+    mos_min: float | None = None
+    loss_max: float | None = None  # a share, 0.01 = 1 %
+    jitter_max_ms: float | None = None
+
+
+def figures(seen: MediaSeen) -> dict[str, object]:
+    return {"rx_packets": seen.rx_packets, "rx_lost": seen.rx_lost, "loss_pct": round(seen.loss * 100, 2),
+            "rx_jitter_ms": seen.rx_jitter_ms, "rtt_ms": seen.rtt_ms,
+            "mos_lqo": round(seen.mos, 2) if seen.mos is not None else None, "scored_prompt": seen.prompt}
+
+
+def quality_verdict(seen: MediaSeen, wanted: QualityWanted) -> Verdict:
+    """Every limit given, judged; the problems together, in a reviewer's words."""
+    problems = []
+    if seen.rx_packets == 0:
+        return Verdict("no audio arrived on the call (0 RTP packets received)", figures(seen))
+    if wanted.loss_max is not None and seen.loss > wanted.loss_max:
+        problems.append(f"{seen.loss * 100:.1f}% of the audio packets were lost ({seen.rx_lost} of "
+                        f"{seen.rx_packets + seen.rx_lost}; at most {wanted.loss_max * 100:g}% allowed)")
+    if wanted.jitter_max_ms is not None and seen.rx_jitter_ms is not None \
+            and seen.rx_jitter_ms > wanted.jitter_max_ms:
+        problems.append(f"the receive jitter was {seen.rx_jitter_ms:.1f} ms (at most "
+                        f"{wanted.jitter_max_ms:g} ms allowed)")
+    if wanted.mos_min is not None:
+        if seen.mos is None:
+            problems.append(f"no quality score: {seen.why_unscored or 'no prompt was scored'}")
+        elif seen.mos < wanted.mos_min:
+            problems.append(f"prompt '{seen.prompt}' scored MOS {seen.mos:.2f} as heard (PESQ, ITU-T "
+                            f"P.862; at least {wanted.mos_min:g} wanted)")
+    if problems:
+        return Verdict("poor call quality: " + "; ".join(problems), figures(seen))  # figures: a load run's
+    return passed(figures(seen))

@@ -1,0 +1,143 @@
+"""``expect_quality``: the call's audio arrives whole, and a prompt sounds as it should."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from harness.checks.quality import MediaSeen, QualityWanted, quality_verdict
+from harness.errors import AudioError, HarnessError
+from harness.runner.run import CallState, ScenarioRun
+from harness.scenario.context import LoadContext
+from harness.spec.checker import mapping
+from harness.spec.values import BadValue, parse_share
+from harness.spec.yamlmarks import DataPath, Mark
+from harness.steps.kind import Measurements, Said, Skips, StepKind, always
+from harness.steps.media import RATE, capture
+from harness.steps.recorded import NotConformant
+
+MATCHED = 0.6  # a prompt found at least this well is scored; below, it is not the prompt
+
+
+@dataclass(frozen=True)
+class ExpectQualityStep:
+    call: str
+    prompt: str | None = None
+    mos_min: float | None = None
+    loss_max: float | None = None
+    jitter_max_ms: float | None = None
+    mark: Mark | None = None
+
+
+SCHEMA = """
+description: Expect the call's audio to arrive whole, and a prompt to sound as it should.
+type: object
+x-hint: "e.g. expect_quality: {prompt: main_menu, mos_min: 3.8, loss_max: 1%}"
+additionalProperties: false
+properties:
+  call: {$ref: "#/$defs/call_ref", description: The call (default the most recent call placed); it must be up.}
+  prompt:
+    description: A prompt heard earlier on the call, scored with PESQ (ITU-T P.862) as it arrived.
+    type: string
+    minLength: 1
+  mos_min:
+    description: The lowest MOS-LQO the prompt may score (1 to 4.5; needs prompt).
+    type: number
+    minimum: 1
+    maximum: 4.5
+  loss_max:
+    description: The largest share of the audio packets that may be lost, e.g. 1%.
+    type: [string, number]
+  jitter_max:
+    $ref: "#/$defs/duration"
+    description: The largest mean receive jitter allowed, e.g. 30ms.
+"""
+
+
+def build(ctx: LoadContext, at: DataPath, body: Any, mark: Mark) -> ExpectQualityStep:
+    """``expect_quality: {call, prompt, mos_min, loss_max, jitter_max}``."""
+    fields = mapping(body)
+    prompt, mos = ctx.get(fields, at, "prompt"), ctx.get(fields, at, "mos_min")
+    if mos is not None and prompt is None:
+        ctx.report(at + ("mos_min",), "mos_min scores a prompt: name it", "add prompt: <a prompt heard earlier>")
+    loss = ctx.get(fields, at, "loss_max")
+    share = None
+    if loss is not None:
+        try:
+            share = parse_share(loss)
+        except BadValue as bad:
+            ctx.report(at + ("loss_max",), bad.message, bad.hint)
+    jitter = ctx.get(fields, at, "jitter_max")
+    if prompt is None and mos is None and loss is None and jitter is None:
+        ctx.report(at, "nothing to judge", "give loss_max, jitter_max, or prompt with mos_min")
+    return ExpectQualityStep(
+        call=ctx.call(at, fields),
+        prompt=ctx.prompt(at + ("prompt",), prompt) if prompt is not None else None,
+        mos_min=float(mos) if mos is not None else None,
+        loss_max=share,
+        jitter_max_ms=ctx.duration(at + ("jitter_max",), jitter) * 1000 if jitter is not None else None,
+        mark=mark,
+    )
+
+
+def stream_counters(run: ScenarioRun, state: CallState) -> dict[str, Any]:
+    """The caller's phone's counters for the call's audio stream, asked for now."""
+    tl = state.timeline
+    if tl.state != "CONFIRMED":
+        raise HarnessError(f"expect_quality on call {tl}: the call is not up (its counters go with it; "
+                           f"put the step before the hang-up)")
+    before = len(tl.events)
+    run.board.command(state.phone, "stats", handle=tl.handle)
+    return dict(next(e.data for e in tl.events[before:] if e.kind == "stats"))
+
+
+def score(run: ScenarioRun, state: CallState, prompt: str) -> tuple[float | None, str]:
+    """PESQ MOS-LQO of ``prompt`` where it was heard on the call, or why there is none."""
+    from harness.audio.prompt import match_prompt
+    from harness.audio.quality import mos_lqo
+    from harness.audio.wav import read_wav
+
+    assert run.prompts is not None
+    reference, _ = read_wav(run.prompts.prompts[prompt].file)
+    samples, _ = capture(state)
+    found = match_prompt(samples, reference)
+    if found is None or found.score < MATCHED:
+        return None, f"prompt '{prompt}' was not found on the call (best score {found.score if found else 0:.2f})"
+    heard = samples[int(found.start_s * RATE): int(found.start_s * RATE) + len(reference)]
+    try:
+        return mos_lqo(reference, heard), ""
+    except AudioError as exc:
+        return None, str(exc)
+
+
+def perform(run: ScenarioRun, step: ExpectQualityStep) -> Measurements:
+    state = run.call(step.call)
+    counters = stream_counters(run, state)
+    mos, why = score(run, state, step.prompt) if step.prompt else (None, "")
+    seen = MediaSeen(int(counters["rx_packets"]), int(counters["rx_lost"]), counters.get("rx_jitter_ms"),
+                     counters.get("rtt_ms"), mos, step.prompt, why)
+    verdict = quality_verdict(seen, QualityWanted(step.mos_min, step.loss_max, step.jitter_max_ms))
+    if verdict.problem is not None:
+        raise NotConformant(run, "expect_quality", verdict.problem, verdict.figures)  # figures kept
+    return verdict.figures
+
+
+def say(spec: Mapping[str, Any]) -> Said:
+    prompt = spec.get("prompt")
+    heard = f"，提示音「{prompt}」音质达标" if prompt else ""
+    return f"通话语音完整（丢包、抖动在限度内）{heard}", "the call's audio arrives whole" + (
+        f", and prompt '{prompt}' sounds as it should" if prompt else "")
+
+
+KIND = StepKind(
+    name="expect_quality",
+    model=ExpectQualityStep,
+    description="The call's audio arrives whole (loss, jitter) and a prompt scores a MOS (PESQ).",
+    schema=SCHEMA,
+    build=build,
+    run=perform,
+    say=say,
+    replay=always(Skips()),
+    shot=None,
+)

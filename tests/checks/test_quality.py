@@ -1,0 +1,38 @@
+"""Call quality verdicts from a call's stream counters and PESQ score (no call)."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.checks.quality import MediaSeen, QualityWanted, quality_verdict
+
+CLEAN = MediaSeen(rx_packets=500, rx_lost=0, rx_jitter_ms=0.4, rtt_ms=0.3, mos=4.4, prompt="main_menu")
+ALL = QualityWanted(mos_min=3.8, loss_max=0.01, jitter_max_ms=30.0)
+
+
+def test_a_clean_call_passes_with_its_figures() -> None:
+    verdict = quality_verdict(CLEAN, ALL)
+    assert verdict.passed
+    assert verdict.figures == {"rx_packets": 500, "rx_lost": 0, "loss_pct": 0.0, "rx_jitter_ms": 0.4,
+                               "rtt_ms": 0.3, "mos_lqo": 4.4, "scored_prompt": "main_menu"}
+
+
+@pytest.mark.parametrize(("seen", "words"), [
+    (MediaSeen(475, 25, 0.4, None, 4.4, "main_menu"), "5.0% of the audio packets were lost (25 of 500; at most 1%"),
+    (MediaSeen(500, 0, 42.0, None, 4.4, "main_menu"), "the receive jitter was 42.0 ms (at most 30 ms allowed)"),
+    (MediaSeen(500, 0, 0.4, None, 2.9, "main_menu"), "prompt 'main_menu' scored MOS 2.90 as heard (PESQ"),
+    (MediaSeen(500, 0, 0.4, None, None, "main_menu", "prompt 'main_menu' was not found on the call"),
+     "no quality score: prompt 'main_menu' was not found on the call"),
+    (MediaSeen(0, 0), "no audio arrived on the call (0 RTP packets received)"),
+])
+def test_each_limit_fails_in_a_reviewer_s_words_and_keeps_its_figures(seen: MediaSeen, words: str) -> None:
+    verdict = quality_verdict(seen, ALL)
+    assert not verdict.passed and verdict.problem is not None and words in verdict.problem, verdict.problem
+    assert verdict.figures["rx_packets"] == seen.rx_packets  # a load run reads them from a failure too
+
+
+def test_limits_not_given_are_not_judged() -> None:
+    lossy = MediaSeen(450, 50, 90.0, None, None, None)
+    assert quality_verdict(lossy, QualityWanted()).passed
+    assert not quality_verdict(lossy, QualityWanted(loss_max=0.05)).passed
+    assert lossy.loss == pytest.approx(0.1)

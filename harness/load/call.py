@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -40,6 +40,7 @@ from harness.steps.media import FLUSH_ALLOWANCE, POLL, capture
 from harness.steps.registry import BY_MODEL
 from harness.targets.model import PromptLibrary, Target
 
+T = TypeVar("T")
 HANGUP_WAIT = 5.0  # seconds for the calls a flow left up to end after it hangs them up
 SOUND_DBFS = -45.0  # a cheap check's floor: quieter than this is no prompt
 
@@ -112,11 +113,12 @@ def agent_heard(run: ScenarioRun, step: ExpectAgentStep) -> dict[str, Any] | Non
     """``expect_agent`` in a load run: the caller hears a load agent's pilot tone in time.
 
     The agent that answered may be another worker's phone, so the caller listens for it."""
-    from harness.audio.pilot import pilot_onset
+    from harness.audio.pilot import FRAME, NEEDED, pilot_onset
 
     state = run.call(step.call)
     tl = state.timeline
     began = time.monotonic()
+    scanned = [int(state.cursor * RATE)]  # where the next look starts (a pilot's length back)
 
     def heard() -> float | None:
         if tl.state == "DISCONNECTED":
@@ -124,11 +126,13 @@ def agent_heard(run: ScenarioRun, step: ExpectAgentStep) -> dict[str, Any] | Non
             raise run.fail("expect_agent", f"the call ended ({status[0]} {status[1]}) before an agent "
                            "answered" if status else "the call ended before an agent answered")
         samples, t0 = capture(state)
-        onset = pilot_onset(samples[int(state.cursor * RATE):])
-        return None if onset is None else t0 + state.cursor + onset / RATE
+        start = scanned[0]
+        onset = pilot_onset(samples[start:])
+        scanned[0] = max(start, len(samples) - NEEDED * FRAME)  # only new audio next time
+        return None if onset is None else t0 + (start + onset) / RATE
 
     try:
-        at = run.board.wait(heard, run.budget(step.within + FLUSH_ALLOWANCE),
+        at = run.board.wait(_every(POLL, heard), run.budget(step.within + FLUSH_ALLOWANCE),
                             lambda: "an agent on the line (the load agents' pilot tone)", timeline=tl)
     except WaitTimeout:
         raise run.fail("expect_agent", f"no agent answered within {step.within:g}s "
@@ -161,13 +165,26 @@ def media_heard(run: ScenarioRun, step: ExpectPromptStep) -> dict[str, Any] | No
         return end if len(samples) / RATE >= end else None
 
     try:
-        state.cursor = run.board.wait(sounded, run.budget(step.within + length + FLUSH_ALLOWANCE + POLL),
+        state.cursor = run.board.wait(_every(POLL, sounded), run.budget(step.within + length + FLUSH_ALLOWANCE + POLL),
                                       lambda: f"{length:.1f}s of sound for prompt {step.prompt!r}",
                                       timeline=state.timeline)
     except WaitTimeout as exc:
         raise run.fail("expect_prompt", f"the call did not carry prompt {step.prompt!r}'s "
                        f"{length:.1f}s of sound: {exc}") from None
     return {"checked": "media only (not in the verified sample)", "prompt_s": round(length, 2)}
+
+
+def _every(seconds: float, look: Callable[[], T | None]) -> Callable[[], T | None]:
+    """``look`` at most every ``seconds`` (a wait pumps events every 50 ms; a capture grows slower)."""
+    last = [float("-inf")]
+
+    def throttled() -> T | None:
+        if time.monotonic() - last[0] < seconds:
+            return None
+        last[0] = time.monotonic()
+        return look()
+
+    return throttled
 
 
 def not_sampled(run: ScenarioRun, step: Any) -> dict[str, Any] | None:

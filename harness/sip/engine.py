@@ -203,10 +203,11 @@ class Engine:
         """The call's audio stream as RTP and RTCP count it: what arrived, was lost or thrown away,
         the receive jitter and the round-trip time (RTCP's; None before the first report)."""
         call = self.calls[handle]
-        for index, media in enumerate(call.getInfo().media):
+        info = call.getInfo()  # held: its media vector lives only as long as it does
+        for media in info.media:
             if media.type != pj.PJMEDIA_TYPE_AUDIO:
                 continue
-            rtcp = call.getStreamStat(index).rtcp
+            rtcp = call.getStreamStat(media.index).rtcp
             rx, jitter, rtt = rtcp.rxStat, rtcp.rxStat.jitterUsec, rtcp.rttUsec
             return {"rx_packets": rx.pkt, "rx_lost": rx.loss, "rx_discarded": rx.discard,
                     "rx_jitter_ms": round(jitter.mean / 1000, 2) if jitter.n else None,

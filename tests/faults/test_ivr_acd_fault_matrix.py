@@ -50,6 +50,9 @@ MATRIX: dict[str, tuple[list[str], dict[str, str]]] = {
         "acd/seats": "the platform served 3 of the 4 declared seats at once"}),
     "seat_double_booked": (ACD + ["ivr/greeting_and_menu"], {
         "acd/seats": "offered a second call while busy (a seat booked twice)"}),
+    # call quality (issue 15): the lost packets are counted, and a scenario with no audio check passes
+    "media_lossy": (["ivr/prompt_quality", "security/wrong_password_refused"], {
+        "ivr/prompt_quality": "of the audio packets were lost"}),
     # outbound caller ID (issue 16): the outbound scenarios fail, an inbound one still passes
     "outbound_hides_caller_id": (OUTBOUND + ["acd/linear"], {s: "the caller ID is withheld" for s in OUTBOUND}),
     "outbound_wrong_caller_id": (OUTBOUND + ["acd/linear"], {

@@ -32,6 +32,7 @@ from harness.errors import HarnessError, SpecError
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 MARGIN = 60.0  # seconds past duration and the longest flow for Locust to stop and write its files
 MASTER_PORT = 5557
+WORKER_GRACE = 5.0  # seconds local workers may take to quit by themselves after their master
 
 
 def add_arguments(p: argparse.ArgumentParser, default_target: str) -> None:
@@ -128,11 +129,11 @@ def _worker(common: list[str], args: argparse.Namespace) -> subprocess.Popen[byt
 
 
 def _wait(procs: list[subprocess.Popen[bytes]], deadline: float, out: Path) -> int:
-    """Wait for every process within ``deadline`` seconds; the first one's status is the run's."""
+    """Wait for the first process (the master, or the only one) within ``deadline`` seconds, then
+    briefly for the others; the first one's status is the run's."""
     until = time.monotonic() + deadline
     try:
-        for p in procs:
-            p.wait(max(0.1, until - time.monotonic()))
+        procs[0].wait(max(0.1, until - time.monotonic()))
     except subprocess.TimeoutExpired:
         print(f"ccharness load: the run did not end within {deadline:.0f}s; stopping it "
               f"(logs in {out})", file=sys.stderr)
@@ -141,6 +142,16 @@ def _wait(procs: list[subprocess.Popen[bytes]], deadline: float, out: Path) -> i
     except KeyboardInterrupt:
         _stop(procs)
         raise
+    # The master has every worker's last report (each sent it when its callers stopped, and closed
+    # its phones); a local worker still sleeping out Locust's stop_timeout before it reads "quit"
+    # is stopped now rather than waited for.
+    end = time.monotonic() + WORKER_GRACE
+    for p in procs[1:]:
+        try:
+            p.wait(max(0.1, end - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            pass
+    _stop(procs[1:])
     code = procs[0].returncode
     return code if code in (0, 1) else 2
 

@@ -29,6 +29,7 @@ import gevent
 from locust import User, events, task
 from locust.env import Environment
 from locust.exception import StopUser
+from locust.rpc import Message as _Message
 from locust.runners import MasterRunner, WorkerRunner
 
 from harness.load.call import CallOutcome, place
@@ -210,7 +211,12 @@ def _started(environment: Environment, **_: Any) -> None:
         print(f"ccharness load: {options(environment).cc_duration:g}s are up: no new calls; "
               "waiting for the calls up to end", flush=True)
         runner: Any = environment.runner
+        workers = [c.id for c in runner.clients.all] if isinstance(runner, MasterRunner) else []
         runner.stop()
+        # A worker that reported it stopped is no longer among the master's clients, so quit()
+        # would not tell it to quit and it would wait for the master forever: tell each one.
+        for worker in workers:  # (it reads it after the stop_timeout it sleeps in its stop handler)
+            runner.server.send_to_client(_message("quit", None, worker))
         runner.quit()
 
     gevent.spawn(report)
@@ -219,6 +225,7 @@ def _started(environment: Environment, **_: Any) -> None:
 
 
 _events: Any = events  # Locust's event hooks are untyped
+_message: Any = _Message
 _events.init_command_line_parser.add_listener(_arguments)
 _events.test_start.add_listener(_started)
 _events.test_stop.add_listener(_stopped)

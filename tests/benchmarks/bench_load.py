@@ -3,16 +3,17 @@
     .venv/bin/python tests/benchmarks/bench_load.py [--callers 10 20 40] [--workers 1 2]
         [--duration 60] [--ref-workers 20] [--agents 12] [--sample 0.1] [--keep DIR]
 
-Starts one conformant reference platform on loopback (its own ports and state
-directory, stopped at the end) with ``workers.count`` media workers (each holds
+Starts a conformant reference platform on loopback for each row (its own ports and
+state directory, stopped after the row) with ``workers.count`` media workers (each holds
 two conversations) and ``--agents`` agent accounts in the sales queue, then for
 every (callers, workers) pair runs the command a user runs::
 
     ccharness load PROFILE --headless --workers N
 
 with a profile mixing the IVR flow (opening hours, 24 s; weight 3) and the
-sales-queue flow (an agent answers, talks 5-10 s; weight 1), callers ramped up
-over 5 s, ``--duration`` of calls, ``--sample`` of them verified fully. It
+sales-queue flow (an agent answers, talks 5-10 s; weight 1) -- on a fresh
+platform for every row, so one row's calls leave nothing to the next -- callers
+ramped up over 5 s, ``--duration`` of calls, ``--sample`` of them verified fully. It
 prints, per row: calls finished and failed (with the top cause), the most calls
 up at once (from the workers' call logs), set-up p95 and the mean speed of
 answer, the machine's CPU use during the calls (mean and peak of 1 s samples),
@@ -153,26 +154,28 @@ def main() -> int:
     ap.add_argument("--keep", type=Path, default=None)
     args = ap.parse_args()
     folder = args.keep or Path(tempfile.mkdtemp(prefix="bench-load-"))
+    folder.mkdir(parents=True, exist_ok=True)
     agents = [f"20{n:02d}" for n in range(1, args.agents + 1)]
-    ref = RefPlatform(folder / "platform", workers=args.ref_workers,
-                      overrides={"accounts.agents": agents, "queues.sales.agents": agents})
     limit = args.duration + 300.0
-    try:
-        ref.start()
-        os.environ.update(ref.secrets)
-        target = profile_for(ref, folder)
-        print(f"reference: {args.ref_workers} media workers ({2 * args.ref_workers} conversations), "
-              f"{args.agents} agents; {args.duration:g}s of calls a row; {psutil.cpu_count()} cores\n")
-        print("| callers | workers | calls | failed | most up at once | set-up p95 | ASA | CPU mean / peak "
-              "| phone processes at peak | exit | top failure |")
-        print("|---|---|---|---|---|---|---|---|---|---|---|")
-        for callers in args.callers:
-            profile = load_profile(folder, callers, args.duration, args.agents, args.sample)
-            for workers in args.workers:
-                result = run(target, profile, workers, folder / f"run-{callers}-{workers}", limit)
-                print(row(callers, workers, result), flush=True)
-    finally:
-        ref.stop()
+    print(f"reference: {args.ref_workers} media workers ({2 * args.ref_workers} conversations), "
+          f"{args.agents} agents, a fresh one a row; {args.duration:g}s of calls a row; "
+          f"{psutil.cpu_count()} cores\n")
+    print("| callers | workers | calls | failed | most up at once | set-up p95 | ASA | CPU mean / peak "
+          "| phone processes at peak | exit | top failure |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for callers in args.callers:
+        profile = load_profile(folder, callers, args.duration, args.agents, args.sample)
+        for workers in args.workers:
+            here = folder / f"run-{callers}-{workers}"
+            ref = RefPlatform(here / "platform", workers=args.ref_workers,
+                              overrides={"accounts.agents": agents, "queues.sales.agents": agents})
+            try:
+                ref.start()
+                os.environ.update(ref.secrets)
+                result = run(profile_for(ref, here), profile, workers, here / "run", limit)
+            finally:
+                ref.stop()
+            print(row(callers, workers, result), flush=True)
     print(f"\nruns kept in {folder}" if args.keep else "")
     return 0
 

@@ -43,6 +43,7 @@ from harness.targets.profile import load_prompt_library, load_target
 PROGRESS_EVERY = 5.0
 QUALITY_MESSAGE = "ccharness_quality"
 QUALITY: list[dict[str, Any]] = []  # every call's expect_quality figures (on the master, or the one process)
+MIN_CALL_GAP = 1.0  # seconds between the starts of one caller's calls, at least
 AGENT_SETTLE = 2.0  # seconds between this worker's agents registering and its first call
 
 
@@ -138,10 +139,11 @@ class Caller(User):
         self.cc = _controller
 
     def wait_time(self) -> float:
+        """The profile's pacing, and never two calls of one caller within MIN_CALL_GAP: a platform
+        that refuses at once (503) would otherwise be redialled in a tight loop, as no caller does."""
         pacing = self.cc.profile.pacing if hasattr(self, "cc") else None
-        if pacing is None:
-            return 0.0
-        return max(0.0, pacing - (time.monotonic() - self.last_start))
+        gap = max(MIN_CALL_GAP, pacing or 0.0)
+        return max(0.0, gap - (time.monotonic() - self.last_start))
 
     @task
     def call(self) -> None:

@@ -4,8 +4,9 @@ A Locust worker is one controller: it owns one switchboard, whose events a
 single pump thread (a greenlet under Locust's gevent) reads; every simulated
 call waits on what the pump delivered instead of reading the phones' channels
 itself, so no two waits ever read one channel. Callers' phones are shared: a
-phone holds at most ``CALLS_PER_PHONE`` calls (the pjsua2 wheel's limit), and
-a new one starts when every phone of an account is full. Agents are phones
+phone holds at most ``CALLS_PER_PHONE`` calls (one under the pjsua2 wheel's
+limit), a new one starts when every phone of an account is full, and a phone
+that died is replaced. Agents are phones
 that answer after ``answer_after``, play the pilot tone by which callers hear
 them (``harness/audio/pilot.py``), and hang up after a talk time drawn evenly
 between the profile's min and max. Calls that passed leave no files behind;
@@ -33,7 +34,9 @@ from harness.sip.controller import START_TIMEOUT, Phone, Switchboard
 from harness.sip.timeline import CallTimeline
 from harness.targets.model import Account, Target
 
-CALLS_PER_PHONE = 4  # PJSUA_MAX_CALLS of the pjsua2-python wheel
+CALLS_PER_PHONE = 3  # of the wheel's 4 (PJSUA_MAX_CALLS): pjsua frees an ended call's slot a moment
+# after it reports DISCONNECTED, and a call placed into that moment is refused (PJ_ETOOMANY; measured
+# with 40 callers on one worker, bench_load.py)
 REGISTER_TIMEOUT = 10.0
 PUMP_SLICE = 0.05
 KEEP_ENDED = 30.0  # seconds an ended agent leg stays readable (for attribution) before it is dropped
@@ -131,6 +134,7 @@ class Pool:
         self._stop = threading.Event()
         self._keep: set[str] = set()  # capture files of failed calls
         self._calls = itertools.count(1)
+        self._phones = itertools.count(1)
         if agents is not None and agent_accounts:
             self._start_agents(agents, agent_accounts)
         self._tending = threading.Thread(target=self._tend_agents, name="load-agents", daemon=True)
@@ -144,11 +148,12 @@ class Pool:
         with starting:  # one phone of an account starts at a time; the others wait for it
             with self._lock:
                 lines = self._lines.setdefault(account.name, [])
+                lines[:] = [line for line in lines if self._alive(line.phone)]  # a dead phone is replaced
                 free = next((line for line in lines if line.busy < CALLS_PER_PHONE), None)
                 if free is not None:
                     free.busy += 1
                     return free.phone
-            name = f"caller-{account.name}-{len(lines) + 1}"
+            name = f"caller-{account.name}-{next(self._phones)}"
             setup = phone_setup(name, self.target, account, True, self.work_dir)
             self.board.start([setup])
             if setup.account is not None and setup.account.registrar:
@@ -160,6 +165,10 @@ class Pool:
     def next_call(self) -> int:
         """A number for the next simulated call: its folder's name."""
         return next(self._calls)
+
+    def _alive(self, name: str) -> bool:
+        phone = self.board.phones.get(name)
+        return phone is not None and phone.dead is None and phone.proc.poll() is None
 
     def release(self, phone: str) -> None:
         with self._lock:

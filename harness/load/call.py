@@ -3,11 +3,14 @@
 A flow is an ordinary scenario run with the step kinds everyone uses, except
 where a load run must differ:
 
-* its caller's phone is leased from the pool, and its agents are the pool's
-  (``expect_agent`` accepts any of them: in a load run, whoever is free answers);
+* its caller's phone is leased from the pool, and no agent of its own starts:
+  the load profile's agents answer every flow's queued calls, and
+  ``expect_agent`` is met when the caller hears one (their pilot tone,
+  ``harness/audio/pilot.py``), since it may be another worker's phone;
 * a call that is not in the verified sample is checked cheaply: ``expect_prompt``
   only asks that sound as long as the prompt arrived in time (media flowing,
-  no prompt matching), and ``expect_recording`` is left to the sampled calls.
+  no prompt matching), ``expect_recording`` is left to the sampled calls, and
+  ``expect_quality`` judges the stream's counters without a PESQ score.
 
 What the call did comes back as a :class:`CallOutcome`, plain data that the
 Locust side turns into request events and the worker's call log.
@@ -17,16 +20,17 @@ from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 
 from harness.audio.pcm import RATE
 from harness.errors import ExpectationFailed, HarnessError
 from harness.load.pool import Pool
+from harness.prompts.cut import SOUND_DBFS
 from harness.runner.run import Performer, ScenarioRun, StepRecord, step_kind
 from harness.scenario.model import Scenario
 from harness.sip.controller import WaitTimeout
@@ -36,13 +40,11 @@ from harness.steps.expect_prompt import ExpectPromptStep
 from harness.steps.expect_quality import ExpectQualityStep
 from harness.steps.expect_quality import perform as expect_quality
 from harness.steps.expect_recording import ExpectRecordingStep
-from harness.steps.media import FLUSH_ALLOWANCE, POLL, capture
+from harness.steps.media import FLUSH_ALLOWANCE, POLL, capture, every
 from harness.steps.registry import BY_MODEL
 from harness.targets.model import PromptLibrary, Target
 
-T = TypeVar("T")
 HANGUP_WAIT = 5.0  # seconds for the calls a flow left up to end after it hangs them up
-SOUND_DBFS = -45.0  # a cheap check's floor: quieter than this is no prompt
 
 
 @dataclass(frozen=True)
@@ -64,10 +66,6 @@ class CallOutcome:
     failure: str | None = None  # why the flow failed (an expectation) or could not decide (an error)
     error: bool = False  # the failure is the harness's (undecided), not the platform's
     quality: dict[str, Any] | None = None  # expect_quality's figures: loss, jitter, MOS (sampled)
-
-    @property
-    def passed(self) -> bool:
-        return self.failure is None
 
     def to_json(self) -> dict[str, Any]:
         return {"flow": self.flow, "sampled": self.sampled, "started": self.started,
@@ -132,7 +130,7 @@ def agent_heard(run: ScenarioRun, step: ExpectAgentStep) -> dict[str, Any] | Non
         return None if onset is None else t0 + (start + onset) / RATE
 
     try:
-        at = run.board.wait(_every(POLL, heard), run.budget(step.within + FLUSH_ALLOWANCE),
+        at = run.board.wait(every(POLL, heard), run.budget(step.within + FLUSH_ALLOWANCE),
                             lambda: "an agent on the line (the load agents' pilot tone)", timeline=tl)
     except WaitTimeout:
         raise run.fail("expect_agent", f"no agent answered within {step.within:g}s "
@@ -165,26 +163,13 @@ def media_heard(run: ScenarioRun, step: ExpectPromptStep) -> dict[str, Any] | No
         return end if len(samples) / RATE >= end else None
 
     try:
-        state.cursor = run.board.wait(_every(POLL, sounded), run.budget(step.within + length + FLUSH_ALLOWANCE + POLL),
+        state.cursor = run.board.wait(every(POLL, sounded), run.budget(step.within + length + FLUSH_ALLOWANCE + POLL),
                                       lambda: f"{length:.1f}s of sound for prompt {step.prompt!r}",
                                       timeline=state.timeline)
     except WaitTimeout as exc:
         raise run.fail("expect_prompt", f"the call did not carry prompt {step.prompt!r}'s "
                        f"{length:.1f}s of sound: {exc}") from None
     return {"checked": "media only (not in the verified sample)", "prompt_s": round(length, 2)}
-
-
-def _every(seconds: float, look: Callable[[], T | None]) -> Callable[[], T | None]:
-    """``look`` at most every ``seconds`` (a wait pumps events every 50 ms; a capture grows slower)."""
-    last = [float("-inf")]
-
-    def throttled() -> T | None:
-        if time.monotonic() - last[0] < seconds:
-            return None
-        last[0] = time.monotonic()
-        return look()
-
-    return throttled
 
 
 def not_sampled(run: ScenarioRun, step: Any) -> dict[str, Any] | None:
@@ -247,7 +232,7 @@ def stages(run: ScenarioRun, sampled: bool, failure: str | None) -> list[StageSe
     if first is not None:
         out.append(_setup(first.timeline, answered))
     for record in run.records:
-        out.extend(_step_stages(run, record, answered))
+        out.extend(_step_stages(run, record))
     wanted = sum(1 for s in run.scenario.steps if step_kind(s) in _AUDIO_CHECKS)
     if sampled and wanted:
         heard = [r for r in run.records if r.kind in _AUDIO_CHECKS]
@@ -276,7 +261,7 @@ def _setup(tl: CallTimeline, answered: float | None) -> StageSeen:
     return StageSeen("call", "set-up", (time.monotonic() - tl.t0) * 1000, why)
 
 
-def _step_stages(run: ScenarioRun, record: StepRecord, answered: float | None) -> list[StageSeen]:
+def _step_stages(run: ScenarioRun, record: StepRecord) -> list[StageSeen]:
     ms = (record.ended - record.started) * 1000
     error = None if record.status == "passed" else record.detail or record.status
     if record.kind == "expect_prompt":

@@ -177,9 +177,6 @@ class Pool:
                     if line.phone == phone:
                         line.busy = max(0, line.busy - 1)
 
-    def phones_started(self) -> int:
-        return len(self.board.phones)
-
     def keep(self, timeline: CallTimeline) -> None:
         """Keep this call's capture: it is a failed call's evidence."""
         if timeline.capture_path:
@@ -203,9 +200,6 @@ class Pool:
             if setup.account is not None and setup.account.registrar:
                 self._registered(self.board.phones[setup.name], account)
             self.agents[account.name] = _Agent(setup.name)
-
-    def agent_phones(self) -> dict[str, str]:
-        return {name: a.phone for name, a in self.agents.items()}
 
     def _tend_agents(self) -> None:
         """Hang up each answered agent call after its talk time; forget legs long ended."""

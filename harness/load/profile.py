@@ -60,14 +60,6 @@ class LoadProfile:
         return self.callers / self.rate if self.rate else None
 
 
-def ratio(text: Any) -> float:
-    """``99%``, ``0.5%`` or a number from 0 to 1 -> a share from 0 to 1; ValueError otherwise."""
-    try:
-        return parse_share(text)
-    except BadValue as bad:
-        raise ValueError(bad.message) from None
-
-
 def read_profile(path: Path) -> tuple[Checker, dict[str, Any], list[Finding]]:
     """The profile's document, checked against the schema only."""
     doc = read_marked(path, "a load profile needs at least callers:, duration: and flows:")
@@ -84,6 +76,10 @@ def default_target(path: Path) -> Path | None:
         chk, data, _ = read_profile(path)
     except SpecError:
         return None
+    return _named_target(chk, data, path)
+
+
+def _named_target(chk: Checker, data: dict[str, Any], path: Path) -> Path | None:
     given = chk.get(data, (), "target")
     return (path.parent / given).resolve() if isinstance(given, str) else None
 
@@ -120,7 +116,7 @@ def load_profile(path: Path, target: Target, prompts: PromptLibrary | None) -> L
     profile = LoadProfile(
         path=path,
         name=str(chk.get(data, (), "name") or path.name.removesuffix(SUFFIX)),
-        target=default_target(path),
+        target=_named_target(chk, data, path),
         callers=count,
         spawn_rate=float(chk.get(callers, ("callers",), "spawn_rate") or count),
         rate=chk.get(callers, ("callers",), "rate"),
@@ -192,7 +188,7 @@ def _share(chk: Checker, at: DataPath, value: Any) -> float:
     if not chk.clean(at):
         return 0.0
     try:
-        return ratio(value)
-    except ValueError as bad:
-        chk.report(at, str(bad), "write a percentage such as 99% or 0.5%, or a number from 0 to 1")
+        return parse_share(value)
+    except BadValue as bad:
+        chk.report(at, bad.message, bad.hint)
         return 0.0

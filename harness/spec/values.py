@@ -54,23 +54,23 @@ def parse_duration(value: str | float, allow_zero: bool = False) -> float:
     return seconds
 
 
+_SHARE_HINT = "write a percentage such as 99% or 0.5%, or a number from 0 to 1"
 _PERCENT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
 
 
 def parse_share(value: Any) -> float:
     """``99%``, ``0.5 %`` or a number from 0 to 1 -> a share from 0 to 1."""
     if isinstance(value, bool):
-        raise BadValue(f"{value} is not a share", "write a percentage such as 99% or 0.5%, or a number from 0 to 1")
+        raise BadValue(f"{value} is not a share", _SHARE_HINT)
     if isinstance(value, (int, float)):
         share = float(value)
     else:
         match = _PERCENT.match(str(value))
         if match is None:
-            raise BadValue(f"'{value}' is not a share",
-                           "write a percentage such as 99% or 0.5%, or a number from 0 to 1")
+            raise BadValue(f"'{value}' is not a share", _SHARE_HINT)
         share = float(match.group(1)) / 100
     if not 0.0 <= share <= 1.0:
-        raise BadValue(f"{value} is not between 0 and 100%")
+        raise BadValue(f"{value} is not between 0 and 100%", _SHARE_HINT)
     return share
 
 

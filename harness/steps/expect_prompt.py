@@ -14,7 +14,7 @@ from harness.sip.controller import WaitTimeout
 from harness.spec.checker import mapping
 from harness.spec.yamlmarks import DataPath, Mark
 from harness.steps.kind import ListensForPrompt, Measurements, Replayed, Said, StepKind
-from harness.steps.media import FLUSH_ALLOWANCE, LATE_MARGIN, POLL, RATE, capture
+from harness.steps.media import FLUSH_ALLOWANCE, LATE_MARGIN, POLL, RATE, capture, every
 
 
 @dataclass(frozen=True)
@@ -70,20 +70,16 @@ def perform(run: ScenarioRun, step: ExpectPromptStep) -> Measurements:
     want = PromptWanted(step.prompt, str(ref_path), len(reference) / RATE, step.within,
                         step.min_score, began=time.monotonic())
     looks: list[PromptLook] = []
-    last_check = [0.0]
 
     def heard() -> PromptLook | None:
-        if time.monotonic() - last_check[0] < POLL:
-            return None
-        last_check[0] = time.monotonic()
         samples, t0 = capture(state)
         match = match_prompt(samples[int(state.cursor * RATE):], reference)
         looks.append(PromptLook(match, state.cursor, t0, len(samples) / RATE))
         return looks[-1] if prompt_heard(looks[-1], want) else None
 
     try:
-        look = run.board.wait(heard, run.budget(step.within + LATE_MARGIN + want.length_s + FLUSH_ALLOWANCE),
-                              lambda: f"prompt {step.prompt!r}", timeline=state.timeline)
+        listen = run.budget(step.within + LATE_MARGIN + want.length_s + FLUSH_ALLOWANCE)
+        look = run.board.wait(every(POLL, heard), listen, lambda: f"prompt {step.prompt!r}", timeline=state.timeline)
         state.cursor = look.end_s
     except WaitTimeout:
         pass  # the verdict says what was heard instead

@@ -13,15 +13,32 @@ WAV writer every few hundred milliseconds), hence the small flush allowance.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from typing import TypeVar
 
 import numpy as np
 
 from harness.runner.run import CallState, ScenarioRun
 
+T = TypeVar("T")
 RATE = 8000
 FLUSH_ALLOWANCE = 1.0  # seconds the capture file may lag the call
 POLL = 0.2  # seconds between analyses of a growing capture
 LATE_MARGIN = 5.0  # keep listening this long past ``within``, to tell "late" from "never"
+
+
+def every(seconds: float, look: Callable[[], T | None]) -> Callable[[], T | None]:
+    """``look`` at most every ``seconds``, else None: a wait pumps events every 50 ms, and a
+    growing capture is worth analysing only every POLL."""
+    last = [float("-inf")]
+
+    def throttled() -> T | None:
+        if time.monotonic() - last[0] < seconds:
+            return None
+        last[0] = time.monotonic()
+        return look()
+
+    return throttled
 
 
 def idle(run: ScenarioRun, seconds: float) -> None:

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from harness.errors import ProfileError
-from harness.load.profile import load_profile, ratio
+from harness.load.profile import load_profile
+from harness.spec.values import parse_share
 from harness.targets.model import PromptLibrary, Target
 from harness.targets.profile import load_prompt_library, load_target
 
@@ -114,13 +115,13 @@ def test_a_flow_is_one_caller_s_call(tmp_path: Path, reference: tuple[Target, Pr
 
 @pytest.mark.parametrize(("text", "share"), [("99%", 0.99), ("0.5 %", 0.005), (1, 1.0), (0.25, 0.25)])
 def test_ratio(text: object, share: float) -> None:
-    assert ratio(text) == pytest.approx(share)
+    assert parse_share(text) == pytest.approx(share)
 
 
 @pytest.mark.parametrize("text", ["101%", "-1%", 1.5, "half", True])
 def test_ratio_refuses(text: object) -> None:
     with pytest.raises(ValueError):
-        ratio(text)
+        parse_share(text)
 
 
 def test_agents_by_count_come_from_the_seat_accounts(tmp_path: Path,

@@ -55,7 +55,7 @@ def add_arguments(p: argparse.ArgumentParser, default_target: str) -> None:
 def main(args: argparse.Namespace, default_target: Path, reports: Path) -> int:
     from harness.load.profile import default_target as profile_target
     from harness.load.profile import load_profile
-    from harness.runner.platform import managed_platform
+    from harness.runner.platform import REFERENCE_STATE, ReferenceSize, managed_platform, reference
     from harness.targets.profile import load_prompt_library, load_target
 
     path = Path(args.profile).resolve()
@@ -80,7 +80,11 @@ def main(args: argparse.Namespace, default_target: Path, reports: Path) -> int:
     with ExitStack() as stack:
         try:
             if not args.worker:
-                stack.enter_context(managed_platform(target, prompts, out / "platform"))
+                agents = tuple(a.username for a in profile.agents.accounts) if profile.agents else ()
+                size = ReferenceSize(profile.callers, agents)
+                stack.enter_context(managed_platform(target, prompts, out / "platform", size=size))
+                if target.managed == "reference":  # sized for this load, or the user's own as it runs
+                    print(f"ccharness load: {reference('status', REFERENCE_STATE).stdout.strip()}", flush=True)
         except HarnessError as exc:
             print(f"ccharness load: {exc}", file=sys.stderr)
             return 2

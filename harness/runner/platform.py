@@ -9,11 +9,13 @@ platform exists.  It is a phone like any other, run in its own process.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from harness.errors import TargetError
@@ -59,17 +61,30 @@ def peer_setup(target: Target, library: PromptLibrary | None, work_dir: Path) ->
     )
 
 
+@dataclass(frozen=True)
+class ReferenceSize:
+    """What a load run needs of the reference: ``calls`` conversations at once, and these
+    agent usernames (only they) in its queues."""
+
+    calls: int
+    agents: tuple[str, ...] = ()
+
+    def args(self) -> list[str]:
+        return ["--size-for", str(self.calls), "--agents", ",".join(self.agents)]
+
+
 @contextmanager
 def managed_platform(target: Target, library: PromptLibrary | None, work_dir: Path,
-                     faults: tuple[str, ...] = ()) -> Iterator[None]:
-    """Run what the profile says the harness manages for as long as the block lasts."""
+                     faults: tuple[str, ...] = (), size: ReferenceSize | None = None) -> Iterator[None]:
+    """Run what the profile says the harness manages for as long as the block lasts; a reference
+    the harness starts is sized by ``size`` (a load run's)."""
     if faults and target.managed != "reference":
         raise TargetError(f"faults {list(faults)} need the reference platform; {target.path} is not it")
     if target.managed == "none":
         yield
         return
     if target.managed == "reference":
-        with reference_platform(REFERENCE_STATE, faults):
+        with reference_platform(REFERENCE_STATE, faults, size):
             yield
         return
     board = Switchboard(work_dir / "peer")
@@ -116,6 +131,12 @@ def load_secrets(path: Path) -> None:
             os.environ.setdefault(key, value)
 
 
+def _running_calls(status_line: str) -> int | None:
+    """The conversations a running reference holds at once (``... (6 concurrent calls) ...``)."""
+    found = re.search(r"\((\d+) concurrent calls\)", status_line)
+    return int(found.group(1)) if found else None
+
+
 def _running_faults(status_line: str) -> set[str]:
     """The faults named in ``status`` output (``..., faults: a, b`` or ``faults: none``)."""
     text = status_line.rsplit("faults:", 1)[-1].split(" -- ")[0].strip()
@@ -123,8 +144,9 @@ def _running_faults(status_line: str) -> set[str]:
 
 
 @contextmanager
-def reference_platform(state_dir: Path, faults: tuple[str, ...] = ()) -> Iterator[None]:
-    """Use the running reference platform, or start it and stop it afterwards."""
+def reference_platform(state_dir: Path, faults: tuple[str, ...] = (),
+                       size: ReferenceSize | None = None) -> Iterator[None]:
+    """Use the running reference platform, or start it (sized by ``size``) and stop it afterwards."""
     started = False
     status = reference("status", state_dir)
     running = _running_faults(status.stdout) if status.returncode == 0 else None
@@ -134,8 +156,15 @@ def reference_platform(state_dir: Path, faults: tuple[str, ...] = ()) -> Iterato
             f"the reference platform is already running with faults: {', '.join(sorted(running)) or 'none'}, "
             f"but this run asks for: {want}; a run against it would not judge what was asked "
             "(hint: ccharness reference down, then run again)")
+    holds = _running_calls(status.stdout) if status.returncode == 0 else None
+    if size is not None and holds is not None and holds < size.calls:
+        raise TargetError(
+            f"the reference platform is already running and holds {holds} calls at once, but this "
+            f"load runs {size.calls} callers; its refusals would be counted as failures "
+            "(hint: ccharness reference down, then run again: the load starts one sized for it)")
     if status.returncode != 0:
-        result = reference("up", state_dir, *[a for f in faults for a in ("--fault", f)])
+        sized = size.args() if size is not None else []
+        result = reference("up", state_dir, *[a for f in faults for a in ("--fault", f)], *sized)
         if result.returncode != 0:
             raise TargetError(f"the reference platform did not start:\n{result.stderr or result.stdout}")
         started = True

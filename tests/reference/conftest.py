@@ -75,9 +75,11 @@ class RefPlatform:
         faults: tuple[str, ...] = (),
         workers: int = 3,
         overrides: dict[str, Any] | None = None,
+        up_args: tuple[str, ...] = (),
     ) -> None:
         self.state_dir = state_dir
         self.faults = faults
+        self.up_args = up_args  # more options for ``up`` (``--size-for``, ``--agents``)
         self.ports = reserve_ports(workers)
         self.overrides = {**self.ports.overrides, **(overrides or {})}
         self.sip_port = self.ports.base
@@ -97,7 +99,7 @@ class RefPlatform:
     def launch(self) -> RefPlatform:
         """Run ``up`` in the background (``ready`` waits for it)."""
         args = ["up", "--state-dir", str(self.state_dir), "--overrides", json.dumps(self.overrides)]
-        args += [a for f in self.faults for a in ("--fault", f)]
+        args += [a for f in self.faults for a in ("--fault", f)] + list(self.up_args)
         self._up = subprocess.Popen(_cli(*args), cwd=PROJECT, stdout=subprocess.PIPE,
                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True)
         return self

@@ -324,3 +324,26 @@ def test_make_prompts_regenerates_the_committed_files(tmp_path: Path) -> None:
     assert made == sorted(p.name for p in PROMPTS.glob("*.wav"))
     for name in made:
         assert (tmp_path / name).read_bytes() == (PROMPTS / name).read_bytes(), name
+
+
+# -- sized for a load (up --size-for CALLS --agents ...) ------------------------------------------
+def test_sizing_for_a_load_adds_workers_past_the_trunk_port_and_puts_the_load_agents_in_every_queue(
+) -> None:
+    from fixtures.reference.sizing import sizing_overrides
+
+    path = REFERENCE / "platform.yaml"
+    base = load_config(path)
+    assert (base.workers.count, base.workers.first_port, base.outbound.trunk_port) == (3, 5170, 5190)
+    agents = tuple(f"20{n:02d}" for n in range(1, 13))
+    sized = sizing_overrides(path, 40, agents, {})
+    # 21 workers from 5170 would reach the trunk's 5190: they start after it.
+    assert sized["workers.count"] == 21 and sized["workers.first_port"] == 5191
+    config = load_config(path, sized)  # raises on any clash
+    assert config.agents == agents
+    assert {n: q.acd.agents for n, q in config.queues.items()} == {n: agents for n in config.queues}
+    # A small load leaves the pool as it is; the bound is the config's own.
+    assert "workers.count" not in sizing_overrides(path, 4, (), {})
+    assert sizing_overrides(path, 1000, (), {})["workers.count"] == 64
+    # Other overrides (a test's ports) are kept and sized around.
+    moved = sizing_overrides(path, 10, (), {"workers.first_port": 7001, "sip_port": 7000})
+    assert moved["workers.first_port"] == 7001 and moved["workers.count"] == 6

@@ -7,7 +7,10 @@ Pure functions of one call's observations:
   estimate, mean), the round-trip time from RTCP reports;
 * an objective score for a prompt the platform played, as heard: PESQ (ITU-T P.862,
   narrow-band, mapped to MOS-LQO by P.862.1) of the prompt's reference recording
-  against the stretch of the call where it was found.
+  against the stretch of the call where it was found;
+* the one-way (mouth-to-ear) delay through the platform: from when one party's
+  phone started playing its audio marker to where the marker begins in what the
+  other party's phone received.
 
 A limit the step or load profile does not give is not judged; a score that could
 not be taken (no prompt found) fails a ``mos_min`` rather than passing it.
@@ -29,6 +32,9 @@ class MediaSeen:
     mos: float | None = None  # PESQ MOS-LQO of ``prompt`` as heard; None: not scored
     prompt: str | None = None
     why_unscored: str = ""  # when a prompt was asked for and no score came
+    delay_ms: float | None = None  # one-way, a marker's play to its arrival; None: not measured
+    delay_path: str = ""  # "caller -> agent"
+    why_no_delay: str = ""  # when a delay was asked for and none was measured
 
     @property
     def loss(self) -> float:
@@ -42,12 +48,15 @@ class QualityWanted:
     mos_min: float | None = None
     loss_max: float | None = None  # a share, 0.01 = 1 %
     jitter_max_ms: float | None = None
+    delay_max_ms: float | None = None
 
 
 def figures(seen: MediaSeen) -> dict[str, object]:
     return {"rx_packets": seen.rx_packets, "rx_lost": seen.rx_lost, "loss_pct": round(seen.loss * 100, 2),
             "rx_jitter_ms": seen.rx_jitter_ms, "rtt_ms": seen.rtt_ms,
-            "mos_lqo": round(seen.mos, 2) if seen.mos is not None else None, "scored_prompt": seen.prompt}
+            "mos_lqo": round(seen.mos, 2) if seen.mos is not None else None, "scored_prompt": seen.prompt,
+            "one_way_delay_ms": round(seen.delay_ms, 1) if seen.delay_ms is not None else None,
+            "delay_path": seen.delay_path or None}
 
 
 def quality_verdict(seen: MediaSeen, wanted: QualityWanted) -> Verdict:
@@ -68,6 +77,12 @@ def quality_verdict(seen: MediaSeen, wanted: QualityWanted) -> Verdict:
         elif seen.mos < wanted.mos_min:
             problems.append(f"prompt '{seen.prompt}' scored MOS {seen.mos:.2f} as heard (PESQ, ITU-T "
                             f"P.862; at least {wanted.mos_min:g} wanted)")
+    if wanted.delay_max_ms is not None:
+        if seen.delay_ms is None:
+            problems.append(f"no one-way delay measured: {seen.why_no_delay or 'no marker was heard'}")
+        elif seen.delay_ms > wanted.delay_max_ms:
+            problems.append(f"the one-way delay ({seen.delay_path}) was {seen.delay_ms:.0f} ms (at most "
+                            f"{wanted.delay_max_ms:g} ms allowed; ITU-T G.114 calls up to 150 ms transparent)")
     if problems:
         return Verdict("poor call quality: " + "; ".join(problems), figures(seen))  # figures: a load run's
     return passed(figures(seen))

@@ -1,4 +1,5 @@
-"""``expect_quality``: the call's audio arrives whole, and a prompt sounds as it should."""
+"""``expect_quality``: the call's audio arrives whole, a prompt sounds as it should, and the
+one-way delay between caller and agent stays within bounds."""
 
 from __future__ import annotations
 
@@ -6,15 +7,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from harness.audio.marker import Marker
 from harness.checks.quality import MediaSeen, QualityWanted, quality_verdict
 from harness.errors import AudioError, HarnessError
 from harness.runner.run import CallState, ScenarioRun
 from harness.scenario.context import LoadContext
+from harness.sip.controller import WaitTimeout
+from harness.sip.timeline import CallTimeline
 from harness.spec.checker import mapping
 from harness.spec.values import BadValue, parse_share
 from harness.spec.yamlmarks import DataPath, Mark
 from harness.steps.kind import Measurements, Said, Skips, StepKind, always
-from harness.steps.media import RATE, capture
+from harness.steps.media import FLUSH_ALLOWANCE, POLL, RATE, capture, every
 from harness.steps.recorded import NotConformant
 
 MATCHED = 0.6  # a prompt found at least this well is scored; below, it is not the prompt
@@ -27,6 +31,7 @@ class ExpectQualityStep:
     mos_min: float | None = None
     loss_max: float | None = None
     jitter_max_ms: float | None = None
+    delay_max_ms: float | None = None
     mark: Mark | None = None
 
 
@@ -52,6 +57,12 @@ properties:
   jitter_max:
     $ref: "#/$defs/duration"
     description: The largest mean receive jitter allowed, e.g. 30ms.
+  delay_max:
+    $ref: "#/$defs/duration"
+    description: >-
+      The largest one-way delay allowed, e.g. 150ms: from a party's marker starting to play
+      (play_marker earlier on the call) to its arrival at the other party's phone (an agent of
+      the scenario's).
 """
 
 
@@ -68,15 +79,16 @@ def build(ctx: LoadContext, at: DataPath, body: Any, mark: Mark) -> ExpectQualit
             share = parse_share(loss)
         except BadValue as bad:
             ctx.report(at + ("loss_max",), bad.message, bad.hint)
-    jitter = ctx.get(fields, at, "jitter_max")
-    if prompt is None and mos is None and loss is None and jitter is None:
-        ctx.report(at, "nothing to judge", "give loss_max, jitter_max, or prompt with mos_min")
+    jitter, delay = ctx.get(fields, at, "jitter_max"), ctx.get(fields, at, "delay_max")
+    if prompt is None and mos is None and loss is None and jitter is None and delay is None:
+        ctx.report(at, "nothing to judge", "give loss_max, jitter_max, delay_max, or prompt with mos_min")
     return ExpectQualityStep(
         call=ctx.call(at, fields),
         prompt=ctx.prompt(at + ("prompt",), prompt) if prompt is not None else None,
         mos_min=float(mos) if mos is not None else None,
         loss_max=share,
         jitter_max_ms=ctx.duration(at + ("jitter_max",), jitter) * 1000 if jitter is not None else None,
+        delay_max_ms=ctx.duration(at + ("delay_max",), delay) * 1000 if delay is not None else None,
         mark=mark,
     )
 
@@ -111,29 +123,82 @@ def score(run: ScenarioRun, state: CallState, prompt: str) -> tuple[float | None
         return None, str(exc)
 
 
+def one_way_delay(run: ScenarioRun, state: CallState) -> tuple[float | None, str, str]:
+    """``(ms, "caller -> agent", "")`` from the first marker played on the call that the other
+    party's phone heard, or ``(None, "", why not)``. The marker's play start and the hearer's
+    first captured sample are both times of this machine's monotonic clock, as the phones
+    reported them."""
+    if not state.markers:
+        return None, "", "no marker was played on the call (put play_marker before this step)"
+    why = ""
+    for party, played in state.markers.items():
+        other = "agent" if party == "caller" else "caller"
+        hearer = state.agent_leg if party == "caller" else state.timeline
+        if hearer is None or hearer.capture_path is None or hearer.capture_t0 is None:
+            why = (f"the {party}'s marker was played, but no phone of this run heard the {other}'s side "
+                   "(an agent of the scenario's must answer; a load run's agents are shared)")
+            continue
+        at = _arrival(run, hearer, played.marker, f"the {party}'s marker in the {other}'s capture")
+        if at is None:
+            why = f"the {other}'s phone did not hear the {party}'s marker"
+            continue
+        return (hearer.capture_t0 + at - played.t) * 1000, f"{party} -> {other}", ""
+    return None, "", why
+
+
+def _arrival(run: ScenarioRun, hearer: CallTimeline, marker: Marker, what: str) -> float | None:
+    """Where ``marker`` begins in ``hearer``'s capture (seconds), looking while the file catches up."""
+    from harness.audio.marker import scan
+    from harness.audio.wav import read_wav
+
+    path = hearer.capture_path
+    assert path is not None
+
+    def heard() -> float | None:
+        try:
+            samples, _ = read_wav(path)
+        except (AudioError, OSError):
+            return None
+        hit = scan(samples, [marker])[marker.id]
+        return hit.start_s if hit.found else None
+
+    try:
+        found: float = run.board.wait(every(POLL, heard), run.budget(FLUSH_ALLOWANCE + 0.5), lambda: what,
+                                      timeline=hearer)
+        return found
+    except WaitTimeout:
+        return None
+
+
 def perform(run: ScenarioRun, step: ExpectQualityStep) -> Measurements:
     state = run.call(step.call)
     counters = stream_counters(run, state)
     mos, why = score(run, state, step.prompt) if step.prompt else (None, "")
+    delay, path, no_delay = one_way_delay(run, state) if step.delay_max_ms is not None or state.markers \
+        else (None, "", "")
     seen = MediaSeen(int(counters["rx_packets"]), int(counters["rx_lost"]), counters.get("rx_jitter_ms"),
-                     counters.get("rtt_ms"), mos, step.prompt, why)
-    verdict = quality_verdict(seen, QualityWanted(step.mos_min, step.loss_max, step.jitter_max_ms))
+                     counters.get("rtt_ms"), mos, step.prompt, why, delay, path, no_delay)
+    verdict = quality_verdict(seen, QualityWanted(step.mos_min, step.loss_max, step.jitter_max_ms,
+                                                  step.delay_max_ms))
     if verdict.problem is not None:
         raise NotConformant(run, "expect_quality", verdict.problem, verdict.figures)  # figures kept
     return verdict.figures
 
 
 def say(spec: Mapping[str, Any]) -> Said:
-    prompt = spec.get("prompt")
+    prompt, delay = spec.get("prompt"), spec.get("delay_max")
     heard = f"，提示音「{prompt}」音质达标" if prompt else ""
-    return f"通话语音完整（丢包、抖动在限度内）{heard}", "the call's audio arrives whole" + (
-        f", and prompt '{prompt}' sounds as it should" if prompt else "")
+    late = f"，单向时延不超过 {delay}" if delay else ""
+    return f"通话语音完整（丢包、抖动在限度内）{heard}{late}", "the call's audio arrives whole" + (
+        f", prompt '{prompt}' sounds as it should" if prompt else "") + (
+        f", the one-way delay stays within {delay}" if delay else "")
 
 
 KIND = StepKind(
     name="expect_quality",
     model=ExpectQualityStep,
-    description="The call's audio arrives whole (loss, jitter) and a prompt scores a MOS (PESQ).",
+    description="The call's audio arrives whole (loss, jitter), a prompt scores a MOS (PESQ), and the "
+                "one-way delay is within bounds.",
     schema=SCHEMA,
     build=build,
     run=perform,

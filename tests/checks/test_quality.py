@@ -6,15 +6,17 @@ import pytest
 
 from harness.checks.quality import MediaSeen, QualityWanted, quality_verdict
 
-CLEAN = MediaSeen(rx_packets=500, rx_lost=0, rx_jitter_ms=0.4, rtt_ms=0.3, mos=4.4, prompt="main_menu")
-ALL = QualityWanted(mos_min=3.8, loss_max=0.01, jitter_max_ms=30.0)
+CLEAN = MediaSeen(rx_packets=500, rx_lost=0, rx_jitter_ms=0.4, rtt_ms=0.3, mos=4.4, prompt="main_menu",
+                  delay_ms=41.04, delay_path="caller -> agent")
+ALL = QualityWanted(mos_min=3.8, loss_max=0.01, jitter_max_ms=30.0, delay_max_ms=150.0)
 
 
 def test_a_clean_call_passes_with_its_figures() -> None:
     verdict = quality_verdict(CLEAN, ALL)
     assert verdict.passed
     assert verdict.figures == {"rx_packets": 500, "rx_lost": 0, "loss_pct": 0.0, "rx_jitter_ms": 0.4,
-                               "rtt_ms": 0.3, "mos_lqo": 4.4, "scored_prompt": "main_menu"}
+                               "rtt_ms": 0.3, "mos_lqo": 4.4, "scored_prompt": "main_menu",
+                               "one_way_delay_ms": 41.0, "delay_path": "caller -> agent"}
 
 
 @pytest.mark.parametrize(("seen", "words"), [
@@ -24,6 +26,10 @@ def test_a_clean_call_passes_with_its_figures() -> None:
     (MediaSeen(500, 0, 0.4, None, None, "main_menu", "prompt 'main_menu' was not found on the call"),
      "no quality score: prompt 'main_menu' was not found on the call"),
     (MediaSeen(0, 0), "no audio arrived on the call (0 RTP packets received)"),
+    (MediaSeen(500, 0, 0.4, None, 4.4, "main_menu", delay_ms=420.0, delay_path="caller -> agent"),
+     "the one-way delay (caller -> agent) was 420 ms (at most 150 ms allowed; ITU-T G.114"),
+    (MediaSeen(500, 0, 0.4, None, 4.4, "main_menu", why_no_delay="the agent's phone did not hear the caller's "
+               "marker"), "no one-way delay measured: the agent's phone did not hear the caller's marker"),
 ])
 def test_each_limit_fails_in_a_reviewer_s_words_and_keeps_its_figures(seen: MediaSeen, words: str) -> None:
     verdict = quality_verdict(seen, ALL)

@@ -1,5 +1,5 @@
-"""The fault matrix for IVR语音导航, ACD智能分配 and outbound caller ID: each fault fails exactly the
-scenarios concerned.
+"""The fault matrix for IVR语音导航, ACD智能分配, call quality and outbound calling: each fault fails
+exactly the scenarios concerned.
 
 For every IVR and ACD fault the reference platform offers, the platform is
 started with it and the licence item's scenarios from the default suite are
@@ -53,6 +53,10 @@ MATRIX: dict[str, tuple[list[str], dict[str, str]]] = {
     # call quality (issue 15): the lost packets are counted, and a scenario with no audio check passes
     "media_lossy": (["ivr/prompt_quality", "security/wrong_password_refused"], {
         "ivr/prompt_quality": "of the audio packets were lost"}),
+    # the conversation's delay: the caller's marker reaches the agent 400 ms late; the IVR's
+    # prompts (not bridged) are on time and whole
+    "media_delayed": (["acd/sales_queue_agent_answers", "ivr/prompt_quality"], {
+        "acd/sales_queue_agent_answers": "the one-way delay (caller -> agent) was"}),
     # outbound caller ID (issue 16): the outbound scenarios fail, an inbound one still passes
     "outbound_hides_caller_id": (OUTBOUND + ["acd/linear"], {s: "the caller ID is withheld" for s in OUTBOUND}),
     "outbound_wrong_caller_id": (OUTBOUND + ["acd/linear"], {

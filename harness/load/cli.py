@@ -32,7 +32,8 @@ from harness.errors import HarnessError, SpecError
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 MARGIN = 60.0  # seconds past duration and the longest flow for Locust to stop and write its files
 MASTER_PORT = 5557
-WORKER_GRACE = 5.0  # seconds local workers may take to quit by themselves after their master
+WORKER_GRACE = 15.0  # seconds local workers may take to quit by themselves after their master
+# (they close their phones then: hang up, unregister, stop)
 
 
 def add_arguments(p: argparse.ArgumentParser, default_target: str) -> None:

@@ -152,14 +152,18 @@ class Caller(User):
 
 
 def _stopped(environment: Environment, **_: Any) -> None:
-    if _controller is not None and not isinstance(environment.runner, MasterRunner):
-        _controller.close()
     if isinstance(environment.runner, WorkerRunner):
         # Report the last calls now: a worker tells the master it stopped right after this, and
         # the master forgets it then, with whatever its 3-second stats report had not yet sent.
         # (Locust sends such a final report on quit, not on stop; the private call is its own.)
         runner: Any = environment.runner
         runner._send_stats()
+        # Its agents stay up until the master says quit: another worker's last calls may still be
+        # queued for them (closing here failed those calls: "the call ended before an agent
+        # answered", one in a few hundred with two workers, bench_load_rate.py).
+        return
+    if _controller is not None and not isinstance(environment.runner, MasterRunner):
+        _controller.close()
 
 
 def _quitting(environment: Environment, **_: Any) -> None:
@@ -191,8 +195,8 @@ def _build(environment: Environment) -> None:
 
 
 def _started(environment: Environment, **_: Any) -> None:
-    if not isinstance(environment.runner, MasterRunner) and _controller is None:
-        _build(environment)
+    if not isinstance(environment.runner, MasterRunner) and (_controller is None or _controller.closed):
+        _build(environment)  # a test started again from the web UI gets fresh phones
     if isinstance(environment.runner, WorkerRunner):
         return
     if isinstance(environment.runner, MasterRunner) and QUALITY_MESSAGE not in environment.runner.custom_messages:

@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import re
 import sys
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +78,9 @@ def _run_arguments(run: argparse.ArgumentParser) -> None:
     run.add_argument("--reference-fault", action="append", default=[], metavar="NAME",
                      help="start the reference platform with this fault (repeatable; see "
                           "ccharness reference up --list-faults) to watch a check fail")
+    run.add_argument("--at", default=None, metavar="WHEN", type=_when,
+                     help="start at WHEN: 2026-12-05T21:05+08:00, or HH:MM on this machine's clock (the "
+                          "next one); e.g. the side of the forbidden hours a platform's clock cannot reach")
 
 
 def _prompts_arguments(prompts: argparse.ArgumentParser) -> None:
@@ -120,7 +125,33 @@ def _scenario_paths(paths: list[str]) -> list[str]:
     return [str(resolve(p)) for p in (paths or [DEFAULT_SCENARIOS])]
 
 
+MAX_WAIT = 8 * 86400.0  # --at: a week and a day ahead at most
+
+
+def _when(text: str) -> datetime:
+    """``--at``: an ISO moment with its zone, or ``HH:MM`` today (tomorrow if past) on this machine."""
+    now = datetime.now().astimezone()
+    try:
+        if re.fullmatch(r"\d{1,2}:\d{2}", text):
+            hh, mm = (int(x) for x in text.split(":"))
+            when = now.replace(hour=hh, minute=mm, second=0, microsecond=0)
+            return when if when > now else when + timedelta(days=1)
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: not a time (2026-12-05T21:05+08:00 or HH:MM)") from None
+    if when.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"{text!r}: give its time zone, e.g. {text}+08:00")
+    if not 0 <= (when - now).total_seconds() <= MAX_WAIT:
+        raise argparse.ArgumentTypeError(f"{text!r}: not within the next {MAX_WAIT / 86400:g} days")
+    return when
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.at is not None:  # every wait has a deadline: this one is the moment asked for
+        wait = max(0.0, (args.at - datetime.now().astimezone()).total_seconds())
+        print(f"ccharness run: waiting until {args.at.isoformat(timespec='minutes')} ({wait / 3600:.1f} h); "
+              "Ctrl-C to cancel", flush=True)
+        time.sleep(wait)
     return _run_pytest(args)
 
 

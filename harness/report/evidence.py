@@ -24,6 +24,7 @@ from harness.report.narration import SUPPORTING_ITEMS, SUPPORTING_WORDS, licence
 VERDICT_WORDS = {
     "passed": ("符合", "conformant"), "not_conformant": ("不符合", "NOT CONFORMANT"),
     "error": ("未能判定", "could not decide"), "uncovered": ("未覆盖", "not covered"),
+    "partial": ("部分验证，另一侧待测", "partly shown: a side is still to be run"),
 }
 LICENCE_KIND = {"nationwide": ("全网", "nationwide, issued by MIIT 工信部"),
                 "provincial": ("地网", "provincial, issued by the provincial communications administration 省通信管理局")}
@@ -65,6 +66,12 @@ REQUIREMENTS = (
                 supporting=True,
                 manual=("已签署的防骚扰承诺书（申请人提供）", "the signed anti-harassment undertaking "
                         "(the applicant provides it)")),
+    Requirement("outbound_hours", "禁呼时段：时段内外呼被拦截，时段外正常呼出",
+                "forbidden calling hours: an outbound call inside them is refused and never reaches the "
+                "carrier; outside them it goes out",
+                "防骚扰承诺书·禁呼时段；工信部信管〔2020〕81号（辅助证据）", supporting=True,
+                manual=("防骚扰承诺书所写的禁呼时段（申请人提供）", "the forbidden hours as the signed undertaking "
+                        "states them (the applicant provides it)")),
 )
 
 UNVERIFIABLE = (
@@ -91,7 +98,7 @@ class Item:
 def combine(verdicts: list[str]) -> str:
     if not verdicts:
         return "uncovered"
-    for worst in ("not_conformant", "error"):
+    for worst in ("not_conformant", "error", "partial"):
         if worst in verdicts:
             return worst
     return "passed"
@@ -125,6 +132,11 @@ def requirement_matrix(scenarios: list[dict[str, Any]]) -> list[Item]:
                 items["retrieval"].covered_by.append((sc["anchor"], sc["name"], verdict))
             if step["kind"] == "expect_seats":
                 items["seats"].covered_by.append((sc["anchor"], sc["name"], _step_verdict(step)))
+            if step["kind"] == "expect_forbidden_hours":
+                shown = _step_verdict(step)
+                left = (step.get("measurements") or {}).get("unexercised")
+                items["outbound_hours"].covered_by.append(
+                    (sc["anchor"], sc["name"], "partial" if shown == "passed" and left else shown))
             if step["kind"] == "expect_carrier_call" and step["spec"].get("caller_id"):
                 items["outbound_caller_id"].covered_by.append((sc["anchor"], sc["name"], _step_verdict(step)))
             auth = _auth_verdict(step)
@@ -184,6 +196,12 @@ def _distribution(sc: dict[str, Any]) -> list[dict[str, Any]]:
     return tables
 
 
+def _hours(sc: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each expect_forbidden_hours step's attempts, and the sides it left unexercised."""
+    return [step.get("measurements") or {} for step in sc["steps"]
+            if step["kind"] == "expect_forbidden_hours" and (step.get("measurements") or {}).get("attempts")]
+
+
 def _seats(sc: dict[str, Any]) -> list[dict[str, Any]]:
     """Each expect_seats step's timeline of the seat calls, as a table and one figure."""
     out = []
@@ -223,7 +241,7 @@ def _scenario_view(sc: dict[str, Any], run_dir: Path, index: int) -> dict[str, A
     return {
         **sc, "steps": steps, "item": licence_item(sc["licence_item"]), "ladder": ladder,
         "supporting": sc["licence_item"] in SUPPORTING_ITEMS, "number": index,
-        "ladder_total": messages, "prompts": _prompt_figures(sc, run_dir), "distributions": _distribution(sc), "seats": _seats(sc),
+        "ladder_total": messages, "prompts": _prompt_figures(sc, run_dir), "distributions": _distribution(sc), "seats": _seats(sc), "hours": _hours(sc),
         "recordings": _recordings(sc, run_dir), "verdict_words": VERDICT_WORDS[sc["verdict"]],
         "retention": [s for s in sc["steps"] if s["kind"] in
                       ("expect_retention", "verify_canaries", "expect_retention_proof", "expect_storage")],

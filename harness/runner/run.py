@@ -7,6 +7,7 @@ within ``deadline`` plus the teardown margin whatever the platform does.
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager, ExitStack
@@ -86,6 +87,8 @@ class ScenarioRun:
         self.records: list[StepRecord] = []
         self.downloads = Downloads()  # recordings fetched to look for markers, once per run
         self.carrier: Any = None  # the outbound trunk's carrier (harness.runner.carrier), once started
+        self.rule_clock_s = 0  # how far the platform's outbound rule clock is moved (harness.runner.rule_clock)
+        self.cleanups: list[Callable[[], None]] = []  # undo what a step changed on the platform, at close
         self.deadline = 0.0
         self.started = 0.0
         self._generated = 0
@@ -232,8 +235,18 @@ class ScenarioRun:
             )
 
     def close(self) -> None:
-        """Hang up and unregister everything, then stop the phones (always runs)."""
-        self.board.close()
+        """Undo what steps changed on the platform, hang up and unregister everything, then stop the
+        phones (always runs)."""
+        try:
+            while self.cleanups:
+                undo = self.cleanups.pop()
+                try:
+                    undo()
+                except HarnessError as exc:  # the run's own outcome stands; say what is left changed
+                    print(f"ccharness: {self.scenario.path}: could not undo a change to the platform: {exc}",
+                          file=sys.stderr, flush=True)
+        finally:
+            self.board.close()
 
     # -- evidence ----------------------------------------------------------------------
     def _write_trace(self, phone: str, handle: str, tl: CallTimeline) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 
 from harness.runner import carrier
 from harness.runner.cast import request_uri
+from harness.runner.rule_clock import allowed_now
 from harness.runner.run import CallState, ScenarioRun
 from harness.scenario.context import LoadContext
 from harness.spec.checker import mapping
@@ -96,6 +97,7 @@ def build(ctx: LoadContext, at: DataPath, body: Any, mark: Mark) -> DialOutStep:
 
 def perform(run: ScenarioRun, step: DialOutStep) -> Measurements:
     outbound = carrier.outbound_of(run.target)
+    clock = allowed_now(run)  # a compliant platform refuses calls in its forbidden hours
     prefix = outbound.dial_prefix if step.prefix is None else step.prefix
     carrier.behave(run, behaviour(run, step.carrier))
     phone = run.agent_phone[step.agent]
@@ -106,7 +108,7 @@ def perform(run: ScenarioRun, step: DialOutStep) -> Measurements:
     run.calls[step.call] = CallState(step.call, step.agent, phone, timeline, identities={
         "did": step.number, "caller": run.target.accounts[account].username})
     run.last_call = step.call
-    return {"uri": uri, "phone": phone, "number": step.number, "prefix": prefix}
+    return {"uri": uri, "phone": phone, "number": step.number, "prefix": prefix, **clock}
 
 
 def say(spec: Mapping[str, Any]) -> Said:

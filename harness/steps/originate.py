@@ -16,6 +16,7 @@ from typing import Any
 
 from harness.errors import TargetError
 from harness.runner import carrier
+from harness.runner.rule_clock import allowed_now
 from harness.runner.run import ScenarioRun
 from harness.scenario.context import LoadContext
 from harness.spec.checker import mapping
@@ -79,13 +80,14 @@ def perform(run: ScenarioRun, step: OriginateStep) -> Measurements:
     platform = adapter_for(run.target)
     if not isinstance(platform, Originating):
         raise TargetError(f"{platform.description} cannot start an outbound call through its API")
+    clock = allowed_now(run)  # a compliant platform refuses calls in its forbidden hours
     carrier.behave(run, behaviour(run, step.carrier))
     account = next(a.account for a in run.scenario.agents if a.name == step.agent)
     extension = run.target.accounts[account].username
     carrier.attempt(run, step.number, f"the API's call for {step.agent} ({extension})")
     request = platform.originate(extension, step.number)
     return {"agent": step.agent, "extension": extension, "number": step.number, "request": request,
-            "api": platform.description}
+            "api": platform.description, **clock}
 
 
 def say(spec: Mapping[str, Any]) -> Said:

@@ -17,6 +17,7 @@ from harness.steps import (
     expect_carrier_call,
     expect_distribution,
     expect_dtmf,
+    expect_forbidden_hours,
     expect_hangup,
     expect_offer_headers,
     expect_prompt,
@@ -70,6 +71,7 @@ KINDS: tuple[StepKind[Any], ...] = (
     dial_out.KIND,
     originate.KIND,
     expect_carrier_call.KIND,
+    expect_forbidden_hours.KIND,
 )
 BY_NAME: dict[str, StepKind[Any]] = {k.name: k for k in KINDS}
 BY_MODEL: dict[type, StepKind[Any]] = {k.model: k for k in KINDS}

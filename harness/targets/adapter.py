@@ -89,6 +89,15 @@ class Originating(Protocol):
         Returns the platform's name for the request; raises ``TargetError`` if it is refused."""
 
 
+@runtime_checkable
+class OutboundClock(Protocol):
+    """A platform whose outbound rules read a clock the harness may move
+    (``Capability.OUTBOUND_CLOCK``): both sides of the forbidden hours are shown at any hour."""
+
+    def set_outbound_clock(self, offset_s: int) -> None:
+        """Move that clock ``offset_s`` seconds from real time (0: back to real time)."""
+
+
 def profile_retention_days(target: Target) -> int | None:
     """The retention the profile declares (``adapter.retention_days``), for platforms that cannot say."""
     days = target.adapter.get("retention_days")

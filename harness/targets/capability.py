@@ -25,6 +25,7 @@ class Capability(StrEnum):
     QUEUE_STATE = "queue_state"  # report queues and agents (optional to every step)
     STORAGE = "storage"  # the profile declares adapter.storage
     ORIGINATE = "originate"  # start an outbound call through the platform's API (click-to-call)
+    OUTBOUND_CLOCK = "outbound_clock"  # move the clock the platform's forbidden-hours rule reads
 
 
 LACKS: dict[Capability, str] = {
@@ -37,6 +38,7 @@ LACKS: dict[Capability, str] = {
     Capability.QUEUE_STATE: "cannot report its queues and agents",
     Capability.STORAGE: "declares no adapter.storage",
     Capability.ORIGINATE: "cannot start an outbound call through its API (click-to-call, a campaign)",
+    Capability.OUTBOUND_CLOCK: "cannot move the clock its forbidden calling hours are judged by",
 }
 """What a target lacking the capability cannot do, after "the target 'NAME' (profile PATH)"."""
 

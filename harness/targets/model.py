@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from harness.spec.hours import CallingRules
+
 Transport = Literal["udp", "tcp", "tls"]
 Managed = Literal["none", "peer", "reference"]
 Srtp = Literal["off", "optional", "mandatory"]
@@ -173,6 +175,8 @@ class Outbound:
     trunk: Trunk
     caller_id: str | None = None  # the registered number every outbound call must present
     dial_prefix: str = ""  # what an agent dials before the customer's number, e.g. "9"
+    forbidden_hours: CallingRules | None = None  # the undertaking's forbidden calling hours
+    move_clock: bool = True  # False: never move the platform's rule clock (a shared staging platform)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,12 @@ a customer's number (``dial_prefix``)::
       trunk: {listen: "127.0.0.1:5190", transport: udp}
       caller_id: "01062345678"
       dial_prefix: "9"
+      forbidden_hours: {windows: ["21:00-09:00"], tz: Asia/Shanghai, clause: "..."}
+
+``forbidden_hours`` is the anti-harassment undertaking's rule (``harness.spec.hours``):
+daily windows, weekdays and holidays, in the called party's time zone, or
+``rules: cn-telesales-2013`` (a national rule set the user chooses).
+``move_clock: false`` keeps the harness from moving the platform's rule clock.
 
 Every problem is reported with the file, line and field (``harness.spec.checker``).
 """
@@ -23,6 +29,7 @@ from collections.abc import Mapping
 from typing import Any, cast
 
 from harness.spec.checker import Checker, mapping
+from harness.spec.hours import RULE_SETS, BadRule, CallingRules, read_rules
 from harness.spec.yamlmarks import DataPath
 from harness.targets.model import Account, Outbound, Secret, Transport, Trunk
 
@@ -49,7 +56,50 @@ def outbound(chk: Checker, data: Mapping[str, Any]) -> Outbound | None:
     if not _PREFIX.match(prefix):
         chk.report(at + ("dial_prefix",), f"'{prefix}' is not a dial prefix",
                    'up to six digits (* and # allowed) dialled before the number, e.g. "9"; "" for none')
-    return Outbound(trunk, number, prefix)
+    hours = mapping(chk.get(spec, at, "forbidden_hours"))
+    move = chk.get(spec, at, "move_clock")
+    return Outbound(trunk, number, prefix, _hours(chk, at + ("forbidden_hours",), hours) if hours else None,
+                    move is not False)
+
+
+def _hours(chk: Checker, at: DataPath, spec: dict[str, Any]) -> CallingRules | None:
+    """``forbidden_hours: {windows, tz, days, holidays, clause}`` or ``{rules: NAME, tz}``."""
+    name = chk.get(spec, at, "rules")
+    windows: tuple[str, ...] = ()
+    tz, clause = "Asia/Shanghai", ""
+    if name is not None:
+        if name not in RULE_SETS:
+            chk.report(at + ("rules",), f"'{name}' is not a rule set the harness ships",
+                       f"one of {', '.join(sorted(RULE_SETS))}, or write windows: [...] and tz:")
+            return None
+        windows, tz, clause = RULE_SETS[name]
+    given = chk.get(spec, at, "windows")
+    windows = tuple(str(w) for w in given) if given is not None else windows
+    if not windows and name is None:
+        chk.report(at, "no forbidden windows", 'give windows: ["21:00-09:00"] (as the undertaking states '
+                   "them) or rules: cn-telesales-2013")
+    tz = str(chk.get(spec, at, "tz") or tz)
+    clause = str(chk.get(spec, at, "clause") or clause)
+    fields = {"windows": windows, "tz": [tz], "days": chk.get(spec, at, "days") or [],
+              "holidays": chk.get(spec, at, "holidays") or []}
+    problem = None
+    for field, values in fields.items():  # each word alone, so a problem names its field
+        for i, value in enumerate(values):
+            try:
+                if field == "windows":
+                    read_rules([str(value)], "UTC")
+                elif field == "tz":
+                    read_rules([], str(value))
+                elif field == "days":
+                    read_rules([], "UTC", days=[str(value)])
+                else:
+                    read_rules([], "UTC", holidays=[str(value)])
+            except BadRule as bad:
+                problem = bad
+                chk.report(at + ((field, i) if field != "tz" else (field,)), str(bad))
+    if problem is not None:
+        return None
+    return read_rules(windows, tz, [str(d) for d in fields["days"]], [str(h) for h in fields["holidays"]], clause)
 
 
 def _trunk(chk: Checker, at: DataPath, spec: dict[str, Any]) -> Trunk:

@@ -100,7 +100,7 @@ class ReferencePlatform:
         platform)."""
         return frozenset({Capability.RECORDINGS, Capability.UNAUTHENTICATED_FETCH,
                           Capability.RETENTION_POLICY, Capability.CLOCK, Capability.PURGE,
-                          Capability.QUEUE_STATE, Capability.ORIGINATE})
+                          Capability.QUEUE_STATE, Capability.ORIGINATE, Capability.OUTBOUND_CLOCK})
 
     def __repr__(self) -> str:
         return f"ReferencePlatform({self.url!r}, user={self.username!r}, password={self.password!r})"
@@ -171,6 +171,13 @@ class ReferencePlatform:
         """Click-to-call: ``POST /reference/originate`` rings ``agent``, then ``number`` for them."""
         body = self._json("POST", "/reference/originate", ok=(202,), json={"agent": agent, "number": number})
         return str((body or {}).get("id", ""))
+
+    def set_outbound_clock(self, offset_s: int) -> None:
+        """Move the clock the platform's forbidden-hours rule reads ``offset_s`` from real time."""
+        if offset_s:
+            self._json("PUT", "/reference/outbound/clock", json={"offset_s": int(offset_s)})
+        else:
+            self._json("DELETE", "/reference/outbound/clock")
 
     # -- recordings ------------------------------------------------------------------------
     def find_recordings(self, call_id: str | None, since: datetime, until: datetime,

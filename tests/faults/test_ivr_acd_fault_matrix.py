@@ -61,6 +61,10 @@ MATRIX: dict[str, tuple[list[str], dict[str, str]]] = {
     "outbound_hides_caller_id": (OUTBOUND + ["acd/linear"], {s: "the caller ID is withheld" for s in OUTBOUND}),
     "outbound_wrong_caller_id": (OUTBOUND + ["acd/linear"], {
         s: "the extension of agent agent1, not the company's registered number" for s in OUTBOUND}),
+    # forbidden hours (issue 16): the call inside the window goes out; the caller-ID scenarios, whose
+    # calls are placed outside it, still pass
+    "outbound_ignores_forbidden_hours": (OUTBOUND + ["outbound/forbidden_hours"], {
+        "outbound/forbidden_hours": "reached the carrier: the platform does not enforce its forbidden hours"}),
 }
 
 

@@ -1,0 +1,208 @@
+"""``expect_forbidden_hours``: outbound calls are refused inside the undertaking's forbidden calling
+hours (禁呼时段) and put through outside them, shown with real calls.
+
+The rules are the target profile's ``outbound.forbidden_hours``. Where the
+adapter can move the platform's outbound rule clock, the step places one call
+at a moment well inside a forbidden window and one well outside, each as an
+agent dialling out (``via: dial_out``) or through the platform's API
+(``via: originate``); the call inside must never reach the carrier, the one
+outside must. Without such a clock only the side that holds now is run, and
+the other is reported as not exercised, with when it can be (``ccharness run
+--at``); it is never claimed. The verdict is ``harness.checks.hours``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from harness.checks.hours import Attempt, HoursSeen, hours_verdict
+from harness.checks.outbound import first_call
+from harness.errors import TargetError
+from harness.runner import carrier
+from harness.runner.carrier import CarrierBehaviour
+from harness.runner.cast import request_uri
+from harness.runner.rule_clock import clock_of, move_to, platform_now, reset, rules_of
+from harness.runner.run import ScenarioRun
+from harness.scenario.context import LoadContext
+from harness.sip.controller import WaitTimeout
+from harness.sip.timeline import CallTimeline
+from harness.spec.checker import mapping
+from harness.spec.hours import CallingRules, moment
+from harness.spec.values import Destination
+from harness.spec.yamlmarks import DataPath, Mark
+from harness.steps.kind import Measurements, Said, Skips, StepKind, always
+from harness.steps.outbound_call import NUMBER_SCHEMA, needs_outbound, number
+from harness.steps.recorded import NotConformant
+from harness.targets.adapter import Originating
+from harness.targets.registry import adapter_for
+
+SETTLE = 10.0  # seconds an attempt may take to reach the carrier or be refused
+
+
+@dataclass(frozen=True)
+class ExpectForbiddenHoursStep:
+    agent: str
+    number: str
+    via: str = "dial_out"  # dial_out | originate
+    within: float = SETTLE
+    mark: Mark | None = None
+
+
+SCHEMA = f"""
+description: >-
+  Outbound calls are refused inside the profile's forbidden calling hours (outbound.forbidden_hours) and
+  put through outside them: one call on each side, at moments the platform's rule clock is set to where
+  its adapter can move it; otherwise the side that holds now, and the other reported as not exercised.
+type: object
+x-hint: 'e.g. expect_forbidden_hours: {{agent: agent1, number: "13800138000", via: dial_out}}'
+required: [agent, number]
+additionalProperties: false
+properties:
+  agent: {{type: string, minLength: 1, description: The agent whose seat (or whose API call) places the calls.}}
+  number:{NUMBER_SCHEMA}
+  via:
+    description: How the calls start - the agent dialling out with the dial prefix, or the platform's API.
+    enum: [dial_out, originate]
+  within: {{$ref: "#/$defs/duration", description: "How long each call may take to reach the carrier (default 10s)."}}
+"""
+
+
+def build(ctx: LoadContext, at: DataPath, body: Any, mark: Mark) -> ExpectForbiddenHoursStep:
+    fields = mapping(body)
+    needs_outbound(ctx, at)
+    outbound = ctx.target.outbound if ctx.target is not None else None
+    if outbound is not None and outbound.forbidden_hours is None:
+        ctx.report(at, f"the target '{ctx.target.name if ctx.target else ''}' states no forbidden calling hours",
+                   'add outbound.forbidden_hours: {windows: ["21:00-09:00"], tz: Asia/Shanghai} to the profile, '
+                   "as the anti-harassment undertaking states them")
+    agent, within = ctx.get(fields, at, "agent"), ctx.get(fields, at, "within")
+    return ExpectForbiddenHoursStep(
+        agent=ctx.agent(at + ("agent",), str(agent)) if agent is not None else "",
+        number=number(ctx, at + ("number",), ctx.get(fields, at, "number")),
+        via=str(ctx.get(fields, at, "via") or "dial_out"),
+        within=ctx.duration(at + ("within",), within) if within is not None else SETTLE,
+        mark=mark)
+
+
+def _sides(run: ScenarioRun, rules: CallingRules) -> list[tuple[datetime, str]]:
+    """The moments to place calls at, and how each was reached."""
+    clock = clock_of(run)
+    now = platform_now(run)
+    if clock is None:
+        return [(now, "real time (the platform's rule clock cannot be moved)")]
+    picked = []
+    for forbidden in (True, False):
+        when = moment(rules, now, forbidden)
+        if when is not None:
+            picked.append((when, f"the platform's rule clock set to {when.astimezone(rules.tz):%H:%M}"))
+    return picked
+
+
+def _place(run: ScenarioRun, step: ExpectForbiddenHoursStep, index: int) -> tuple[float, CallTimeline | None]:
+    """Start one outbound call; (when it started, the agent's own leg when the agent dialled)."""
+    outbound = carrier.outbound_of(run.target)
+    account = next(a.account for a in run.scenario.agents if a.name == step.agent)
+    extension = run.target.accounts[account].username
+    carrier.behave(run, CarrierBehaviour("answer", 0.5))
+    started = time.monotonic()
+    if step.via == "originate":
+        platform = adapter_for(run.target)
+        if not isinstance(platform, Originating):
+            raise TargetError(f"{platform.description} cannot start an outbound call through its API")
+        carrier.attempt(run, step.number, f"the API's call for {step.agent} ({extension})")
+        platform.originate(extension, step.number)
+        return started, None
+    uri = request_uri(Destination("user", outbound.dial_prefix + step.number), run.target, {}, {})
+    carrier.attempt(run, step.number, f"{step.agent} dialled {outbound.dial_prefix}{step.number}")
+    return started, run.board.open_call(run.agent_phone[step.agent], f"fh{index}", uri, {})
+
+
+def _outcome(run: ScenarioRun, step: ExpectForbiddenHoursStep, started: float,
+             leg: CallTimeline | None) -> tuple[bool, str]:
+    """(reached the carrier, what the originator saw), waiting until one is known or ``within``."""
+    agent_phone = run.agent_phone[step.agent]
+
+    def agent_legs() -> list[CallTimeline]:
+        return [leg] if leg is not None else [t for t in run.board.calls_of(agent_phone) if t.t0 >= started]
+
+    def settled() -> tuple[bool, str] | None:
+        if first_call(carrier.calls(run), step.number, started) is not None:
+            return True, "the call went out"
+        for own in agent_legs():
+            if own.state == "DISCONNECTED":
+                status = own.final_status()
+                return False, f"{status[0]} {status[1]}" if status else "the call ended"
+        return None
+
+    try:
+        return run.board.wait(settled, run.budget(step.within), lambda: "the call to reach the carrier or end")
+    except WaitTimeout:
+        return False, f"nothing reached the carrier within {step.within:g}s"
+    finally:
+        for own in agent_legs():  # never leave a call up: the next attempt starts clean
+            if own.state != "DISCONNECTED":
+                run.board.command(agent_phone, "hangup", handle=own.handle)
+
+
+def perform(run: ScenarioRun, step: ExpectForbiddenHoursStep) -> Measurements:
+    rules = rules_of(run)
+    if rules is None:
+        raise TargetError(f"target profile {run.target.path} states no outbound.forbidden_hours")
+    clock = clock_of(run)
+    real_now = platform_now(run)
+    attempts = []
+    for index, (when, how) in enumerate(_sides(run, rules), 1):
+        if clock is not None:
+            move_to(run, clock, when)
+        started, leg = _place(run, step, index)
+        reached, saw = _outcome(run, step, started, leg)
+        attempts.append(Attempt(when, how, step.number, reached, saw))
+        _await_carrier_clear(run)
+    if clock is not None:
+        reset(run, clock)
+    verdict = hours_verdict(HoursSeen(rules, tuple(attempts), real_now))
+    if verdict.problem is not None:
+        raise NotConformant(run, "expect_forbidden_hours", verdict.problem, verdict.figures)
+    return verdict.figures
+
+
+def _await_carrier_clear(run: ScenarioRun) -> None:
+    """Hang up what reached the carrier and wait (briefly) for its legs to end."""
+    live = [t for t in run.board.calls_of(carrier.PHONE) if t.state != "DISCONNECTED"]
+    for t in live:
+        run.board.command(carrier.PHONE, "hangup", handle=t.handle)
+    try:
+        run.board.wait(lambda: all(t.state == "DISCONNECTED" for t in live) or None, run.budget(5.0),
+                       lambda: "the carrier's calls to end")
+    except WaitTimeout:
+        pass  # a leg the platform keeps up is ended with the scenario's phones
+
+
+def say(spec: Mapping[str, Any]) -> Said:
+    via = spec.get("via", "dial_out")
+    how = ("通过平台接口外呼", "through the platform's API") if via == "originate" else \
+        (f"由坐席 {spec.get('agent', '')} 拨号外呼", f"dialled by agent {spec.get('agent', '')}")
+    return (f"禁呼时段内的外呼（{how[0]}）被平台拦截、不到达运营商侧，禁呼时段外的外呼正常呼出",
+            f"an outbound call {how[1]} inside the forbidden calling hours is refused and never reaches the "
+            f"carrier; outside them it goes out")
+
+
+KIND = StepKind(
+    name="expect_forbidden_hours",
+    model=ExpectForbiddenHoursStep,
+    description="Outbound calls are refused inside the undertaking's forbidden calling hours and go out "
+                "outside them.",
+    schema=SCHEMA,
+    build=build,
+    run=perform,
+    say=say,
+    replay=always(Skips()),
+    shot=(("平台的禁呼时段配置，坐席在禁呼时段内外呼被拦截，时段外正常呼出",
+           "the platform's forbidden-hours setting; the agent's call refused inside them, going out outside"),
+          ("禁呼时段内：坐席听到拒绝；时段外：客户侧来电",
+           "inside: the agent hears the refusal; outside: the customer's line rings")),
+)

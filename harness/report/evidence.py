@@ -72,6 +72,9 @@ REQUIREMENTS = (
                 "防骚扰承诺书·禁呼时段；工信部信管〔2020〕81号（辅助证据）", supporting=True,
                 manual=("防骚扰承诺书所写的禁呼时段（申请人提供）", "the forbidden hours as the signed undertaking "
                         "states them (the applicant provides it)")),
+    Requirement("outbound_dnc", "拒呼名单与拒绝后不再呼叫",
+                "do-not-call: a number on the list is never dialled; a customer who refused is not called again",
+                "防骚扰承诺书·管控措施；无违规外呼风险（辅助证据）", supporting=True),
 )
 
 UNVERIFIABLE = (
@@ -137,6 +140,8 @@ def requirement_matrix(scenarios: list[dict[str, Any]]) -> list[Item]:
                 left = (step.get("measurements") or {}).get("unexercised")
                 items["outbound_hours"].covered_by.append(
                     (sc["anchor"], sc["name"], "partial" if shown == "passed" and left else shown))
+            if step["kind"] == "expect_do_not_call":
+                items["outbound_dnc"].covered_by.append((sc["anchor"], sc["name"], _step_verdict(step)))
             if step["kind"] == "expect_carrier_call" and step["spec"].get("caller_id"):
                 items["outbound_caller_id"].covered_by.append((sc["anchor"], sc["name"], _step_verdict(step)))
             auth = _auth_verdict(step)
@@ -202,6 +207,12 @@ def _hours(sc: dict[str, Any]) -> list[dict[str, Any]]:
             if step["kind"] == "expect_forbidden_hours" and (step.get("measurements") or {}).get("attempts")]
 
 
+def _dnc(sc: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each expect_do_not_call step's calls: to a listed number, the refused one, the one after."""
+    return [step.get("measurements") or {} for step in sc["steps"]
+            if step["kind"] == "expect_do_not_call" and (step.get("measurements") or {}).get("attempts")]
+
+
 def _seats(sc: dict[str, Any]) -> list[dict[str, Any]]:
     """Each expect_seats step's timeline of the seat calls, as a table and one figure."""
     out = []
@@ -241,7 +252,7 @@ def _scenario_view(sc: dict[str, Any], run_dir: Path, index: int) -> dict[str, A
     return {
         **sc, "steps": steps, "item": licence_item(sc["licence_item"]), "ladder": ladder,
         "supporting": sc["licence_item"] in SUPPORTING_ITEMS, "number": index,
-        "ladder_total": messages, "prompts": _prompt_figures(sc, run_dir), "distributions": _distribution(sc), "seats": _seats(sc), "hours": _hours(sc),
+        "ladder_total": messages, "prompts": _prompt_figures(sc, run_dir), "distributions": _distribution(sc), "seats": _seats(sc), "hours": _hours(sc), "dnc": _dnc(sc),
         "recordings": _recordings(sc, run_dir), "verdict_words": VERDICT_WORDS[sc["verdict"]],
         "retention": [s for s in sc["steps"] if s["kind"] in
                       ("expect_retention", "verify_canaries", "expect_retention_proof", "expect_storage")],

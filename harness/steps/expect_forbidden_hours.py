@@ -13,32 +13,23 @@ the other is reported as not exercised, with when it can be (``ccharness run
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from harness.checks.hours import Attempt, HoursSeen, hours_verdict
-from harness.checks.outbound import first_call
 from harness.errors import TargetError
-from harness.runner import carrier
-from harness.runner.carrier import CarrierBehaviour
-from harness.runner.cast import request_uri
 from harness.runner.rule_clock import clock_of, move_to, platform_now, reset, rules_of
 from harness.runner.run import ScenarioRun
 from harness.scenario.context import LoadContext
-from harness.sip.controller import WaitTimeout
-from harness.sip.timeline import CallTimeline
 from harness.spec.checker import mapping
 from harness.spec.hours import CallingRules, moment
-from harness.spec.values import Destination
 from harness.spec.yamlmarks import DataPath, Mark
 from harness.steps.kind import Measurements, Said, Skips, StepKind, always
+from harness.steps.outbound_attempt import clear, outcome, place
 from harness.steps.outbound_call import NUMBER_SCHEMA, needs_outbound, number
 from harness.steps.recorded import NotConformant
-from harness.targets.adapter import Originating
-from harness.targets.registry import adapter_for
 
 SETTLE = 10.0  # seconds an attempt may take to reach the carrier or be refused
 
@@ -102,52 +93,6 @@ def _sides(run: ScenarioRun, rules: CallingRules) -> list[tuple[datetime, str]]:
     return picked
 
 
-def _place(run: ScenarioRun, step: ExpectForbiddenHoursStep, index: int) -> tuple[float, CallTimeline | None]:
-    """Start one outbound call; (when it started, the agent's own leg when the agent dialled)."""
-    outbound = carrier.outbound_of(run.target)
-    account = next(a.account for a in run.scenario.agents if a.name == step.agent)
-    extension = run.target.accounts[account].username
-    carrier.behave(run, CarrierBehaviour("answer", 0.5))
-    started = time.monotonic()
-    if step.via == "originate":
-        platform = adapter_for(run.target)
-        if not isinstance(platform, Originating):
-            raise TargetError(f"{platform.description} cannot start an outbound call through its API")
-        carrier.attempt(run, step.number, f"the API's call for {step.agent} ({extension})")
-        platform.originate(extension, step.number)
-        return started, None
-    uri = request_uri(Destination("user", outbound.dial_prefix + step.number), run.target, {}, {})
-    carrier.attempt(run, step.number, f"{step.agent} dialled {outbound.dial_prefix}{step.number}")
-    return started, run.board.open_call(run.agent_phone[step.agent], f"fh{index}", uri, {})
-
-
-def _outcome(run: ScenarioRun, step: ExpectForbiddenHoursStep, started: float,
-             leg: CallTimeline | None) -> tuple[bool, str]:
-    """(reached the carrier, what the originator saw), waiting until one is known or ``within``."""
-    agent_phone = run.agent_phone[step.agent]
-
-    def agent_legs() -> list[CallTimeline]:
-        return [leg] if leg is not None else [t for t in run.board.calls_of(agent_phone) if t.t0 >= started]
-
-    def settled() -> tuple[bool, str] | None:
-        if first_call(carrier.calls(run), step.number, started) is not None:
-            return True, "the call went out"
-        for own in agent_legs():
-            if own.state == "DISCONNECTED":
-                status = own.final_status()
-                return False, f"{status[0]} {status[1]}" if status else "the call ended"
-        return None
-
-    try:
-        return run.board.wait(settled, run.budget(step.within), lambda: "the call to reach the carrier or end")
-    except WaitTimeout:
-        return False, f"nothing reached the carrier within {step.within:g}s"
-    finally:
-        for own in agent_legs():  # never leave a call up: the next attempt starts clean
-            if own.state != "DISCONNECTED":
-                run.board.command(agent_phone, "hangup", handle=own.handle)
-
-
 def perform(run: ScenarioRun, step: ExpectForbiddenHoursStep) -> Measurements:
     rules = rules_of(run)
     if rules is None:
@@ -158,28 +103,16 @@ def perform(run: ScenarioRun, step: ExpectForbiddenHoursStep) -> Measurements:
     for index, (when, how) in enumerate(_sides(run, rules), 1):
         if clock is not None:
             move_to(run, clock, when)
-        started, leg = _place(run, step, index)
-        reached, saw = _outcome(run, step, started, leg)
+        started, leg = place(run, step.agent, step.number, step.via, f"fh{index}")
+        reached, saw = outcome(run, step.agent, step.number, started, leg, step.within)
         attempts.append(Attempt(when, how, step.number, reached, saw))
-        _await_carrier_clear(run)
+        clear(run, step.agent)
     if clock is not None:
         reset(run, clock)
     verdict = hours_verdict(HoursSeen(rules, tuple(attempts), real_now))
     if verdict.problem is not None:
         raise NotConformant(run, "expect_forbidden_hours", verdict.problem, verdict.figures)
     return verdict.figures
-
-
-def _await_carrier_clear(run: ScenarioRun) -> None:
-    """Hang up what reached the carrier and wait (briefly) for its legs to end."""
-    live = [t for t in run.board.calls_of(carrier.PHONE) if t.state != "DISCONNECTED"]
-    for t in live:
-        run.board.command(carrier.PHONE, "hangup", handle=t.handle)
-    try:
-        run.board.wait(lambda: all(t.state == "DISCONNECTED" for t in live) or None, run.budget(5.0),
-                       lambda: "the carrier's calls to end")
-    except WaitTimeout:
-        pass  # a leg the platform keeps up is ended with the scenario's phones
 
 
 def say(spec: Mapping[str, Any]) -> Said:

@@ -16,6 +16,7 @@ from harness.steps import (
     expect_call_refused,
     expect_carrier_call,
     expect_distribution,
+    expect_do_not_call,
     expect_dtmf,
     expect_forbidden_hours,
     expect_hangup,
@@ -72,6 +73,7 @@ KINDS: tuple[StepKind[Any], ...] = (
     originate.KIND,
     expect_carrier_call.KIND,
     expect_forbidden_hours.KIND,
+    expect_do_not_call.KIND,
 )
 BY_NAME: dict[str, StepKind[Any]] = {k.name: k for k in KINDS}
 BY_MODEL: dict[type, StepKind[Any]] = {k.model: k for k in KINDS}

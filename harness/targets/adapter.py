@@ -98,6 +98,14 @@ class OutboundClock(Protocol):
         """Move that clock ``offset_s`` seconds from real time (0: back to real time)."""
 
 
+@runtime_checkable
+class DoNotCallList(Protocol):
+    """A platform whose do-not-call list the harness can add to (``Capability.DNC_LIST``)."""
+
+    def add_do_not_call(self, number: str) -> None:
+        """Put ``number`` on the list: the platform must never dial it."""
+
+
 def profile_retention_days(target: Target) -> int | None:
     """The retention the profile declares (``adapter.retention_days``), for platforms that cannot say."""
     days = target.adapter.get("retention_days")

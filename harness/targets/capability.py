@@ -26,6 +26,7 @@ class Capability(StrEnum):
     STORAGE = "storage"  # the profile declares adapter.storage
     ORIGINATE = "originate"  # start an outbound call through the platform's API (click-to-call)
     OUTBOUND_CLOCK = "outbound_clock"  # move the clock the platform's forbidden-hours rule reads
+    DNC_LIST = "dnc_list"  # put a number on the platform's do-not-call list
 
 
 LACKS: dict[Capability, str] = {
@@ -39,6 +40,7 @@ LACKS: dict[Capability, str] = {
     Capability.STORAGE: "declares no adapter.storage",
     Capability.ORIGINATE: "cannot start an outbound call through its API (click-to-call, a campaign)",
     Capability.OUTBOUND_CLOCK: "cannot move the clock its forbidden calling hours are judged by",
+    Capability.DNC_LIST: "cannot put a number on its do-not-call list through its API",
 }
 """What a target lacking the capability cannot do, after "the target 'NAME' (profile PATH)"."""
 

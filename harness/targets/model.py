@@ -177,6 +177,19 @@ class Outbound:
     dial_prefix: str = ""  # what an agent dials before the customer's number, e.g. "9"
     forbidden_hours: CallingRules | None = None  # the undertaking's forbidden calling hours
     move_clock: bool = True  # False: never move the platform's rule clock (a shared staging platform)
+    do_not_call: DoNotCall | None = None  # the platform's do-not-call list and how customers refuse
+
+
+@dataclass(frozen=True)
+class DoNotCall:
+    """``outbound.do_not_call``: numbers on the platform's list, and how a customer refuses further
+    calls (the key they press, or hanging up within ``hangup_within`` s of answering) and for how long."""
+
+    numbers: tuple[str, ...] = ()
+    refusal_dtmf: str = "9"
+    hangup_within: float = 5.0
+    period_days: float = 180.0
+    clause: str = ""
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from typing import Any, cast
 from harness.spec.checker import Checker, mapping
 from harness.spec.hours import RULE_SETS, BadRule, CallingRules, read_rules
 from harness.spec.yamlmarks import DataPath
-from harness.targets.model import Account, Outbound, Secret, Transport, Trunk
+from harness.targets.model import Account, DoNotCall, Outbound, Secret, Transport, Trunk
 
 _NUMBER = re.compile(r"^\+?[0-9]{3,20}$")
 _PREFIX = re.compile(r"^[0-9*#]{0,6}$")
@@ -58,8 +58,35 @@ def outbound(chk: Checker, data: Mapping[str, Any]) -> Outbound | None:
                    'up to six digits (* and # allowed) dialled before the number, e.g. "9"; "" for none')
     hours = mapping(chk.get(spec, at, "forbidden_hours"))
     move = chk.get(spec, at, "move_clock")
+    dnc = mapping(chk.get(spec, at, "do_not_call"))
     return Outbound(trunk, number, prefix, _hours(chk, at + ("forbidden_hours",), hours) if hours else None,
-                    move is not False)
+                    move is not False, _dnc(chk, at + ("do_not_call",), dnc) if dnc else None)
+
+
+def _dnc(chk: Checker, at: DataPath, spec: dict[str, Any]) -> DoNotCall:
+    """``do_not_call: {numbers, refusal: {dtmf, hangup_within}, period, clause}``."""
+    numbers = [chk.text(at + ("numbers", i), n) for i, n in enumerate(chk.get(spec, at, "numbers") or [])]
+    for i, n in enumerate(numbers):
+        if not _NUMBER.match(n):
+            chk.report(at + ("numbers", i), f"'{n}' is not a telephone number", 'digits only, e.g. "13900000000"')
+    refusal = mapping(chk.get(spec, at, "refusal"))
+    key = str(chk.get(refusal, at + ("refusal",), "dtmf") or "9")
+    if len(key) != 1 or key not in "0123456789*#":
+        chk.report(at + ("refusal", "dtmf"), f"'{key}' is not one DTMF key", "one of 0-9, * or #")
+    within = chk.get(refusal, at + ("refusal",), "hangup_within")
+    period = chk.get(spec, at, "period")
+    return DoNotCall(tuple(numbers), key,
+                     chk.duration(at + ("refusal", "hangup_within"), within) if within is not None else 5.0,
+                     _days(chk, at + ("period",), period) if period is not None else 180.0,
+                     str(chk.get(spec, at, "clause") or ""))
+
+
+def _days(chk: Checker, at: DataPath, value: Any) -> float:
+    text = str(value).strip()
+    if text.endswith("d") and text[:-1].isdigit():
+        return float(text[:-1])
+    chk.report(at, f"'{text}' is not a number of days", "e.g. 180d")
+    return 180.0
 
 
 def _hours(chk: Checker, at: DataPath, spec: dict[str, Any]) -> CallingRules | None:

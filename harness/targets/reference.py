@@ -100,7 +100,8 @@ class ReferencePlatform:
         platform)."""
         return frozenset({Capability.RECORDINGS, Capability.UNAUTHENTICATED_FETCH,
                           Capability.RETENTION_POLICY, Capability.CLOCK, Capability.PURGE,
-                          Capability.QUEUE_STATE, Capability.ORIGINATE, Capability.OUTBOUND_CLOCK})
+                          Capability.QUEUE_STATE, Capability.ORIGINATE, Capability.OUTBOUND_CLOCK,
+                          Capability.DNC_LIST})
 
     def __repr__(self) -> str:
         return f"ReferencePlatform({self.url!r}, user={self.username!r}, password={self.password!r})"
@@ -171,6 +172,10 @@ class ReferencePlatform:
         """Click-to-call: ``POST /reference/originate`` rings ``agent``, then ``number`` for them."""
         body = self._json("POST", "/reference/originate", ok=(202,), json={"agent": agent, "number": number})
         return str((body or {}).get("id", ""))
+
+    def add_do_not_call(self, number: str) -> None:
+        """``POST /reference/outbound/dnc``: the platform never dials ``number`` again."""
+        self._json("POST", "/reference/outbound/dnc", ok=(201,), json={"number": number})
 
     def set_outbound_clock(self, offset_s: int) -> None:
         """Move the clock the platform's forbidden-hours rule reads ``offset_s`` from real time."""

@@ -65,6 +65,9 @@ MATRIX: dict[str, tuple[list[str], dict[str, str]]] = {
     # calls are placed outside it, still pass
     "outbound_ignores_forbidden_hours": (OUTBOUND + ["outbound/forbidden_hours"], {
         "outbound/forbidden_hours": "reached the carrier: the platform does not enforce its forbidden hours"}),
+    # do-not-call (issue 16): the listed number is dialled; the caller-ID scenarios still pass
+    "dnc_ignored": (OUTBOUND + ["outbound/do_not_call"], {
+        "outbound/do_not_call": "a number on the platform's do-not-call list, reached the carrier"}),
 }
 
 

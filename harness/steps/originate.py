@@ -112,5 +112,6 @@ KIND = StepKind(
           ("坐席接起后客户侧来电", "once the agent answers, the customer's line rings")),
     needs=frozenset({Capability.ORIGINATE}),
     instead="use dial_out (an agent dialling with the platform's prefix) on this target, or a "
-            "target whose adapter can originate (the reference platform's can)",
+            "target whose adapter can originate (the reference platform's can; an http adapter with "
+            "adapter.originate: {url, body} can)",
 )

@@ -39,8 +39,10 @@ import requests
 import urllib3
 
 from harness.errors import TargetError
+from harness.targets import http_originate
 from harness.targets.adapter import NotSupported, RecordingInfo
 from harness.targets.capability import Capability
+from harness.targets.http_originate import OriginateSpec
 from harness.targets.model import Secret, Target
 from harness.targets.recording_fields import AnswerError, FieldMap, pick, write_time
 from harness.targets.reference import CHUNK, DEFAULT_TIMEOUT, _loopback, _reason
@@ -104,31 +106,52 @@ class HttpPlatform:
 
     def __init__(self, url: str, auth: Auth, endpoints: Endpoints, fields: FieldMap,
                  retention: tuple[str, str] | None = None, profile: Path | None = None,
-                 timeout: float = DEFAULT_TIMEOUT) -> None:
+                 timeout: float = DEFAULT_TIMEOUT, originate_spec: OriginateSpec | None = None) -> None:
         self.url = url.rstrip("/")
+        self.originate_spec = originate_spec
         self.auth, self.endpoints, self.fields = auth, endpoints, fields
         self.retention, self.profile, self.timeout = retention, profile, timeout
         self.description = f"HTTP recording API at {self.url}"
         named = [self.url, endpoints.list, endpoints.metadata, endpoints.search or "",
-                 endpoints.download or "", retention[0] if retention else ""]
-        self._trusted = {_origin(self._full(t)) for t in named if t}  # hosts given credentials
+                 endpoints.download or "", retention[0] if retention else "",
+                 originate_spec.url if originate_spec else ""]
+        self._trusted = {_origin(self.full_url(t)) for t in named if t}  # hosts given credentials
         self._links: dict[str, str] = {}  # recording name -> its download link from an answer
-        self._session = requests.Session()
-        self._session.trust_env = not _loopback(self.url)  # no proxy between us and loopback
+        self.session = requests.Session()
+        self.session.trust_env = not _loopback(self.url)  # no proxy between us and loopback
 
     @classmethod
     def capabilities(cls, target: Target) -> frozenset[Capability]:
         """What this adapter can do for ``target``, from its profile alone (nothing is asked of the
         platform)."""
         policy = {Capability.RETENTION_POLICY} if target.adapter.get("retention") is not None else set()
-        return frozenset({Capability.RECORDINGS, Capability.UNAUTHENTICATED_FETCH, *policy})
+        calls = {Capability.ORIGINATE} if target.adapter.get("originate") is not None else set()
+        return frozenset({Capability.RECORDINGS, Capability.UNAUTHENTICATED_FETCH, *policy, *calls})
 
     def __repr__(self) -> str:
         return (f"HttpPlatform({self.url!r}, auth={self.auth!r}, list={self.endpoints.list!r}, "
                 f"retention={self.retention!r})")
 
+    # -- outbound ----------------------------------------------------------------------------
+    def originate(self, agent: str, number: str) -> str:
+        """Click-to-call through the API the profile describes (``harness.targets.http_originate``)."""
+        if self.originate_spec is None:
+            raise NotSupported(f"{self.description}: the profile describes no adapter.originate request")
+        return http_originate.originate(self, self.originate_spec, agent, number)
+
+    def credentials_for(self, url: str) -> dict[str, str]:
+        """The auth headers, for a host the profile names only."""
+        return self.auth.headers() if _origin(url) in self._trusted else {}
+
+    def explain(self, answer: requests.Response) -> str:
+        """What an error answer said, our secrets blanked."""
+        return self._redact(_explanation(answer))
+
+    def auth_described(self) -> str:
+        return self.auth.described()
+
     # -- HTTP ------------------------------------------------------------------------------
-    def _full(self, template: str) -> str:
+    def full_url(self, template: str) -> str:
         if template.startswith(("http://", "https://")):
             return template
         return f"{self.url}/{template.lstrip('/')}"
@@ -136,7 +159,7 @@ class HttpPlatform:
     def _url(self, template: str, **values: str) -> str:
         def fill(found: re.Match[str]) -> str:
             return quote(values[found.group(1)], safe="")
-        return re.sub(r"\{(call_id|since|until|name)\}", fill, self._full(template))
+        return re.sub(r"\{(call_id|since|until|name)\}", fill, self.full_url(template))
 
     def _redact(self, text: str) -> str:
         """``text`` with our credentials blanked -- the secret, and the header values made of it
@@ -167,7 +190,7 @@ class HttpPlatform:
 
     def _send(self, url: str, headers: dict[str, str], stream: bool) -> requests.Response:
         try:
-            return self._session.get(url, headers=headers, timeout=self.timeout, stream=stream,
+            return self.session.get(url, headers=headers, timeout=self.timeout, stream=stream,
                                      allow_redirects=False)
         except requests.exceptions.ConnectTimeout:
             raise TargetError(f"{self.description}: connecting to {url} timed out after "

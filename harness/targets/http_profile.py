@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from harness.errors import TargetError
 from harness.targets.generic_http import Auth, AuthKind, Endpoints, HttpPlatform
+from harness.targets.http_originate import read_spec
 from harness.targets.model import Secret, Target
 from harness.targets.recording_fields import FIELDS, FieldMap, TimeUnit
 from harness.targets.reference import DEFAULT_TIMEOUT
@@ -45,7 +46,7 @@ def http_platform(target: Target) -> HttpPlatform:
                           f"metadata: \"/recordings/{{name}}\", fields: {{name: id}}}}")
     return HttpPlatform(url, _auth(spec.get("auth"), where), _endpoints(recordings, where),
                         _fields(recordings, where), _retention(spec.get("retention"), where),
-                        target.path, float(timeout))
+                        target.path, float(timeout), read_spec(spec.get("originate"), where))
 
 
 def _http_url(value: Any, where: str, field: str) -> str:

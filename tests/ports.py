@@ -8,6 +8,7 @@ The reference platform needs many ports at once: :func:`reserve_block` locks the
 from __future__ import annotations
 
 import fcntl
+import os
 import random
 import socket
 import tempfile
@@ -56,7 +57,15 @@ def free_udp_tcp_port() -> int:
 
 # -- blocks for the reference platform ------------------------------------------------------
 # A block: SIP (udp+tcp), media workers, API, then 100 RTP ports per worker.
-_PORT_LOW, _PORT_HIGH = 23000, 32700  # under Linux's ephemeral range, over the phones' band
+_PORT_HIGH = 32700  # under Linux's ephemeral range
+
+
+def _port_low() -> int:
+    """Above every phone's RTP band: 2,000 ports from 20000 for the process that is no xdist
+    worker, and one band more per worker (``harness.sip.controller._rtp_base``). A phone taking
+    an RTP port here first made a carrier fail to listen on its trunk port (CI, session 12)."""
+    workers = os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0")
+    return 20000 + ((int(workers) if workers.isdigit() else 0) + 1) * 2000
 RTP_OFFSET = 100
 TRUNK_OFFSET = 60  # the outbound trunk's carrier, past the workers and the API
 _LOCKS = Path(tempfile.gettempdir()) / "ccharness-reference-ports"
@@ -121,14 +130,16 @@ def reserve_block(workers: int) -> PortBlock:
     """
     size = RTP_OFFSET + 100 * workers
     _LOCKS.mkdir(exist_ok=True)
-    slots = list(range(_PORT_LOW // 100, (_PORT_HIGH - size) // 100))
+    low = _port_low()
+    slots = list(range(low // 100, (_PORT_HIGH - size) // 100))
     random.shuffle(slots)
     for slot in slots:
         locks = _lock_slots(slot, size // 100)
         if locks is None:
             continue
         base = slot * 100
-        udp = [base, *range(base + 1, base + 1 + workers), *range(base + RTP_OFFSET, base + size)]
+        udp = [base, *range(base + 1, base + 1 + workers), base + TRUNK_OFFSET,
+               *range(base + RTP_OFFSET, base + size)]
         tcp = [base, base + 1 + workers]
         block = PortBlock(base, workers, locks)
         if all(_free(p, socket.SOCK_DGRAM) for p in udp) and all(
@@ -136,4 +147,5 @@ def reserve_block(workers: int) -> PortBlock:
         ):
             return block
         block.release()
-    raise RuntimeError(f"no free block of {size} ports between {_PORT_LOW} and {_PORT_HIGH}")
+    raise RuntimeError(f"no free block of {size} ports between {low} and {_PORT_HIGH} (the phones' "
+                       f"RTP bands take 2,000 ports a pytest-xdist worker below {low})")

@@ -17,7 +17,8 @@ from harness.errors import HarnessError
 from harness.runner.run import ScenarioRun
 from harness.spec.hours import CallingRules, moment
 from harness.targets.adapter import OutboundClock
-from harness.targets.registry import adapter_for
+from harness.targets.capability import Capability
+from harness.targets.registry import adapter_for, capabilities
 
 
 def rules_of(run: ScenarioRun) -> CallingRules | None:
@@ -28,8 +29,8 @@ def rules_of(run: ScenarioRun) -> CallingRules | None:
 def clock_of(run: ScenarioRun) -> OutboundClock | None:
     """The adapter, if it can move the rule clock and the profile lets the harness move it."""
     outbound = run.target.outbound
-    if outbound is None or not outbound.move_clock or run.target.adapter.get("type") is None:
-        return None
+    if outbound is None or not outbound.move_clock or Capability.OUTBOUND_CLOCK not in capabilities(run.target):
+        return None  # by the adapter's declared capabilities: an adapter built on another may inherit the method
     platform = adapter_for(run.target)
     return platform if isinstance(platform, OutboundClock) else None
 

@@ -36,8 +36,9 @@ from harness.steps.outbound_attempt import clear, outcome, place
 from harness.steps.outbound_call import needs_outbound, number
 from harness.steps.recorded import NotConformant
 from harness.targets.adapter import DoNotCallList
+from harness.targets.capability import Capability
 from harness.targets.model import DoNotCall
-from harness.targets.registry import adapter_for
+from harness.targets.registry import adapter_for, capabilities
 
 SETTLE = 10.0
 
@@ -99,7 +100,8 @@ def build(ctx: LoadContext, at: DataPath, body: Any, mark: Mark) -> ExpectDoNotC
 def _listed_number(run: ScenarioRun, dnc: DoNotCall) -> str:
     if dnc.numbers:
         return dnc.numbers[0]
-    platform = adapter_for(run.target) if run.target.adapter.get("type") else None
+    able = Capability.DNC_LIST in capabilities(run.target)  # declared: an adapter may inherit the method
+    platform = adapter_for(run.target) if able else None
     if not isinstance(platform, DoNotCallList):
         raise TargetError(f"target profile {run.target.path} names no number on the platform's do-not-call list "
                           "and its adapter cannot add one (hint: outbound.do_not_call.numbers: [\"...\"])")

@@ -74,6 +74,18 @@ class AsteriskPlatform(ReferencePlatform):
         queues = {Capability.QUEUE_STATE} if target.adapter.get("ami") is not None else set()
         return frozenset({Capability.RECORDINGS, Capability.UNAUTHENTICATED_FETCH, *queues})
 
+    # What the reference's API does and ARI does not (inherited, so said here): no click-to-call,
+    # no outbound rule clock, no do-not-call list through this adapter yet (issue 16).
+    def originate(self, agent: str, number: str) -> str:
+        raise NotSupported(f"{self.description}: this adapter cannot start a call through ARI yet (use dial_out)")
+
+    def set_outbound_clock(self, offset_s: int) -> None:
+        raise NotSupported(f"{self.description}: Asterisk has no outbound rule clock the harness can move")
+
+    def add_do_not_call(self, number: str) -> None:
+        raise NotSupported(f"{self.description}: this adapter cannot add to a do-not-call list (name the "
+                           "numbers in outbound.do_not_call.numbers)")
+
     def __repr__(self) -> str:
         return (f"AsteriskPlatform({self.url!r}, user={self.username!r}, password={self.password!r}, "
                 f"names={self.names!r}, ami={self.ami!r})")

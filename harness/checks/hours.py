@@ -9,7 +9,7 @@ the moment it can next be run; it never claims it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from harness.checks.verdict import Verdict, passed
@@ -32,7 +32,6 @@ class HoursSeen:
     rules: CallingRules
     attempts: tuple[Attempt, ...]
     now: datetime  # real time at the run, for the side left unexercised
-    notes: tuple[str, ...] = field(default=())
 
 
 def _local(rules: CallingRules, when: datetime) -> str:

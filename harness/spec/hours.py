@@ -77,17 +77,6 @@ class CallingRules:
                 return f"inside the daily window {window}"
         return None
 
-    def next_flip(self, when: datetime) -> datetime | None:
-        """The first minute after ``when`` on the other side of the rule (None: none within a year)."""
-        side = self.forbidden(when) is not None
-        t = when.astimezone(self.tz).replace(second=0, microsecond=0) + SCAN_STEP
-        end = when + SCAN_SPAN
-        while t < end:
-            if (self.forbidden(t) is not None) != side:
-                return t
-            t += SCAN_STEP
-        return None
-
     def describe(self) -> str:
         parts = [f"daily {', '.join(str(w) for w in self.windows)}"] if self.windows else []
         if self.days:

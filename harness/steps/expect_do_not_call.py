@@ -79,12 +79,9 @@ properties:
 
 def build(ctx: LoadContext, at: DataPath, body: Any, mark: Mark) -> ExpectDoNotCallStep:
     fields = mapping(body)
-    needs_outbound(ctx, at)
-    outbound = ctx.target.outbound if ctx.target is not None else None
-    if outbound is not None and outbound.do_not_call is None:
-        ctx.report(at, f"the target '{ctx.target.name if ctx.target else ''}' says nothing of its do-not-call list",
-                   'add outbound.do_not_call: {numbers: ["..."], refusal: {dtmf: "9", hangup_within: 5s}, '
-                   "period: 180d} to the profile")
+    needs_outbound(ctx, at, ("do_not_call", "says nothing of its do-not-call list",
+                             'add outbound.do_not_call: {numbers: ["..."], refusal: {dtmf: "9", hangup_within: '
+                             '5s}, period: 180d} to the profile'))
     agent, within, given = ctx.get(fields, at, "agent"), ctx.get(fields, at, "within"), ctx.get(fields, at, "number")
     listed = ctx.get(fields, at, "listed")
     return ExpectDoNotCallStep(
@@ -133,23 +130,13 @@ def _refuse(run: ScenarioRun, step: ExpectDoNotCallStep, dnc: DoNotCall, fresh: 
         run.board.command(carrier.PHONE, "hangup", handle=offered)
         how = f"hung up at once (within the {dnc.hangup_within:g}s the profile counts as a refusal)"
     refused = time.monotonic()
-    clear_after(run, step.agent, 5.0)
+    clear(run, step.agent, grace=5.0)  # the platform ends a refused call by itself
     return DncAttempt("refusing", fresh, True, "the call went out"), how, refused
 
 
 def _answered_leg(run: ScenarioRun, number: str, since: float) -> str | None:
     call = first_call(carrier.calls(run), number, since)
     return call.leg.split("/", 1)[1] if call is not None and call.answered is not None else None
-
-
-def clear_after(run: ScenarioRun, agent: str, seconds: float) -> None:
-    """Let the platform end the refused call by itself for up to ``seconds``, then end what is left."""
-    legs = [*run.board.calls_of(carrier.PHONE), *run.board.calls_of(run.agent_phone[agent])]
-    try:
-        run.board.wait(lambda: all(t.state == "DISCONNECTED" for t in legs) or None, run.budget(seconds),
-                       lambda: "the refused call to end")
-    except WaitTimeout:
-        clear(run, agent)
 
 
 def perform(run: ScenarioRun, step: ExpectDoNotCallStep) -> Measurements:

@@ -30,6 +30,7 @@ from harness.steps.kind import Measurements, Said, Skips, StepKind, always
 from harness.steps.outbound_attempt import clear, outcome, place
 from harness.steps.outbound_call import NUMBER_SCHEMA, needs_outbound, number
 from harness.steps.recorded import NotConformant
+from harness.targets.adapter import OutboundClock
 
 SETTLE = 10.0  # seconds an attempt may take to reach the carrier or be refused
 
@@ -64,12 +65,9 @@ properties:
 
 def build(ctx: LoadContext, at: DataPath, body: Any, mark: Mark) -> ExpectForbiddenHoursStep:
     fields = mapping(body)
-    needs_outbound(ctx, at)
-    outbound = ctx.target.outbound if ctx.target is not None else None
-    if outbound is not None and outbound.forbidden_hours is None:
-        ctx.report(at, f"the target '{ctx.target.name if ctx.target else ''}' states no forbidden calling hours",
-                   'add outbound.forbidden_hours: {windows: ["21:00-09:00"], tz: Asia/Shanghai} to the profile, '
-                   "as the anti-harassment undertaking states them")
+    needs_outbound(ctx, at, ("forbidden_hours", "states no forbidden calling hours",
+                             'add outbound.forbidden_hours: {windows: ["21:00-09:00"], tz: Asia/Shanghai} to the '
+                             "profile, as the anti-harassment undertaking states them"))
     agent, within = ctx.get(fields, at, "agent"), ctx.get(fields, at, "within")
     return ExpectForbiddenHoursStep(
         agent=ctx.agent(at + ("agent",), str(agent)) if agent is not None else "",
@@ -79,9 +77,8 @@ def build(ctx: LoadContext, at: DataPath, body: Any, mark: Mark) -> ExpectForbid
         mark=mark)
 
 
-def _sides(run: ScenarioRun, rules: CallingRules) -> list[tuple[datetime, str]]:
+def _sides(run: ScenarioRun, rules: CallingRules, clock: OutboundClock | None) -> list[tuple[datetime, str]]:
     """The moments to place calls at, and how each was reached."""
-    clock = clock_of(run)
     now = platform_now(run)
     if clock is None:
         return [(now, "real time (the platform's rule clock cannot be moved)")]
@@ -100,7 +97,7 @@ def perform(run: ScenarioRun, step: ExpectForbiddenHoursStep) -> Measurements:
     clock = clock_of(run)
     real_now = platform_now(run)
     attempts = []
-    for index, (when, how) in enumerate(_sides(run, rules), 1):
+    for index, (when, how) in enumerate(_sides(run, rules, clock), 1):
         if clock is not None:
             move_to(run, clock, when)
         started, leg = place(run, step.agent, step.number, step.via, f"fh{index}")

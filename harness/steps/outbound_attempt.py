@@ -69,15 +69,23 @@ def outcome(run: ScenarioRun, agent: str, number: str, started: float, leg: Call
                 run.board.command(agent_phone, "hangup", handle=own.handle)
 
 
-def clear(run: ScenarioRun, agent: str) -> None:
-    """Hang up what is still up on the carrier and the agent's phone, and wait (briefly) for the end."""
-    live = [(carrier.PHONE, t) for t in run.board.calls_of(carrier.PHONE) if t.state != "DISCONNECTED"]
-    live += [(run.agent_phone[agent], t) for t in run.board.calls_of(run.agent_phone[agent])
-             if t.state != "DISCONNECTED"]
+def clear(run: ScenarioRun, agent: str, grace: float = 0.0) -> None:
+    """End what is still up on the carrier and the agent's phone -- after letting the platform end
+    it by itself for up to ``grace`` seconds -- and wait (briefly) for the end."""
+    legs = [(carrier.PHONE, t) for t in run.board.calls_of(carrier.PHONE)]
+    legs += [(run.agent_phone[agent], t) for t in run.board.calls_of(run.agent_phone[agent])]
+
+    def ended(live: list[tuple[str, CallTimeline]], seconds: float, what: str) -> bool:
+        try:
+            run.board.wait(lambda: all(t.state == "DISCONNECTED" for _, t in live) or None, run.budget(seconds),
+                           lambda: what)
+            return True
+        except WaitTimeout:
+            return False
+
+    if grace and ended(legs, grace, "the platform to end the call"):
+        return
+    live = [(phone, t) for phone, t in legs if t.state != "DISCONNECTED"]
     for phone, t in live:
         run.board.command(phone, "hangup", handle=t.handle)
-    try:
-        run.board.wait(lambda: all(t.state == "DISCONNECTED" for _, t in live) or None, run.budget(5.0),
-                       lambda: "the outbound call's legs to end")
-    except WaitTimeout:
-        pass  # a leg the platform keeps up is ended with the scenario's phones
+    ended(live, 5.0, "the outbound call's legs to end")  # a leg the platform keeps up ends with the phones

@@ -60,12 +60,18 @@ def number(ctx: LoadContext, at: DataPath, value: Any) -> str:
     return text
 
 
-def needs_outbound(ctx: LoadContext, at: DataPath) -> None:
-    """Report a target profile (when known) that says nothing of outbound calls."""
-    if ctx.target is not None and ctx.target.outbound is None:
+def needs_outbound(ctx: LoadContext, at: DataPath, part: tuple[str, str, str] | None = None) -> None:
+    """Report a target profile (when known) that says nothing of outbound calls, or, given ``part``
+    (a field of ``outbound:``, what its absence means, the hint), nothing of that."""
+    if ctx.target is None:
+        return
+    outbound = ctx.target.outbound
+    if outbound is None:
         ctx.report(at, f"the target '{ctx.target.name}' (profile {ctx.target.path}) has no outbound: "
                    "section: the harness does not know where its trunk points",
                    'add outbound: {trunk: {listen: "127.0.0.1:5190"}, caller_id: "...", dial_prefix: "9"}')
+    elif part is not None and getattr(outbound, part[0]) is None:
+        ctx.report(at, f"the target '{ctx.target.name}' {part[1]}", part[2])
 
 
 def carrier_answer(ctx: LoadContext, at: DataPath, given: Any) -> CarrierAnswer:

@@ -38,6 +38,9 @@ def undecided(seen: DncSeen) -> str | None:
         if a.purpose == "refusing" and not a.reached_carrier:
             return (f"cannot decide: the call to {a.number} that the customer was to refuse never reached the "
                     f"carrier ({a.saw}), so no refusal could be made (is the trunk pointed at the harness?)")
+        if a.purpose == "refusing" and not seen.refusal:
+            return (f"cannot decide: the call to {a.number} reached the carrier, but the customer could not "
+                    f"refuse it ({a.saw})")
     return None
 
 

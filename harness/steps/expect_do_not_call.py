@@ -120,7 +120,7 @@ def _refuse(run: ScenarioRun, step: ExpectDoNotCallStep, dnc: DoNotCall, fresh: 
                                  lambda: f"the carrier to answer the call to {fresh}")
     except WaitTimeout:
         clear(run, step.agent)
-        return DncAttempt("refusing", fresh, True, "the call went out, but the carrier never answered"), "", \
+        return DncAttempt("refusing", fresh, True, f"the carrier never answered within {step.within:g}s"), "", \
             time.monotonic()
     if step.refusal == "dtmf":
         idle(run, 0.3)  # the customer has heard the agent's first words

@@ -40,3 +40,7 @@ def test_a_refusal_that_could_not_be_made_is_undecided_not_a_verdict_on_the_plat
     assert why is not None and why.startswith("cannot decide: the call to 13800131513 that the customer was "
                                               "to refuse never reached the carrier"), why
     assert undecided(DncSeen((LISTED_REFUSED,))) is None
+    # it went out but was never answered: no refusal was made, so nothing about refusals is shown
+    unanswered = DncSeen((DncAttempt("refusing", "13800131513", True, "the carrier never answered"),))
+    assert undecided(unanswered) == ("cannot decide: the call to 13800131513 reached the carrier, but the "
+                                     "customer could not refuse it (the carrier never answered)")

@@ -17,6 +17,7 @@ class Verdict:
 
     problem: str | None  # why it fails, in the report's words; None: it passed
     figures: dict[str, Any] = field(default_factory=dict)  # what a pass measured, for the records
+    decided: bool = True  # False: the observations cannot tell (the harness's own conditions); see problem
 
     @property
     def passed(self) -> bool:

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from harness.checks.recording_search import Downloads
 from harness.errors import ExpectationFailed, HarnessError, TargetError
+from harness.runner.host import Pressure, pressure_now
 from harness.scenario.model import Audio, Scenario, Step
 from harness.sip.controller import Switchboard
 from harness.sip.timeline import CallTimeline
@@ -44,6 +45,7 @@ class CallState:
     markers: dict[str, Any] = field(default_factory=dict)  # party -> the marker it played
     identities: dict[str, str] = field(default_factory=dict)  # caller, did: as recording names say
     recording: Any = None  # what expect_recording found and downloaded
+    pressure: Pressure | None = field(default_factory=pressure_now)  # the host's CPU stall clock at the start
 
 
 @dataclass

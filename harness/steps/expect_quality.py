@@ -10,6 +10,7 @@ from typing import Any
 from harness.audio.marker import Marker
 from harness.checks.quality import MediaSeen, QualityWanted, quality_verdict
 from harness.errors import AudioError, HarnessError
+from harness.runner.host import busy_share, pressure_now
 from harness.runner.run import CallState, ScenarioRun
 from harness.scenario.context import LoadContext
 from harness.sip.controller import WaitTimeout
@@ -176,10 +177,16 @@ def perform(run: ScenarioRun, step: ExpectQualityStep) -> Measurements:
     mos, why = score(run, state, step.prompt) if step.prompt else (None, "")
     delay, path, no_delay = one_way_delay(run, state) if step.delay_max_ms is not None or state.markers \
         else (None, "", "")
+    since = state.pressure.t if state.pressure is not None else run.started
+    stall = run.board.worst_stall(since)
     seen = MediaSeen(int(counters["rx_packets"]), int(counters["rx_lost"]), counters.get("rx_jitter_ms"),
-                     counters.get("rtt_ms"), mos, step.prompt, why, delay, path, no_delay)
+                     counters.get("rtt_ms"), mos, step.prompt, why, delay, path, no_delay,
+                     host_busy=busy_share(state.pressure, pressure_now()),
+                     stall_s=float(stall.data["seconds"]) if stall is not None else 0.0)
     verdict = quality_verdict(seen, QualityWanted(step.mos_min, step.loss_max, step.jitter_max_ms,
                                                   step.delay_max_ms))
+    if not verdict.decided:
+        raise HarnessError(str(verdict.problem))
     if verdict.problem is not None:
         raise NotConformant(run, "expect_quality", verdict.problem, verdict.figures)  # figures kept
     return verdict.figures

@@ -16,7 +16,8 @@ def test_a_clean_call_passes_with_its_figures() -> None:
     assert verdict.passed
     assert verdict.figures == {"rx_packets": 500, "rx_lost": 0, "loss_pct": 0.0, "rx_jitter_ms": 0.4,
                                "rtt_ms": 0.3, "mos_lqo": 4.4, "scored_prompt": "main_menu",
-                               "one_way_delay_ms": 41.0, "delay_path": "caller -> agent"}
+                               "one_way_delay_ms": 41.0, "delay_path": "caller -> agent",
+                               "host_cpu_busy_pct": None, "phone_stall_s": None}
 
 
 @pytest.mark.parametrize(("seen", "words"), [
@@ -42,3 +43,44 @@ def test_limits_not_given_are_not_judged() -> None:
     assert quality_verdict(lossy, QualityWanted()).passed
     assert not quality_verdict(lossy, QualityWanted(loss_max=0.05)).passed
     assert lossy.loss == pytest.approx(0.1)
+
+
+BUSY = 0.35  # a third of the call with some task waiting for a CPU
+ON_TIME = 41.0  # ms, one way
+
+
+@pytest.mark.parametrize(("seen", "decided", "words"), [
+    # a low score, a jitter on a busy host, or while a phone of ours stalled: the harness cannot vouch for it
+    (MediaSeen(500, 0, 0.4, None, 3.45, "main_menu", host_busy=BUSY, delay_ms=ON_TIME), False,
+     "cannot decide: prompt 'main_menu' scored MOS 3.45 as heard (PESQ, ITU-T P.862; at least 3.8 wanted), but "
+     "this machine was busy during the call (some task waited for a CPU 35% of the time"),
+    (MediaSeen(500, 0, 42.0, None, 4.4, "main_menu", stall_s=0.3, delay_ms=ON_TIME), False,
+     "one of the harness's phones did not run for 0.30s"),
+    (MediaSeen(500, 0, 0.4, None, 4.4, "main_menu", delay_ms=290.0, delay_path="caller -> agent", stall_s=0.3),
+     False, "cannot decide: the one-way delay (caller -> agent) was 290 ms"),
+    # ... on a quiet host, it is the platform's
+    (MediaSeen(500, 0, 0.4, None, 3.45, "main_menu", host_busy=0.02, delay_ms=ON_TIME), True,
+     "poor call quality: prompt 'main_menu' scored MOS 3.45"),
+    # no PSI on this kernel
+    (MediaSeen(500, 0, 0.4, None, 3.45, "main_menu", delay_ms=ON_TIME), True, "poor call quality"),
+    # lost packets are counted on the wire: judged however busy the host
+    (MediaSeen(475, 25, 0.4, None, 3.0, "main_menu", host_busy=0.9, stall_s=0.4, delay_ms=ON_TIME), True,
+     "poor call quality: 5.0% of the audio packets were lost (25 of 500; at most 1% allowed); prompt 'main_menu' "
+     "scored MOS 3.00"),
+    # a delay longer than any stall could explain is the platform's
+    (MediaSeen(500, 0, 0.4, None, 4.4, "main_menu", delay_ms=430.0, delay_path="caller -> agent", stall_s=0.25,
+               host_busy=0.9), True, "poor call quality: the one-way delay (caller -> agent) was 430 ms"),
+    (MediaSeen(500, 0, 0.4, None, None, "main_menu", "prompt 'main_menu' was not found on the call",
+               host_busy=0.9, delay_ms=ON_TIME), True, "no quality score: prompt 'main_menu' was not found"),
+])
+def test_timing_judged_limits_missed_on_a_busy_host_are_undecided(seen: MediaSeen, decided: bool,
+                                                                   words: str) -> None:
+    verdict = quality_verdict(seen, ALL)
+    assert not verdict.passed and verdict.decided is decided, verdict
+    assert verdict.problem is not None and words in verdict.problem, verdict.problem
+
+
+def test_a_busy_host_does_not_fail_a_call_that_met_its_limits() -> None:
+    calm = MediaSeen(500, 0, 0.4, None, 4.0, "main_menu", host_busy=0.8, stall_s=0.3, delay_ms=ON_TIME)
+    verdict = quality_verdict(calm, ALL)
+    assert verdict.passed and verdict.figures["host_cpu_busy_pct"] == 80.0 and verdict.figures["phone_stall_s"] == 0.3

@@ -90,17 +90,22 @@ def _code(seed: str) -> tuple[int, ...]:
     return tuple(code)
 
 
-def marker_for(call_id: str, party: str) -> Marker:
-    """The marker of ``party`` (caller, agent...) on the call with SIP Call-ID ``call_id``.
+PARTY_ORDER = ("caller", "agent", "customer")
 
-    Deterministic; on one call every other party's marker differs from the caller's.
+
+def marker_for(call_id: str, party: str) -> Marker:
+    """The marker of ``party`` (caller, agent, customer...) on the call with SIP Call-ID ``call_id``.
+
+    Deterministic; on one call the parties' markers all differ: each party's code skips
+    the codes of the parties before it in ``PARTY_ORDER`` (a party outside it, all of them).
     """
     if not call_id or not party:
         raise ValueError("a marker needs a call id and a party")
-    taken = _code(f"{call_id}\0caller") if party != "caller" else None
+    earlier = PARTY_ORDER[:PARTY_ORDER.index(party)] if party in PARTY_ORDER else PARTY_ORDER
+    taken = {marker_for(call_id, p).code for p in earlier}
     attempt = 0
     code = _code(f"{call_id}\0{party}")
-    while code == taken:
+    while code in taken:
         attempt += 1
         code = _code(f"{call_id}\0{party}\0{attempt}")
     return Marker(f"{party}@{call_id}", call_id, party, code)

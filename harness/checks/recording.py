@@ -98,17 +98,18 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def bridged(caller: CallTimeline, agent: CallTimeline | None, agent_heard: float | None = None
-            ) -> Bridged | None:
+def bridged(caller: CallTimeline, agent: CallTimeline | None, agent_heard: float | None = None,
+            answering: str = "agent") -> Bridged | None:
     """Agent answer to the first hang-up; without an agent leg, from when the caller heard its agent
-    (a load run's agents, ``harness/audio/pilot.py``), else from the caller's answer, to hang-up."""
+    (a load run's agents, ``harness/audio/pilot.py``), else from the caller's answer, to hang-up.
+    ``answering``: who answered on ``agent``'s leg (an outbound call's customer)."""
     end = caller.last("call", state="DISCONNECTED")
     if agent is not None:
         answered = agent.last("call", state="CONFIRMED")
         agent_end = agent.last("call", state="DISCONNECTED")
         ends = [e.t for e in (end, agent_end) if e is not None]
         if answered is not None and ends:
-            return Bridged(answered.t, min(ends), "agent answer to hang-up")
+            return Bridged(answered.t, min(ends), f"{answering} answer to hang-up")
     if agent_heard is not None and end is not None:
         return Bridged(agent_heard, end.t, "agent first heard to hang-up (no agent leg known)")
     answered = caller.last("call", state="CONFIRMED")

@@ -75,6 +75,10 @@ REQUIREMENTS = (
     Requirement("outbound_dnc", "拒呼名单与拒绝后不再呼叫",
                 "do-not-call: a number on the list is never dialled; a customer who refused is not called again",
                 "防骚扰承诺书·管控措施；无违规外呼风险（辅助证据）", supporting=True),
+    Requirement("outbound_recording", "外呼录音：坐席外呼与点击拨号同样录音、可调取",
+                "outbound recording: an agent's own outbound call and a click-to-call are recorded with "
+                "both parties, retrievable with credentials, kept as inbound recordings are",
+                "工信部信管〔2020〕81号·留存通话录音；专家评审·录音存储（辅助证据）", supporting=True),
 )
 
 UNVERIFIABLE = (
@@ -130,9 +134,10 @@ def requirement_matrix(scenarios: list[dict[str, Any]]) -> list[Item]:
             items[sc["licence_item"]].covered_by.append((sc["anchor"], sc["name"], sc["verdict"]))
         for step in sc["steps"]:
             if step["kind"] == "expect_recording":
-                verdict = "passed" if step["status"] == "passed" else \
-                    ("not_conformant" if step["status"] == "failed" else "error")
+                verdict = _step_verdict(step)
                 items["retrieval"].covered_by.append((sc["anchor"], sc["name"], verdict))
+                if "customer" in (step["spec"].get("parties") or ()):  # an outbound call's recording
+                    items["outbound_recording"].covered_by.append((sc["anchor"], sc["name"], verdict))
             if step["kind"] == "expect_seats":
                 items["seats"].covered_by.append((sc["anchor"], sc["name"], _step_verdict(step)))
             if step["kind"] == "expect_forbidden_hours":

@@ -23,6 +23,7 @@ from harness.checks.outbound import CarrierCall, uri_user
 from harness.errors import PhoneError, TargetError
 from harness.runner.cast import account_setup
 from harness.sip.config import AccountSetup, Behaviour, PhoneSetup
+from harness.sip.timeline import CallTimeline
 from harness.targets.model import Outbound, Target
 
 if TYPE_CHECKING:
@@ -52,6 +53,7 @@ class Attempt:
     number: str
     origin: str  # "agent1 dialled 913800138000", "API originate for agent1"
     started: float  # monotonic
+    call: str | None = None  # the scenario's call it belongs to (dial_out's id), if it has one
 
 
 @dataclass
@@ -109,11 +111,16 @@ def behave(run: ScenarioRun, behaviour: CarrierBehaviour) -> None:
     run.board.command(PHONE, "behave", behaviour=asdict(behaviour.phone()))
 
 
-def attempt(run: ScenarioRun, number: str, origin: str) -> Attempt:
+def attempt(run: ScenarioRun, number: str, origin: str, call: str | None = None) -> Attempt:
     """Note an outbound call the scenario starts now (before the INVITE or API request goes)."""
-    made = Attempt(number, origin, time.monotonic())
+    made = Attempt(number, origin, time.monotonic(), call)
     carrier(run).attempts.append(made)
     return made
+
+
+def leg_of(run: ScenarioRun, call: CarrierCall) -> CallTimeline:
+    """The carrier phone's timeline of ``call``."""
+    return run.board.timelines[(PHONE, call.leg.removeprefix(f"{PHONE}/"))]
 
 
 def calls(run: ScenarioRun) -> list[CarrierCall]:

@@ -45,6 +45,8 @@ class CallState:
     markers: dict[str, Any] = field(default_factory=dict)  # party -> the marker it played
     identities: dict[str, str] = field(default_factory=dict)  # caller, did: as recording names say
     recording: Any = None  # what expect_recording found and downloaded
+    outbound: bool = False  # placed by an agent to a customer (dial_out): parties agent and customer
+    customer_leg: CallTimeline | None = None  # the carrier's leg of an outbound call, once it answered
     pressure: Pressure | None = field(default_factory=pressure_now)  # the host's CPU stall clock at the start
 
 

@@ -49,6 +49,17 @@ class LoadContext(Checker):
             self.report(dpath, bad.message, bad.hint)
             return text
 
+    def new_call(self, at: DataPath, fields: Mapping[str, Any]) -> str:
+        """The id of a call a step places (``call``, ``dial_out``, ``originate``): its ``id:``,
+        else c1, c2, ... in the order calls are placed; an id used twice is reported."""
+        self.calls_seen += 1
+        given = self.get(fields, at, "id")
+        call_id = str(given) if given is not None else f"c{self.calls_seen}"
+        if call_id in self.placed:
+            hint = "give each call its own id" if given is not None else "set id: on this call"
+            self.report(at + ("id",), f"call id '{call_id}' is already used by an earlier call", hint)
+        return call_id
+
     def call(self, at: DataPath, fields: Mapping[str, Any]) -> str:
         """The call a step acts on: its ``call:`` field, else the most recent call placed."""
         given = self.get(fields, at, "call")

@@ -15,7 +15,7 @@ from harness.spec.yamlmarks import Mark
 
 DtmfMethod = Literal["rfc4733", "info", "inband"]
 Behaviour = Literal["answer", "reject", "ring", "unregistered"]
-Party = Literal["caller", "agent"]
+Party = Literal["caller", "agent", "customer"]
 RETENTION_DAYS = 183  # 录音存储≥6个月: six months, counted as 183 days
 RETENTION_CLAUSE = "录音存储≥6个月 (call recordings are kept at least 6 months)"
 Strategy = Literal["ringall", "rrmemory", "leastrecent", "fewestcalls", "linear", "random"]

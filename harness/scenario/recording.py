@@ -18,6 +18,7 @@ from harness.spec.checker import mapping
 from harness.spec.yamlmarks import DataPath
 
 ENDS_CALL = ("hangup", "expect_hangup")
+PLACES_CALL = ("call", "dial_out", "originate")  # the step kinds that place a call (numbered c1, c2... across both)
 
 
 def earlier(ctx: LoadContext, at: DataPath) -> tuple[set[tuple[str, str]], dict[str, set[str]]]:
@@ -36,7 +37,7 @@ def earlier(ctx: LoadContext, at: DataPath) -> tuple[set[tuple[str, str]], dict[
             continue
         kind, body = next(iter(item.items()))
         fields = mapping(body)
-        if kind == "call":
+        if kind in PLACES_CALL:
             placed += 1
             last = str(fields.get("id") or f"c{placed}")
             continue

@@ -21,16 +21,6 @@ Fields = Mapping[str, Any]
 _HEADER_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")  # RFC 3261 token
 
 
-def _call_id(ctx: LoadContext, at: DataPath, fields: Fields) -> str:
-    ctx.calls_seen += 1
-    given = ctx.get(fields, at, "id")
-    call_id = str(given) if given is not None else f"c{ctx.calls_seen}"
-    if call_id in ctx.placed:
-        hint = "give each call its own id" if given is not None else "set id: on this call"
-        ctx.report(at + ("id",), f"call id '{call_id}' is already used by an earlier call", hint)
-    return call_id
-
-
 def _caller(ctx: LoadContext, at: DataPath, fields: Fields) -> str:
     given = ctx.get(fields, at, "from")
     if given is None:
@@ -108,7 +98,7 @@ properties:
 def build(ctx: LoadContext, at: DataPath, body: Any, mark: Mark) -> CallStep:
     """``call: {to, from, id, headers}``: places a call and names it for later steps."""
     fields = mapping(body)
-    call_id = _call_id(ctx, at, fields)
+    call_id = ctx.new_call(at, fields)
     step = CallStep(
         call=call_id,
         caller=_caller(ctx, at, fields),

@@ -68,15 +68,6 @@ properties:
 """
 
 
-def _call_id(ctx: LoadContext, at: DataPath, fields: Mapping[str, Any]) -> str:
-    ctx.calls_seen += 1
-    given = ctx.get(fields, at, "id")
-    call_id = str(given) if given is not None else f"c{ctx.calls_seen}"
-    if call_id in ctx.placed:
-        ctx.report(at + ("id",), f"call id '{call_id}' is already used by an earlier call", "give each call its own id")
-    return call_id
-
-
 def build(ctx: LoadContext, at: DataPath, body: Any, mark: Mark) -> DialOutStep:
     """``dial_out: {agent, number, prefix, id, carrier}``."""
     fields = mapping(body)
@@ -84,7 +75,7 @@ def build(ctx: LoadContext, at: DataPath, body: Any, mark: Mark) -> DialOutStep:
     agent = ctx.get(fields, at, "agent")
     prefix = ctx.get(fields, at, "prefix")
     step = DialOutStep(
-        call=_call_id(ctx, at, fields),
+        call=ctx.new_call(at, fields),
         agent=ctx.agent(at + ("agent",), str(agent)) if agent is not None else "",
         number=number(ctx, at + ("number",), ctx.get(fields, at, "number")),
         prefix=ctx.text(at + ("prefix",), prefix) if prefix is not None else None,
@@ -102,11 +93,11 @@ def perform(run: ScenarioRun, step: DialOutStep) -> Measurements:
     carrier.behave(run, behaviour(run, step.carrier))
     phone = run.agent_phone[step.agent]
     uri = request_uri(Destination("user", prefix + step.number), run.target, {}, {})
-    carrier.attempt(run, step.number, f"{step.agent} dialled {prefix}{step.number}")
+    carrier.attempt(run, step.number, f"{step.agent} dialled {prefix}{step.number}", step.call)
     timeline = run.board.open_call(phone, step.call, uri, {})
     account = next(a.account for a in run.scenario.agents if a.name == step.agent)
     run.calls[step.call] = CallState(step.call, step.agent, phone, timeline, identities={
-        "did": step.number, "caller": run.target.accounts[account].username})
+        "did": step.number, "caller": run.target.accounts[account].username}, outbound=True)
     run.last_call = step.call
     return {"uri": uri, "phone": phone, "number": step.number, "prefix": prefix, **clock}
 

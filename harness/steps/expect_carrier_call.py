@@ -157,6 +157,9 @@ def perform(run: ScenarioRun, step: ExpectCarrierCallStep) -> Measurements:
             state.judged.append((call.leg, shown))
     if problem:
         raise NotConformant(run, "expect_carrier_call", problem, figures)
+    if last.call is not None and last.call in run.calls and call.answered is not None:
+        # the customer's side of the scenario's call: it plays and hears as the customer
+        run.calls[last.call].customer_leg = carrier.leg_of(run, call)
     return figures
 
 

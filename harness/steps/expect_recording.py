@@ -134,7 +134,9 @@ def examine(run: ScenarioRun, state: CallState, step: ExpectRecordingStep) -> Ex
     path = platform.fetch(rec, folder)
     analysis = analyse(path, markers)
     status = platform.fetch_unauthenticated(rec) if step.require_auth else None
-    expect = Expectation(step.parties, bridged(state.timeline, state.agent_leg, state.agent_heard),
+    answering = state.customer_leg if state.outbound else state.agent_leg
+    expect = Expectation(step.parties, bridged(state.timeline, answering, state.agent_heard,
+                                               "customer" if state.outbound else "agent"),
                          step.max_duration_error, rec.sha256, status)
     problems, notes = judge(analysis, expect)
     figures = {"name": rec.name, "found_by": how, "file": str(path), "platform": platform.description,

@@ -23,6 +23,7 @@ from harness.checks.recording import (
 from harness.checks.recording_search import SearchReport
 from harness.errors import ExpectationFailed, HarnessError, TargetError
 from harness.evidence.ledger import Canary, Ledger
+from harness.runner.carrier import PHONE as CARRIER_PHONE
 from harness.runner.run import CallState, ScenarioRun
 from harness.sip.timeline import CallTimeline
 from harness.steps.media import idle
@@ -95,12 +96,29 @@ def utc(wall: float) -> datetime:
 
 # -- play_marker -------------------------------------------------------------------------
 def player(run: ScenarioRun, state: CallState, party: str) -> tuple[str, CallTimeline]:
+    if state.outbound:
+        return _outbound_player(state, party)
+    if party == "customer":
+        raise HarnessError(f"play_marker {{party: customer}} on call {state.id}: a customer is a party "
+                           f"of an outbound call (dial_out); this call's parties are caller and agent")
     if party == "caller":
         return state.phone, state.timeline
     if state.agent_leg is None or state.agent is None:
         raise HarnessError(f"play_marker {{party: agent}} on call {state.id}: no agent has answered "
                            f"it yet (hint: put expect_agent before this step)")
     return run.agent_phone[state.agent], state.agent_leg
+
+
+def _outbound_player(state: CallState, party: str) -> tuple[str, CallTimeline]:
+    if party == "agent":
+        return state.phone, state.timeline
+    if party == "caller":
+        raise HarnessError(f"play_marker {{party: caller}} on call {state.id}: an outbound call's "
+                           f"parties are agent (who dialled) and customer")
+    if state.customer_leg is None:
+        raise HarnessError(f"play_marker {{party: customer}} on call {state.id}: the customer has not "
+                           f"answered (hint: put expect_carrier_call {{answered: true}} before this step)")
+    return CARRIER_PHONE, state.customer_leg
 
 
 # -- expect_recording --------------------------------------------------------------------

@@ -127,3 +127,11 @@ def test_a_quiet_marker_under_loud_speech_is_found(prompts: dict[str, FloatArray
     hit = scan(ulaw_roundtrip(quiet + loud), [marker])[marker.id]
     assert hit.found and hit.start_s == pytest.approx(0.8, abs=0.005)
     assert hit.min_share > 0.7  # found needs 0.5
+
+
+def test_the_three_parties_of_a_call_have_three_different_markers() -> None:
+    # agent and customer each skip the codes of the parties before them, on every call
+    for n in range(300):
+        codes = {marker_for(f"call-{n}", p).code for p in ("caller", "agent", "customer")}
+        assert len(codes) == 3, n
+    assert marker_for(CALL, "customer").id == f"customer@{CALL}"

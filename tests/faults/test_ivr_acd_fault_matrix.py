@@ -25,6 +25,7 @@ IVR = ["ivr/greeting_and_menu", "ivr/invalid_key", "ivr/service_menu", "ivr/queu
 ACD = ["acd/fewestcalls", "acd/rrmemory", "acd/ringall", "acd/leastrecent", "acd/linear",
        "acd/busy_agent_skipped", "acd/no_answer_failover", "acd/seats"]
 OUTBOUND = ["outbound/agent_dial_out_caller_id", "outbound/api_originate_caller_id"]
+RECORDED_OUT = ["outbound/agent_dial_out_recorded", "outbound/api_originate_recorded"]
 # fault -> (scenarios run, {scenario that must fail: words its message must hold})
 MATRIX: dict[str, tuple[list[str], dict[str, str]]] = {
     "ivr_wrong_route": (IVR + ["acd/linear"], {"ivr/queue_routes": "was answered by agent agent4, expected agent1"}),
@@ -68,6 +69,10 @@ MATRIX: dict[str, tuple[list[str], dict[str, str]]] = {
     # do-not-call (issue 16): the listed number is dialled; the caller-ID scenarios still pass
     "dnc_ignored": (OUTBOUND + ["outbound/do_not_call"], {
         "outbound/do_not_call": "a number on the platform's do-not-call list, reached the carrier"}),
+    # outbound recording (issue 16): neither an agent's own call nor a click-to-call is recorded; the calls
+    # themselves still go out as they should, and inbound recording is unchanged
+    "outbound_not_recorded": (RECORDED_OUT + ["outbound/agent_dial_out_caller_id", "recording/both_parties_recorded"], {
+        s: "no recording of call out1" for s in RECORDED_OUT}),
 }
 
 

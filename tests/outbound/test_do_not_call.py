@@ -3,8 +3,10 @@
 The suite's scenario (a listed number dialled by an agent; a click-to-call
 customer pressing the refusal key) runs in the default suite and the fault
 matrix. Here: the other way to refuse -- the customer hangs up at once -- is
-kept by the conformant platform, and the fault ``dnc_ignored`` calls that
-customer again, which the step reports in a reviewer's words.
+kept by the conformant platform, on a click-to-call and on an agent's own call
+(which passes a media worker that hears the refusal), either way of refusing;
+and the fault ``dnc_ignored`` calls that customer again, which the step
+reports in a reviewer's words.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ agents:
   agent1: {answer_after: 0.3s}
 steps:
   - expect_do_not_call: {agent: agent1, via: originate, listed: false, refusal: hangup}
+  - expect_do_not_call: {agent: agent1, via: dial_out, listed: false, refusal: hangup}
+  - expect_do_not_call: {agent: agent1, via: dial_out, listed: false, refusal: dtmf}
 """
 
 
@@ -43,10 +47,12 @@ def test_a_customer_hanging_up_at_once_is_not_called_again(
     with reference_platform(tmp_path, monkeypatch, (fault,) if fault else ()) as platform:
         if fault is None:
             run = run_scenario(platform, scenario, tmp_path / "reports", "ok")
-            [m] = [r.measurements for r in run.records if r.kind == "expect_do_not_call"]
-            refusing, again = m["attempts"]
-            assert refusing["reached_carrier"] and not again["reached_carrier"], m
-            assert m["refusal"].startswith("hung up at once"), m
+            judged = [r.measurements for r in run.records if r.kind == "expect_do_not_call"]
+            assert len(judged) == 3, judged  # click-to-call, and an agent's own call (through a media worker)
+            for m, how in zip(judged, ("hung up at once", "hung up at once", "pressed 9"), strict=True):
+                refusing, again = m["attempts"]
+                assert refusing["reached_carrier"] and not again["reached_carrier"], m
+                assert m["refusal"].startswith(how), m
             return
         with pytest.raises(ExpectationFailed) as failed:
             run_scenario(platform, scenario, tmp_path / "reports", fault)

@@ -75,6 +75,11 @@ REQUIREMENTS = (
     Requirement("outbound_dnc", "拒呼名单与拒绝后不再呼叫",
                 "do-not-call: a number on the list is never dialled; a customer who refused is not called again",
                 "防骚扰承诺书·管控措施；无违规外呼风险（辅助证据）", supporting=True),
+    Requirement("outbound_dialer", "预测式外呼：呼损率与无声电话",
+                "predictive dialling: a customer who answers is put through to an agent within 2 s or hears an "
+                "information message, never silence; abandoned calls within the limit",
+                "防骚扰承诺书·管控措施；无违规外呼风险；47 CFR 64.1200(a)(7) 与 Ofcom 规则可选（辅助证据）",
+                supporting=True),
     Requirement("outbound_recording", "外呼录音：坐席外呼与点击拨号同样录音、可调取",
                 "outbound recording: an agent's own outbound call and a click-to-call are recorded with "
                 "both parties, retrievable with credentials, kept as inbound recordings are",
@@ -127,33 +132,48 @@ def _step_verdict(step: dict[str, Any]) -> str:
         ("not_conformant" if step["status"] == "failed" else "error")
 
 
+STEP_ROWS = {"expect_seats": "seats", "expect_do_not_call": "outbound_dnc", "expect_campaign": "outbound_dialer"}
+"""Step kinds whose own verdict covers a row."""
+
+
+def _step_rows(step: dict[str, Any]) -> list[tuple[str, str]]:
+    """The rows one step covers, with the verdict it gives each."""
+    kind, verdict = step["kind"], _step_verdict(step)
+    rows = [(STEP_ROWS[kind], verdict)] if kind in STEP_ROWS else []
+    if kind == "expect_recording":
+        rows.append(("retrieval", verdict))
+        if "customer" in (step["spec"].get("parties") or ()):  # an outbound call's recording
+            rows.append(("outbound_recording", verdict))
+    if kind == "expect_forbidden_hours":
+        left = (step.get("measurements") or {}).get("unexercised")
+        rows.append(("outbound_hours", "partial" if verdict == "passed" and left else verdict))
+    if kind == "expect_carrier_call" and step["spec"].get("caller_id"):
+        rows.append(("outbound_caller_id", verdict))
+    auth = _auth_verdict(step)
+    if auth is not None:
+        rows.append(("auth", auth))
+    return rows
+
+
+def _message_shown(step: dict[str, Any]) -> bool:
+    """A campaign abandoned a call and its customer heard the information message in time."""
+    return step["kind"] == "expect_campaign" and step["status"] == "passed" and \
+        (step.get("measurements") or {}).get("message_unexercised") is False
+
+
 def requirement_matrix(scenarios: list[dict[str, Any]]) -> list[Item]:
     items = {r.key: Item(r) for r in REQUIREMENTS}
     for sc in scenarios:
         if sc["licence_item"] in items and sc["licence_item"] != "recording":
             items[sc["licence_item"]].covered_by.append((sc["anchor"], sc["name"], sc["verdict"]))
         for step in sc["steps"]:
-            if step["kind"] == "expect_recording":
-                verdict = _step_verdict(step)
-                items["retrieval"].covered_by.append((sc["anchor"], sc["name"], verdict))
-                if "customer" in (step["spec"].get("parties") or ()):  # an outbound call's recording
-                    items["outbound_recording"].covered_by.append((sc["anchor"], sc["name"], verdict))
-            if step["kind"] == "expect_seats":
-                items["seats"].covered_by.append((sc["anchor"], sc["name"], _step_verdict(step)))
-            if step["kind"] == "expect_forbidden_hours":
-                shown = _step_verdict(step)
-                left = (step.get("measurements") or {}).get("unexercised")
-                items["outbound_hours"].covered_by.append(
-                    (sc["anchor"], sc["name"], "partial" if shown == "passed" and left else shown))
-            if step["kind"] == "expect_do_not_call":
-                items["outbound_dnc"].covered_by.append((sc["anchor"], sc["name"], _step_verdict(step)))
-            if step["kind"] == "expect_carrier_call" and step["spec"].get("caller_id"):
-                items["outbound_caller_id"].covered_by.append((sc["anchor"], sc["name"], _step_verdict(step)))
-            auth = _auth_verdict(step)
-            if auth is not None:
-                items["auth"].covered_by.append((sc["anchor"], sc["name"], auth))
+            for key, verdict in _step_rows(step):
+                items[key].covered_by.append((sc["anchor"], sc["name"], verdict))
     for item in items.values():
         item.verdict = combine([v for _, _, v in item.covered_by])
+    shown = any(_message_shown(step) for sc in scenarios for step in sc["steps"])
+    if items["outbound_dialer"].verdict == "passed" and not shown:
+        items["outbound_dialer"].verdict = "partial"  # the information message was never exercised
     return list(items.values())
 
 

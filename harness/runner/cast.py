@@ -123,7 +123,7 @@ def _resolve(host: str, target: Target) -> str:
                       f"check the name, or give the IP address")
 
 
-def _behaviour(agent: AgentSpec, audio_path: str | None) -> Behaviour:
+def agent_behaviour(agent: AgentSpec, audio_path: str | None) -> Behaviour:
     if agent.behaviour == "reject":
         return Behaviour(mode="reject", code=agent.reject_code)
     if agent.behaviour == "ring":
@@ -177,7 +177,7 @@ def cast(scenario: Scenario, target: Target, work: Path, agent_audio: dict[str, 
     agents = {
         a.name: phone_setup(
             f"agent-{a.name}", target, _account(target, a.account, f"agent {a.name}"),
-            a.behaviour != "unregistered", work, _behaviour(a, agent_audio.get(a.name)),
+            a.behaviour != "unregistered", work, agent_behaviour(a, agent_audio.get(a.name)),
         )
         for a in scenario.agents
     }

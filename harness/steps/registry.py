@@ -14,6 +14,7 @@ from harness.steps import (
     expect_answer,
     expect_audio,
     expect_call_refused,
+    expect_campaign,
     expect_carrier_call,
     expect_distribution,
     expect_do_not_call,
@@ -74,6 +75,7 @@ KINDS: tuple[StepKind[Any], ...] = (
     expect_carrier_call.KIND,
     expect_forbidden_hours.KIND,
     expect_do_not_call.KIND,
+    expect_campaign.KIND,
 )
 BY_NAME: dict[str, StepKind[Any]] = {k.name: k for k in KINDS}
 BY_MODEL: dict[type, StepKind[Any]] = {k.model: k for k in KINDS}

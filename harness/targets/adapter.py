@@ -106,6 +106,15 @@ class DoNotCallList(Protocol):
         """Put ``number`` on the list: the platform must never dial it."""
 
 
+@runtime_checkable
+class Campaigning(Protocol):
+    """A platform whose dialler the harness can give a campaign (``Capability.CAMPAIGN``)."""
+
+    def start_campaign(self, queue: str, numbers: list[str]) -> str:
+        """Have the dialler call ``numbers`` for ``queue``'s agents, as it paces them; returns the
+        platform's name for the campaign, or raises ``TargetError`` if it is refused."""
+
+
 def profile_retention_days(target: Target) -> int | None:
     """The retention the profile declares (``adapter.retention_days``), for platforms that cannot say."""
     days = target.adapter.get("retention_days")

@@ -82,6 +82,9 @@ class AsteriskPlatform(ReferencePlatform):
     def set_outbound_clock(self, offset_s: int) -> None:
         raise NotSupported(f"{self.description}: Asterisk has no outbound rule clock the harness can move")
 
+    def start_campaign(self, queue: str, numbers: list[str]) -> str:
+        raise NotSupported(f"{self.description}: Asterisk has no dialler of its own to give a campaign")
+
     def add_do_not_call(self, number: str) -> None:
         raise NotSupported(f"{self.description}: this adapter cannot add to a do-not-call list (name the "
                            "numbers in outbound.do_not_call.numbers)")

@@ -27,6 +27,7 @@ class Capability(StrEnum):
     ORIGINATE = "originate"  # start an outbound call through the platform's API (click-to-call)
     OUTBOUND_CLOCK = "outbound_clock"  # move the clock the platform's forbidden-hours rule reads
     DNC_LIST = "dnc_list"  # put a number on the platform's do-not-call list
+    CAMPAIGN = "campaign"  # start a dialling campaign (predictive dialler) through the platform's API
 
 
 LACKS: dict[Capability, str] = {
@@ -41,6 +42,7 @@ LACKS: dict[Capability, str] = {
     Capability.ORIGINATE: "cannot start an outbound call through its API (click-to-call, a campaign)",
     Capability.OUTBOUND_CLOCK: "cannot move the clock its forbidden calling hours are judged by",
     Capability.DNC_LIST: "cannot put a number on its do-not-call list through its API",
+    Capability.CAMPAIGN: "cannot start a dialling campaign (its predictive dialler) through its API",
 }
 """What a target lacking the capability cannot do, after "the target 'NAME' (profile PATH)"."""
 

@@ -101,7 +101,7 @@ class ReferencePlatform:
         return frozenset({Capability.RECORDINGS, Capability.UNAUTHENTICATED_FETCH,
                           Capability.RETENTION_POLICY, Capability.CLOCK, Capability.PURGE,
                           Capability.QUEUE_STATE, Capability.ORIGINATE, Capability.OUTBOUND_CLOCK,
-                          Capability.DNC_LIST})
+                          Capability.DNC_LIST, Capability.CAMPAIGN})
 
     def __repr__(self) -> str:
         return f"ReferencePlatform({self.url!r}, user={self.username!r}, password={self.password!r})"
@@ -171,6 +171,11 @@ class ReferencePlatform:
     def originate(self, agent: str, number: str) -> str:
         """Click-to-call: ``POST /reference/originate`` rings ``agent``, then ``number`` for them."""
         body = self._json("POST", "/reference/originate", ok=(202,), json={"agent": agent, "number": number})
+        return str((body or {}).get("id", ""))
+
+    def start_campaign(self, queue: str, numbers: list[str]) -> str:
+        """``POST /reference/campaigns``: the reference's dialler calls ``numbers`` for ``queue``."""
+        body = self._json("POST", "/reference/campaigns", ok=(202,), json={"queue": queue, "numbers": numbers})
         return str((body or {}).get("id", ""))
 
     def add_do_not_call(self, number: str) -> None:

@@ -26,6 +26,7 @@ ACD = ["acd/fewestcalls", "acd/rrmemory", "acd/ringall", "acd/leastrecent", "acd
        "acd/busy_agent_skipped", "acd/no_answer_failover", "acd/seats"]
 OUTBOUND = ["outbound/agent_dial_out_caller_id", "outbound/api_originate_caller_id"]
 RECORDED_OUT = ["outbound/agent_dial_out_recorded", "outbound/api_originate_recorded"]
+DIALLER = ["outbound/dialer_abandon_message", "outbound/dialer_abandon_rate"]
 # fault -> (scenarios run, {scenario that must fail: words its message must hold})
 MATRIX: dict[str, tuple[list[str], dict[str, str]]] = {
     "ivr_wrong_route": (IVR + ["acd/linear"], {"ivr/queue_routes": "was answered by agent agent4, expected agent1"}),
@@ -73,6 +74,11 @@ MATRIX: dict[str, tuple[list[str], dict[str, str]]] = {
     # themselves still go out as they should, and inbound recording is unchanged
     "outbound_not_recorded": (RECORDED_OUT + ["outbound/agent_dial_out_caller_id", "recording/both_parties_recorded"], {
         s: "no recording of call out1" for s in RECORDED_OUT}),
+    # the predictive dialler (issue 16): it over-dials and leaves the customers it cannot put through in
+    # silence; both campaign scenarios fail on the silence, the rate one on the share abandoned too
+    "dialer_silent_abandon": (DIALLER + ["outbound/agent_dial_out_caller_id"], {
+        "outbound/dialer_abandon_message": "a silent abandoned call",
+        "outbound/dialer_abandon_rate": "were abandoned -- no agent on the line within 2s"}),
 }
 
 

@@ -34,7 +34,7 @@ REFERENCE = PROJECT_ROOT / "fixtures" / "reference"
 PROMPTS = REFERENCE / "prompts"
 SPEECH = (
     "welcome", "main_menu", "service_menu", "invalid_option", "no_input", "goodbye",
-    "opening_hours", "all_busy", "no_agents", "queue_position",
+    "opening_hours", "all_busy", "no_agents", "queue_position", "dialer_abandon",
 )  # fmt: skip
 
 
@@ -176,7 +176,7 @@ retention:
 """
 
 KNOWN_PROMPTS = (
-    "all_busy, goodbye, hold_music, invalid_option, main_menu, no_agents, no_input, "
+    "all_busy, dialer_abandon, goodbye, hold_music, invalid_option, main_menu, no_agents, no_input, "
     "opening_hours, queue_position, service_menu, welcome"
 )
 QUEUE_FIELDS = (
@@ -308,7 +308,7 @@ def peak_ncc(a: npt.NDArray[np.float64], b: npt.NDArray[np.float64]) -> float:
 def test_every_pair_of_prompts_is_clearly_different() -> None:
     audio = {p.stem: samples(p) for p in sorted(PROMPTS.glob("*.wav"))}
     scores = {(a, b): peak_ncc(audio[a], audio[b]) for a, b in itertools.combinations(audio, 2)}
-    assert len(scores) == 55
+    assert len(scores) == 66
     assert max(scores.values()) < 0.6, max(scores.items(), key=lambda kv: kv[1])
     assert peak_ncc(audio["welcome"], audio["welcome"]) > 0.999  # the measure sees a match
 

@@ -33,3 +33,18 @@ def test_without_an_outbound_recording_the_row_is_uncovered() -> None:
     rows = {i.req.key: i for i in requirement_matrix([_scenario("inbound", [_recording(["caller", "agent"])],
                                                                 "recording")])}
     assert rows["outbound_recording"].verdict == "uncovered" and rows["retrieval"].verdict == "passed"
+
+
+def _campaign(unexercised: bool, status: str = "passed") -> dict[str, Any]:
+    return {"kind": "expect_campaign", "spec": {"queue": "sales"}, "status": status,
+            "measurements": {"message_unexercised": unexercised} if status == "passed" else {}}
+
+
+def test_the_dialler_row_is_passed_only_once_an_abandoned_call_s_message_was_heard() -> None:
+    def row(*steps: dict[str, Any]) -> str:
+        return {i.req.key: i for i in requirement_matrix([_scenario("campaign", list(steps))])}[
+            "outbound_dialer"].verdict
+    assert row(_campaign(True)) == "partial"  # no call abandoned: the message rule never exercised
+    assert row(_campaign(True), _campaign(False)) == "passed"
+    assert row(_campaign(False), _campaign(True, "failed")) == "not_conformant"
+    assert {i.req.key: i for i in requirement_matrix([])}["outbound_dialer"].verdict == "uncovered"

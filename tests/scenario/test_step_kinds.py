@@ -80,7 +80,7 @@ REPLAYED_AS: dict[str, type] = {
     "expect_register": Skips, "expect_call_refused": Skips, "expect_queue_entered": Skips,
     "expect_offer_headers": Skips, "expect_seats": Skips, "expect_quality": Skips,
     "dial_out": Skips, "originate": Skips, "expect_carrier_call": Skips,  # outbound: no inbound prompt
-    "expect_forbidden_hours": Skips, "expect_do_not_call": Skips,
+    "expect_forbidden_hours": Skips, "expect_do_not_call": Skips, "expect_campaign": Skips,
     # agents, recordings, DTMF checks: the walk stops there, as it always has
     "expect_dtmf": Stops, "expect_agent": Stops, "expect_distribution": Stops, "play_marker": Stops,
     "expect_recording": Stops, "expect_retention": Stops, "expect_retention_proof": Stops,

@@ -35,6 +35,7 @@ from harness.targets.adapter import NotSupported, RecordingInfo
 from harness.targets.ami import DEFAULT_PORT, AmiSession, queue_state
 from harness.targets.capability import Capability
 from harness.targets.model import Secret, Target
+from harness.targets.pbx_originate import PbxOriginate, pbx_originate
 from harness.targets.recording_name import AnyName, Names, Reading, names_from_profile
 from harness.targets.reference import DEFAULT_TIMEOUT, ReferencePlatform, _message
 
@@ -46,10 +47,10 @@ class AsteriskPlatform(ReferencePlatform):
 
     def __init__(self, url: str, username: str, password: Secret | None, names: Names,
                  ami: AmiSession | None = None, profile: Path | None = None,
-                 timeout: float = DEFAULT_TIMEOUT) -> None:
+                 timeout: float = DEFAULT_TIMEOUT, originating: PbxOriginate | None = None) -> None:
         base = url.rstrip("/").removesuffix("/ari")  # the paths carry /ari
         super().__init__(base, username, password, profile, timeout)
-        self.names, self.ami = names, ami
+        self.names, self.ami, self.originating = names, ami, originating
         self.description = f"Asterisk ARI at {self.url}"
 
     @classmethod
@@ -65,20 +66,41 @@ class AsteriskPlatform(ReferencePlatform):
         timeout = _timeout(spec.get("timeout", DEFAULT_TIMEOUT), where)
         ami = _ami(spec.get("ami"), urlsplit(url).hostname or "", timeout, target)
         return cls(url, str(spec.get("username") or ""), _secret(spec.get("password"), where,
-                   "adapter.password"), names_from_profile(spec, where), ami, target.path, timeout)
+                   "adapter.password"), names_from_profile(spec, where), ami, target.path, timeout,
+                   pbx_originate(target, "PJSIP/{agent}"))
 
     @classmethod
     def capabilities(cls, target: Target) -> frozenset[Capability]:
         """What this adapter can do for ``target``, from its profile alone (nothing is asked of the
         platform)."""
         queues = {Capability.QUEUE_STATE} if target.adapter.get("ami") is not None else set()
-        return frozenset({Capability.RECORDINGS, Capability.UNAUTHENTICATED_FETCH, *queues})
+        calls = {Capability.ORIGINATE} if target.adapter.get("originate") is not None else set()
+        return frozenset({Capability.RECORDINGS, Capability.UNAUTHENTICATED_FETCH, *queues, *calls})
 
-    # What the reference's API does and ARI does not (inherited, so said here): no click-to-call,
-    # no outbound rule clock, no do-not-call list through this adapter yet (issue 16).
     def originate(self, agent: str, number: str) -> str:
-        raise NotSupported(f"{self.description}: this adapter cannot start a call through ARI yet (use dial_out)")
+        """Click-to-call through ARI: ``POST /ari/channels`` rings the agent's endpoint and, once the
+        agent answers, runs ``extension`` in ``context`` (``adapter.originate``); the agent's screen
+        shows the customer's number. Returns the new channel's id."""
+        spec = self.originating
+        if spec is None:
+            raise NotSupported(f"{self.description}: the profile gives no adapter.originate: {{context: ...}}, "
+                               f"so the harness does not know where the agents' outbound calls run (or use dial_out)")
+        path = "/ari/channels"
+        params = {"endpoint": spec.filled(spec.endpoint, agent, number),
+                  "extension": spec.filled(spec.extension, agent, number), "context": spec.context,
+                  "priority": "1", "timeout": str(spec.ring_timeout), "callerId": f'"{number}" <{number}>'}
+        answer = self._request("POST", path, params=params)
+        if answer.status_code == 403:
+            raise TargetError(f"{self.description} refused POST {path} for user {self.username!r}: 403 "
+                              f"Forbidden{_message(answer)} (hint: a click-to-call needs an ari.conf user "
+                              f"with read_only = no)")
+        body = self._json_of(self._check(answer, "POST", path), "POST", path)
+        if not isinstance(body, dict) or not body.get("id"):
+            raise TargetError(f"{self.description}: POST {path} answered without a channel id: {str(body)[:120]!r}")
+        return str(body["id"])
 
+    # What the reference's API does and ARI does not (inherited, so said here): no outbound rule
+    # clock, no dialler, no do-not-call list through this adapter (issue 16).
     def set_outbound_clock(self, offset_s: int) -> None:
         raise NotSupported(f"{self.description}: Asterisk has no outbound rule clock the harness can move")
 

@@ -108,6 +108,24 @@ class EslSession:
                               f"{self._redact(first)[:200]!r} (hint: {more})")
         return body
 
+    def bgapi(self, command: str, hint: str = "") -> str:
+        """``bgapi <command>``: FreeSWITCH runs it in the background and answers at once with its
+        job id (``command/reply``, ``Reply-Text: +OK Job-UUID: ...``); the job's own result comes
+        later, as an event this session does not wait for. A refusal is a ``TargetError``."""
+        deadline = time.monotonic() + self.timeout
+        self._send(f"bgapi {command}", command.split(" ")[0])
+        while True:
+            message = self._message(deadline, f"the reply to 'bgapi {command.split(' ')[0]}'")
+            if message.content_type == "command/reply":
+                break
+            if message.content_type in ("text/disconnect-notice", "text/rude-rejection"):
+                raise TargetError(f"{self.where} hung up instead of answering 'bgapi': {self._said(message)}")
+        text = message.headers.get("Reply-Text", "")
+        if not text.startswith("+OK"):
+            raise TargetError(f"{self.where} refused 'bgapi {command.split(' ')[0]}': "
+                              f"{self._redact(text)[:200]!r} (hint: {hint or 'see the FreeSWITCH log (fs_cli)'})")
+        return message.headers.get("Job-UUID") or text.removeprefix("+OK Job-UUID:").strip()
+
     def _greeting(self) -> None:
         message = self._message(time.monotonic() + self.timeout, "the greeting (auth/request)")
         if message.content_type == "auth/request":

@@ -44,6 +44,7 @@ from harness.targets.callcenter import (
 from harness.targets.capability import Capability
 from harness.targets.esl import DEFAULT_PORT, EslSession
 from harness.targets.model import Secret, Target
+from harness.targets.pbx_originate import PbxOriginate, pbx_originate
 from harness.targets.reference import DEFAULT_TIMEOUT
 
 if TYPE_CHECKING:
@@ -66,8 +67,9 @@ class FreeswitchPlatform:
     """mod_callcenter through ``esl``; recordings through the platform ``recordings``."""
 
     def __init__(self, esl: EslSession, recordings: Platform,
-                 usernames: dict[str, str] | None = None, profile: Path | None = None) -> None:
-        self.esl, self.recordings = esl, recordings
+                 usernames: dict[str, str] | None = None, profile: Path | None = None,
+                 originating: PbxOriginate | None = None) -> None:
+        self.esl, self.recordings, self.originating = esl, recordings, originating
         self.usernames, self.profile = dict(usernames or {}), profile
         self.description = (f"FreeSWITCH at {esl.host}:{esl.port} (event socket), recordings "
                             f"from {recordings.description}")
@@ -82,7 +84,8 @@ class FreeswitchPlatform:
                               f"not {timeout!r}")
         return cls(_esl(spec.get("esl"), target, float(timeout)),
                    _source(spec.get("recordings"), target),
-                   _usernames(spec.get("agent_usernames"), where), target.path)
+                   _usernames(spec.get("agent_usernames"), where), target.path,
+                   pbx_originate(target, "user/{agent}"))
 
     @classmethod
     def capabilities(cls, target: Target) -> frozenset[Capability]:
@@ -90,10 +93,11 @@ class FreeswitchPlatform:
         recording source (``adapter.recordings``) can do."""
         spec = target.adapter.get("recordings")
         kind = spec.get("type") if isinstance(spec, dict) else None
+        own = {Capability.QUEUE_STATE} | ({Capability.ORIGINATE} if target.adapter.get("originate") else set())
         if kind not in SOURCES:  # the adapter refuses such a profile when it is built
-            return frozenset({Capability.QUEUE_STATE})
+            return frozenset(own)
         assert isinstance(spec, dict)
-        return _source_class(kind).capabilities(replace(target, adapter=dict(spec))) | {Capability.QUEUE_STATE}
+        return _source_class(kind).capabilities(replace(target, adapter=dict(spec))) | own
 
     def __repr__(self) -> str:
         return (f"FreeswitchPlatform(esl={self.esl!r}, recordings={self.recordings!r}, "
@@ -129,6 +133,24 @@ class FreeswitchPlatform:
             f"{self.description}: FreeSWITCH has no retention policy of its own to apply on "
             f"demand; whatever deletes old recordings on this site (a cron job, a storage "
             f"policy) runs outside it")
+
+    # -- outbound --------------------------------------------------------------------------------
+    def originate(self, agent: str, number: str) -> str:
+        """Click-to-call through the event socket: ``bgapi originate`` rings the agent's endpoint
+        (showing the customer's number) and, once answered, runs ``extension`` in the XML dialplan
+        ``context`` (``adapter.originate``). Returns FreeSWITCH's job id."""
+        spec = self.originating
+        if spec is None:
+            raise TargetError(f"{self.description}: the profile gives no adapter.originate: {{context: ...}}, "
+                              f"so the harness does not know where the agents' outbound calls run (or use dial_out)")
+        caller = spec.filled("{number}", agent, number)
+        variables = (f"origination_caller_id_number={caller},origination_caller_id_name={caller},"
+                     f"originate_timeout={spec.ring_timeout}")
+        command = (f"originate {{{variables}}}{spec.filled(spec.endpoint, agent, number)} "
+                   f"{spec.filled(spec.extension, agent, number)} XML {spec.filled(spec.context, agent, number)}")
+        with self.esl as session:
+            return session.bgapi(command, "is the agent's endpoint registered (sofia status), and the "
+                                          "context in adapter.originate an XML dialplan context?")
 
     # -- queues ----------------------------------------------------------------------------------
     def queue_state(self) -> dict[str, Any] | None:

@@ -155,7 +155,10 @@ class ReferencePlatform:
                           f"{message}")
 
     def _json(self, method: str, path: str, ok: tuple[int, ...] = (200,), **kwargs: Any) -> Any:
-        answer = self._check(self._request(method, path, **kwargs), method, path, ok)
+        return self._json_of(self._check(self._request(method, path, **kwargs), method, path, ok), method, path)
+
+    def _json_of(self, answer: requests.Response, method: str, path: str) -> Any:
+        """The JSON body of an accepted answer (None when empty), or an error naming the request."""
         try:
             body = answer.content
         except requests.exceptions.RequestException as exc:

@@ -196,6 +196,9 @@ class EslServer:
         if verb == "exit":
             self._say(conn, BYE + DISCONNECT)
             return False
+        if verb == "bgapi":  # the job runs in the background: the reply names it at once
+            self._say(conn, (Path(__file__).parents[1] / "data" / "freeswitch" / "bgapi-accepted.esl").read_text())
+            return True
         if verb != "api":
             self._say(conn, "Content-Type: command/reply\nReply-Text: -ERR command not found\n\n")
             return True

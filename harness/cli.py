@@ -59,6 +59,8 @@ def _parser() -> argparse.ArgumentParser:
 
     load_arguments(sub.add_parser("load", help="put a load profile's traffic on a platform with Locust "
                                   "(thresholds decide the exit status)"), DEFAULT_TARGET)
+    _discover_arguments(sub.add_parser("discover", help="crawl a DID's IVR on real calls: write its map, "
+                                                     "picture, prompts and a generated suite"))
     ref = sub.add_parser("reference", help="start, stop or inspect the bundled reference platform")
     ref.add_argument("action", choices=["up", "down", "status"])
     ref.add_argument("--fault", action="append", default=[], help="start with this fault (repeatable)")
@@ -81,6 +83,12 @@ def _run_arguments(run: argparse.ArgumentParser) -> None:
     run.add_argument("--at", default=None, metavar="WHEN", type=_when,
                      help="start at WHEN: 2026-12-05T21:05+08:00, or HH:MM on this machine's clock (the "
                           "next one); e.g. the side of the forbidden hours a platform's clock cannot reach")
+
+
+def _discover_arguments(disc: argparse.ArgumentParser) -> None:
+    from harness.discover.cli import arguments
+
+    arguments(disc, str(DEFAULT_TARGET))
 
 
 def _prompts_arguments(prompts: argparse.ArgumentParser) -> None:
@@ -332,35 +340,9 @@ def doctor(args: argparse.Namespace) -> int:
 
 
 def prompts(args: argparse.Namespace) -> int:
-    import tempfile
+    from harness.prompts.cli import main as prompts_main
 
-    from harness.errors import HarnessError, SpecError
-    from harness.prompts.capture import Request, capture
-    from harness.prompts.replay import Settings
-    from harness.targets.profile import load_target
-
-    only = tuple(dict.fromkeys(p.strip() for item in args.only for p in item.split(",") if p.strip()))
-    try:
-        target = load_target(resolve(args.target))
-    except SpecError as exc:
-        print(exc, file=sys.stderr)
-        return 2
-    print(f"ccharness prompts capture: target {target.name} ({target.path}): {target.host}:"
-          f"{target.port}/{target.transport}, managed: {target.managed}", flush=True)
-    with tempfile.TemporaryDirectory(prefix="ccharness-prompts-") as temporary:
-        request = Request(target, tuple(Path(p) for p in _scenario_paths(args.paths)),
-                          Path(args.out).resolve(), Path(args.work or temporary).resolve(), only,
-                          Settings(args.end_silence, args.max_length), args.force)
-        try:
-            outcome = capture(request, say=lambda text: print(text, flush=True))
-        except SpecError as exc:
-            print(exc, file=sys.stderr)
-            return 2
-        except HarnessError as exc:
-            print(f"ccharness prompts capture: {exc}", file=sys.stderr)
-            return 2
-    print("\n".join(outcome.lines()))
-    return 1 if outcome.missing else 0
+    return prompts_main(args, resolve(args.target), _scenario_paths(args.paths))
 
 
 def reference(args: argparse.Namespace) -> int:
@@ -374,6 +356,12 @@ def reference(args: argparse.Namespace) -> int:
     return result.returncode
 
 
+def discover(args: argparse.Namespace) -> int:
+    from harness.discover.cli import main as discover_main
+
+    return discover_main(args, resolve(args.target))
+
+
 def load(args: argparse.Namespace) -> int:
     from harness.load.cli import main as load_main
 
@@ -385,7 +373,8 @@ def load(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     commands = {"run": run, "rehearse": rehearse, "validate": validate, "report": report, "verify": verify,
-                "reference": reference, "doctor": doctor, "prompts": prompts, "load": load}
+                "reference": reference, "doctor": doctor, "prompts": prompts, "load": load,
+                "discover": discover}
     return int(commands[args.command](args))
 
 

@@ -11,6 +11,10 @@ Every test belongs to one tier, from its markers:
   ``tests/integration/``): opt-in, skipped unless ``--asterisk=PREFIX`` (or the
   environment's ``CCHARNESS_ASTERISK``) names an installed Asterisk.
 
+A platform test marked ``crawl`` (a whole ``ccharness discover`` crawl and its generated
+suite: minutes) is opt-in too, run with ``--crawl`` (or ``CCHARNESS_CRAWL=1``), so the
+CI run stays within its half hour; its parts are unit-tested in every run.
+
 ``pytest`` runs the tiers in that order, and once a tier has a failure the later
 tiers are skipped (``--all-tiers`` runs them all the same), so a broken build
 fails in about a minute instead of after the slow tiers.  ``-m unit``,
@@ -51,9 +55,10 @@ def tier_of(item: pytest.Item) -> str:
 class Tiers:
     """Orders the tests by tier and skips the tiers after one that failed."""
 
-    def __init__(self, all_tiers: bool, flag: Path, asterisk: str | None = None) -> None:
+    def __init__(self, all_tiers: bool, flag: Path, asterisk: str | None = None, crawl: bool = False) -> None:
         self.all_tiers = all_tiers
         self.asterisk = asterisk  # the installed Asterisk the integration tier runs (None: skipped)
+        self.crawl = crawl  # run the tests marked crawl
         self.flag = flag  # shared by the xdist controller (writes) and its workers (read)
         self.tier: dict[str, str] = {}  # test id -> tier
         self._failed: str | None = None  # the first tier with a failure seen here
@@ -72,6 +77,8 @@ class Tiers:
                 item.add_marker(tier)
             if tier == "integration" and not self.asterisk:
                 item.add_marker(pytest.mark.skip(reason=INTEGRATION_OFF))
+            if item.get_closest_marker("crawl") and not self.crawl:
+                item.add_marker(pytest.mark.skip(reason=CRAWL_OFF))
         items.sort(key=lambda item: TIERS.index(self.tier[item.nodeid]))  # stable within a tier
 
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
@@ -104,6 +111,7 @@ def _tier_of_keywords(keywords: Any) -> str:
 
 INTEGRATION_OFF = ("opt-in: give an installed Asterisk with --asterisk=PREFIX or CCHARNESS_ASTERISK "
                    "(README: Integration tier)")
+CRAWL_OFF = "opt-in (a whole IVR crawl and its suite, minutes): run with --crawl or CCHARNESS_CRAWL=1"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -112,6 +120,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--asterisk", metavar="PREFIX", default=os.environ.get("CCHARNESS_ASTERISK"),
                      help="run the integration tier against the Asterisk installed under PREFIX "
                           "(PREFIX/sbin/asterisk; default: $CCHARNESS_ASTERISK; unset: skipped)")
+    parser.addoption("--crawl", action="store_true", default=os.environ.get("CCHARNESS_CRAWL") == "1",
+                     help="run the tests marked crawl: whole ccharness discover crawls (minutes each)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -122,5 +132,6 @@ def pytest_configure(config: pytest.Config) -> None:
         folder = Path(tempfile.mkdtemp(prefix="ccharness-tiers-"))
         config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
         flag = folder / "failed"
-    tiers = Tiers(config.getoption("--all-tiers"), flag, config.getoption("--asterisk"))
+    tiers = Tiers(config.getoption("--all-tiers"), flag, config.getoption("--asterisk"),
+                  config.getoption("--crawl"))
     config.pluginmanager.register(tiers, "ccharness-tiers")

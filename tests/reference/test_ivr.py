@@ -129,9 +129,34 @@ def test_every_key_of_the_shipped_flows(
     assert (StopPlayback() in log) == barge_in
 
 
+# the second IVR (DID 4010), ccharness discover's proof: three levels, a loop back, a key to a queue
+DEEP_ROUTES = [
+    (["2"], ["deep_menu"], ToQueue("sales")),
+    (["1", "0", "2"], ["deep_menu", "deep_two_menu", "deep_menu"], ToQueue("sales")),
+    (["1", "1", "9"], ["deep_menu", "deep_two_menu", "deep_three_menu", "opening_hours"], Hangup(PLAYED)),
+    (["1", "1", "0", "2"], ["deep_menu", "deep_two_menu", "deep_three_menu", "deep_menu"], ToQueue("sales")),
+]
+
+
+@pytest.mark.parametrize(("keys", "prompts", "end"), DEEP_ROUTES, ids=["+".join(r[0]) for r in DEEP_ROUTES])
+def test_every_key_of_the_deep_ivr(keys: list[str], prompts: list[str], end: Action) -> None:
+    log = walk(keys, start="deep")
+    assert heard(log) == prompts
+    assert log[-1] == end
+
+
+def test_the_deep_ivr_s_last_menu_repeats_twice_without_input_then_says_goodbye() -> None:
+    log = walk(["1", "1", None, None, None], start="deep")
+    assert heard(log)[2:] == ["deep_three_menu", "no_input", "deep_three_menu", "no_input", "deep_three_menu",
+                              "goodbye"]
+    assert isinstance(log[-1], Hangup)
+
+
 def test_the_routes_cover_every_configured_key() -> None:
     flow_keys = {(name, k) for name, flow in FLOWS.items() for k in flow.keys}
     covered = {("main", keys[0]) for keys, _, _ in ROUTES} | {("service", "1"), ("service", "0")}
+    covered |= {("deep", "2"), ("deep", "1"), ("deep_two", "0"), ("deep_two", "1"), ("deep_three", "9"),
+                ("deep_three", "0")}  # DEEP_ROUTES
     assert covered == flow_keys
 
 

@@ -26,7 +26,7 @@ import numpy as np
 from harness.audio.pcm import RATE, FloatArray
 from harness.audio.wav import read_wav
 from harness.discover.clips import SOUND_DBFS, ClipBook
-from harness.discover.model import KEYS, NO_INPUT, Edge, IvrMap, Node, Outcome
+from harness.discover.model import KEYS, NO_INPUT, Edge, IvrMap, Node, Outcome, same_menus
 from harness.errors import AudioError, HarnessError
 from harness.prompts.cut import first_sound, sound_end
 from harness.runner.run import ScenarioRun
@@ -250,6 +250,8 @@ class Crawler:
     # -- what a probe taught -----------------------------------------------------------------------
     def _learn(self, probe: Probe) -> None:
         where = f"{'/'.join(probe.path) or 'answer'} then {probe.action or 'listen'}"
+        if probe.node is not None and probe.node not in self.map.nodes:
+            return  # its menu turned out to be another one (merged): that one's probes tell the same
         if probe.error:
             self.failures.append(f"{where}: {probe.error}")
             self.say(f"  {where}: {probe.error}")
@@ -268,6 +270,14 @@ class Crawler:
         edge = Edge(probe.node, probe.action or NO_INPUT, outcomes[0], outcomes[1:])
         self.map.edges.append(edge)
         self.say(f"  {self.map.nodes[probe.node].path or '(root)'} {edge.action}: {_said(outcomes[0])}")
+        self._merge()
+
+    def _merge(self) -> None:
+        """Fold menus that the clips split since has shown to be one menu; drop their pending probes."""
+        for gone, kept in same_menus(list(self.map.nodes.values()), lambda n: self.book.leaves(n.clips)[-1]):
+            self.map.merge(gone, kept)
+            self.queue = deque(p for p in self.queue if p.node != gone)
+            self.say(f"menu {gone} is menu {kept} (the same menu prompt): merged")
 
     def _outcome(self, heard: Heard) -> Outcome:
         clips = self.book.explain(heard.audio)

@@ -19,6 +19,7 @@ No input is followed through its repeats: ``then`` holds what each further wait 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 KEYS = "0123456789*#"
@@ -67,3 +68,27 @@ class IvrMap:
 
     def edges_of(self, node: str) -> list[Edge]:
         return [e for e in self.edges if e.node == node]
+
+    def merge(self, gone: str, kept: str) -> None:
+        """Menu ``gone`` is menu ``kept`` after all: every way to it leads to ``kept``, its own edges go."""
+        for edge in self.edges:
+            for outcome in (edge.outcome, *edge.then):
+                if outcome.to == gone:
+                    outcome.to = kept
+        self.edges = [e for e in self.edges if e.node != gone]
+        del self.nodes[gone]
+
+
+def same_menus(nodes: list[Node], last_clip: Callable[[Node], str]) -> list[tuple[str, str]]:
+    """(menu, the earlier menu it is) for menus whose menu prompt -- the last clip, as now known --
+    is an earlier one's: a menu heard first inside a longer stretch (an invalid-key message and the
+    menu, before the menu was ever heard alone) is told apart only once the clips are split."""
+    first: dict[str, str] = {}
+    pairs = []
+    for node in sorted(nodes, key=lambda n: (n.depth, n.path)):
+        clip = last_clip(node)
+        if clip in first:
+            pairs.append((node.id, first[clip]))
+        else:
+            first[clip] = node.id
+    return pairs

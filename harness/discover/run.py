@@ -3,7 +3,8 @@
 The crawl's phones are a scenario's: ``parallel`` callers on the profile's caller accounts
 (``caller``, ``caller2``... or ``--callers``), and every agent account (``agent*`` or
 ``--agents``) as a phone that rings and never answers. Bad input -- an unknown DID, too few
-caller accounts, an output folder holding someone else's files -- is refused before a call.
+caller accounts -- is refused before a call. A profile that has the harness manage its platform
+(the bundled reference's) gets it started, as ``ccharness run`` does, and its passwords loaded.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from harness.discover.model import IvrMap
 from harness.discover.write import Written, write_all
 from harness.errors import TargetError
 from harness.runner.cast import request_uri
+from harness.runner.platform import managed_platform
 from harness.runner.run import ScenarioRun
 from harness.spec.values import Destination
 from harness.steps.registry import BY_MODEL, load_scenario
@@ -79,14 +81,15 @@ def discover(req: Request, say: Callable[[str], None] = lambda _: None) -> Disco
             "  - wait: 0.1s",
         ]) + "\n", encoding="utf-8")
         scenario = load_scenario(spec, None, req.target)
-        run = ScenarioRun(scenario, req.target, None, work, kinds=BY_MODEL)
-        try:
-            run.start()
-            say(f"crawling {req.did} ({uri}) with {len(callers)} caller(s) and {len(agents)} agent phone(s); "
-                f"at most {req.settings.max_calls} calls, depth {req.settings.max_depth}")
-            crawler = Crawler(run, req.did, uri, {a: run.agent_phone[a] for a in agents}, req.settings, say)
-            found = crawler.crawl()
-        finally:
-            run.close()
+        with managed_platform(req.target, None, work / "managed"):  # the reference: started if need be
+            run = ScenarioRun(scenario, req.target, None, work, kinds=BY_MODEL)
+            try:
+                run.start()
+                say(f"crawling {req.did} ({uri}) with {len(callers)} caller(s) and {len(agents)} agent "
+                    f"phone(s); at most {req.settings.max_calls} calls, depth {req.settings.max_depth}")
+                crawler = Crawler(run, req.did, uri, {a: run.agent_phone[a] for a in agents}, req.settings, say)
+                found = crawler.crawl()
+            finally:
+                run.close()
     written = write_all(found, crawler.book, req.out, req.target)
     return Discovered(found, written, crawler.failures)

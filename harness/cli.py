@@ -8,6 +8,8 @@
 ``ccharness reference up|down|status``  the bundled reference platform
 ``ccharness doctor``    pre-flight check of a target profile against its platform, one line per check
 ``ccharness load``      put a load profile's traffic on a platform with Locust (master/workers)
+``ccharness history``   per scenario, verdicts and figures over the last runs; an HTML page
+``ccharness watch``     run the suite on a schedule, call hooks when a verdict changes
 ``ccharness prompts capture``  record the platform's prompts as heard, as the reference audio for matching
 """
 
@@ -53,14 +55,23 @@ def _parser() -> argparse.ArgumentParser:
                                                                 "profile's first)")
     doc.add_argument("--work", default=None, metavar="DIR", help="keep phone logs and captures in DIR "
                                                                 "(default: a temporary folder, removed)")
-    _prompts_arguments(sub.add_parser("prompts", help="the platform's prompts: capture them as heard "
-                                                       "through its IVR"))
+    from harness.prompts.cli import arguments as prompts_arguments
+
+    prompts_arguments(sub.add_parser("prompts", help="the platform's prompts: capture them as heard "
+                                                     "through its IVR"), DEFAULT_TARGET, DEFAULT_SCENARIOS)
     from harness.load.cli import add_arguments as load_arguments
 
     load_arguments(sub.add_parser("load", help="put a load profile's traffic on a platform with Locust "
                                   "(thresholds decide the exit status)"), DEFAULT_TARGET)
     _discover_arguments(sub.add_parser("discover", help="crawl a DID's IVR on real calls: write its map, "
                                                      "picture, prompts and a generated suite"))
+    from harness.history.cli import arguments as history_arguments
+    from harness.watch.cli import arguments as watch_arguments
+
+    history_arguments(sub.add_parser("history", help="per scenario, the verdicts, durations and figures of "
+                                     "the last runs, flapping ones called out; an HTML page with charts"))
+    watch_arguments(sub.add_parser("watch", help="run the suite on a schedule against a (staging) "
+                                   "platform; call hooks when a verdict changes"), str(DEFAULT_TARGET))
     ref = sub.add_parser("reference", help="start, stop or inspect the bundled reference platform")
     ref.add_argument("action", choices=["up", "down", "status"])
     ref.add_argument("--fault", action="append", default=[], help="start with this fault (repeatable)")
@@ -89,37 +100,6 @@ def _discover_arguments(disc: argparse.ArgumentParser) -> None:
     from harness.discover.cli import arguments
 
     arguments(disc, str(DEFAULT_TARGET))
-
-
-def _prompts_arguments(prompts: argparse.ArgumentParser) -> None:
-    cap = prompts.add_subparsers(dest="action", required=True).add_parser(
-        "capture", help="call the target, record each prompt the scenarios expect as heard, trim it "
-                        "and store it as reference audio (DIR/<id>.wav and DIR/prompts.yaml)")
-    cap.add_argument("paths", nargs="*", help=f"scenarios that reach the prompts (default {DEFAULT_SCENARIOS}/)")
-    cap.add_argument("--target", default=DEFAULT_TARGET, help="target profile (YAML)")
-    cap.add_argument("--out", required=True, metavar="DIR", help="folder for the WAV files and prompts.yaml")
-    cap.add_argument("--only", action="append", default=[], metavar="ID,...",
-                     help="capture only these prompt ids (comma-separated, repeatable)")
-    cap.add_argument("--end-silence", type=_duration, default=1.0, metavar="DURATION",
-                     help="a pause this long ends a prompt (default 1.0s; keep it longer than the "
-                          "pauses inside a prompt, shorter than those between prompts)")
-    cap.add_argument("--max-length", type=_duration, default=60.0, metavar="DURATION",
-                     help="cut a prompt with no such pause here (default 60s)")
-    cap.add_argument("--force", action="store_true", help="replace files already in DIR")
-    cap.add_argument("--work", default=None, metavar="DIR", help="keep phone logs and the whole calls' "
-                                                                "audio in DIR (default: a temporary folder)")
-
-
-def _duration(text: str) -> float:
-    from harness.spec.values import BadValue, parse_duration
-
-    try:
-        value = parse_duration(text)
-    except BadValue as bad:
-        raise argparse.ArgumentTypeError(f"{bad.message} ({bad.hint})") from None
-    if value < 0.1:
-        raise argparse.ArgumentTypeError(f"{text}: at least 0.1s (audio is judged in 20 ms frames)")
-    return value
 
 
 def _seconds(text: str) -> float:
@@ -362,6 +342,18 @@ def discover(args: argparse.Namespace) -> int:
     return discover_main(args, resolve(args.target))
 
 
+def history(args: argparse.Namespace) -> int:
+    from harness.history.cli import main as history_main
+
+    return history_main(args)
+
+
+def watch(args: argparse.Namespace) -> int:
+    from harness.watch.cli import main as watch_main
+
+    return watch_main(args, resolve(args.target))
+
+
 def load(args: argparse.Namespace) -> int:
     from harness.load.cli import main as load_main
 
@@ -374,7 +366,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     commands = {"run": run, "rehearse": rehearse, "validate": validate, "report": report, "verify": verify,
                 "reference": reference, "doctor": doctor, "prompts": prompts, "load": load,
-                "discover": discover}
+                "discover": discover, "history": history, "watch": watch}
     return int(commands[args.command](args))
 
 

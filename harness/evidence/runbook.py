@@ -1,0 +1,239 @@
+"""The runs' history, kept in the ledger file (``reports/ledger.sqlite``) beside the canaries.
+
+A run folder's ``evidence.jsonl`` is the whole truth about one run; the run
+book keeps, from each, what a history needs across runs: the run (target,
+start, duration, exit status, reference faults), each scenario's verdict and
+duration, and every number its steps measured (prompt scores, set-up times,
+MOS ...). ``ccharness run`` files a run as it ends; ``ccharness history`` files
+any run folder it finds that is not filed yet (a run killed mid-way, a run
+from before the run book), so filing twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from harness.errors import HarnessError
+from harness.evidence.records import EVIDENCE, read_evidence
+
+LEDGER = "ledger.sqlite"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY, folder TEXT NOT NULL, target TEXT NOT NULL, address TEXT NOT NULL,
+    started_utc TEXT NOT NULL, duration_s REAL, exit_status INTEGER, complete INTEGER NOT NULL,
+    faults TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS results (
+    run_id TEXT NOT NULL, file TEXT NOT NULL, name TEXT NOT NULL, verdict TEXT NOT NULL,
+    failed_step TEXT, message TEXT NOT NULL, started_utc TEXT NOT NULL, duration_s REAL,
+    PRIMARY KEY (run_id, file));
+CREATE TABLE IF NOT EXISTS figures (
+    run_id TEXT NOT NULL, file TEXT NOT NULL, step INTEGER NOT NULL, kind TEXT NOT NULL,
+    subject TEXT NOT NULL, name TEXT NOT NULL, value REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS figures_by_run ON figures (run_id, file);
+"""
+
+
+@dataclass(frozen=True)
+class RunRow:
+    """One filed run; ``complete`` is False for a run that never wrote its end record."""
+
+    run_id: str
+    folder: str
+    target: str
+    address: str  # host:port/transport
+    started_utc: datetime
+    duration_s: float | None
+    exit_status: int | None
+    complete: bool
+    faults: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ResultRow:
+    """One scenario's verdict in one run."""
+
+    run_id: str
+    file: str
+    name: str
+    verdict: str  # passed, not_conformant, error
+    failed_step: str | None
+    message: str
+    started_utc: datetime
+    duration_s: float | None
+
+
+@dataclass(frozen=True)
+class FigureRow:
+    """A number a step measured: ``subject`` is what it was about (a prompt, a call, a queue)."""
+
+    run_id: str
+    file: str
+    step: int
+    kind: str
+    subject: str
+    name: str
+    value: float
+
+
+@dataclass(frozen=True)
+class Filed:
+    """A run as the run book holds it: the run, its scenarios' results and their figures."""
+
+    run: RunRow
+    results: tuple[ResultRow, ...]
+    figures: tuple[FigureRow, ...]
+
+
+def _time(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def _seconds(start: str | None, end: str | None) -> float | None:
+    if not start or not end:
+        return None
+    return round((_time(end) - _time(start)).total_seconds(), 3)
+
+
+def _subject(spec: Mapping[str, Any]) -> str:
+    """What a step's figures are about, for telling its series apart across runs."""
+    for key in ("prompt", "queue", "did", "call", "party", "agent"):
+        value = spec.get(key)
+        if isinstance(value, str) and value:
+            return value
+    return ""
+
+
+def from_evidence(folder: Path, records: Sequence[Mapping[str, Any]]) -> Filed:
+    """What the run book keeps of a run folder's evidence records."""
+    head = next((r for r in records if r.get("type") == "run"), None)
+    if head is None:
+        raise HarnessError(f"{folder / EVIDENCE}: no run record (the run ended before its first scenario)")
+    end = next((r for r in records if r.get("type") == "end"), None)
+    target = head.get("target", {})
+    run_id = str(head["run_id"])
+    run = RunRow(run_id, str(folder), str(target.get("name", "?")),
+                 f"{target.get('host')}:{target.get('port')}/{target.get('transport')}",
+                 _time(head["started_utc"]), end.get("duration_s") if end else None,
+                 end.get("exit_status") if end else None, end is not None,
+                 tuple(head.get("reference_faults") or ()))
+    results, figures = [], []
+    for record in records:
+        if record.get("type") != "scenario":
+            continue
+        file = str(record["file"])
+        results.append(ResultRow(run_id, file, str(record["name"]), str(record["verdict"]),
+                                 record.get("failed_step"), str(record.get("message", "")),
+                                 _time(record["started_utc"]),
+                                 _seconds(record.get("started_utc"), record.get("ended_utc"))))
+        for step in record.get("steps", ()):
+            subject = _subject(step.get("spec") or {})
+            for name, value in (step.get("measurements") or {}).items():
+                if isinstance(value, (int, float)) and not isinstance(value, bool):
+                    figures.append(FigureRow(run_id, file, int(step["index"]), str(step["kind"]),
+                                             subject, str(name), float(value)))
+    return Filed(run, tuple(results), tuple(figures))
+
+
+class RunBook:
+    """The runs filed in the ledger file at ``path``."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connect() as db:
+            db.executescript(_SCHEMA)
+
+    @classmethod
+    def of_reports(cls, reports: Path) -> RunBook:
+        """The run book of a reports folder (its run folders' parent)."""
+        return cls(Path(reports) / LEDGER)
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        db = sqlite3.connect(self.path, timeout=30.0)
+        try:
+            with db:  # one transaction: a run is filed whole or not at all
+                yield db
+        finally:
+            db.close()
+
+    def file(self, filed: Filed) -> None:
+        """File one run, replacing what an earlier filing of the same run held."""
+        r = filed.run
+        with self._connect() as db:
+            for table in ("runs", "results", "figures"):
+                db.execute(f"DELETE FROM {table} WHERE run_id = ?", (r.run_id,))
+            db.execute("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                       (r.run_id, r.folder, r.target, r.address, r.started_utc.isoformat(), r.duration_s,
+                        r.exit_status, int(r.complete), json.dumps(list(r.faults))))
+            db.executemany("INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                           [(x.run_id, x.file, x.name, x.verdict, x.failed_step, x.message,
+                             x.started_utc.isoformat(), x.duration_s) for x in filed.results])
+            db.executemany("INSERT INTO figures VALUES (?, ?, ?, ?, ?, ?, ?)",
+                           [(f.run_id, f.file, f.step, f.kind, f.subject, f.name, f.value)
+                            for f in filed.figures])
+
+    def file_folder(self, folder: Path) -> Filed:
+        """File the run in ``folder`` from its evidence records."""
+        filed = from_evidence(folder, read_evidence(folder))
+        self.file(filed)
+        return filed
+
+    def file_new(self, reports: Path) -> list[str]:
+        """File every run folder under ``reports`` not filed yet, or filed before it ended; their ids."""
+        with self._connect() as db:
+            done = {row[0] for row in db.execute("SELECT run_id FROM runs WHERE complete = 1")}
+        filed = []
+        for folder in sorted(p for p in Path(reports).iterdir() if (p / EVIDENCE).is_file()):
+            if folder.name in done:
+                continue
+            try:
+                filed.append(self.file_folder(folder).run.run_id)
+            except HarnessError:
+                continue  # a folder whose run never started a scenario: nothing to keep
+        return filed
+
+    def runs(self, target: str | None = None, last: int | None = None) -> list[RunRow]:
+        """Filed runs, oldest first: the ``last`` latest of ``target`` (every target if None)."""
+        query = "SELECT * FROM runs" + (" WHERE target = ?" if target else "") + " ORDER BY started_utc DESC"
+        with self._connect() as db:
+            rows = db.execute(query + (f" LIMIT {int(last)}" if last else ""),
+                              (target,) if target else ()).fetchall()
+        return [RunRow(r[0], r[1], r[2], r[3], _time(r[4]), r[5], r[6], bool(r[7]), tuple(json.loads(r[8])))
+                for r in reversed(rows)]
+
+    def targets(self) -> list[str]:
+        """Every target with filed runs, the most recently run last."""
+        with self._connect() as db:
+            rows = db.execute("SELECT target, max(started_utc) AS t FROM runs GROUP BY target ORDER BY t")
+            return [str(r[0]) for r in rows]
+
+    def results(self, run_ids: Sequence[str]) -> list[ResultRow]:
+        """The scenario results of these runs."""
+        with self._connect() as db:
+            rows = db.execute(f"SELECT * FROM results WHERE run_id IN ({','.join('?' * len(run_ids))})",
+                              tuple(run_ids)).fetchall()
+        return [ResultRow(r[0], r[1], r[2], r[3], r[4], r[5], _time(r[6]), r[7]) for r in rows]
+
+    def figures(self, run_ids: Sequence[str]) -> list[FigureRow]:
+        """The figures measured in these runs."""
+        with self._connect() as db:
+            rows = db.execute(f"SELECT * FROM figures WHERE run_id IN ({','.join('?' * len(run_ids))})"
+                              " ORDER BY run_id, file, step", tuple(run_ids)).fetchall()
+        return [FigureRow(r[0], r[1], int(r[2]), r[3], r[4], r[5], float(r[6])) for r in rows]
+
+    def last_verdicts(self, target: str) -> dict[str, tuple[str, str]]:
+        """Per scenario file, its latest verdict on ``target`` and the run that gave it."""
+        with self._connect() as db:
+            rows = db.execute("SELECT x.file, x.verdict, x.run_id FROM results x JOIN runs r ON "
+                              "x.run_id = r.run_id WHERE r.target = ? ORDER BY r.started_utc",
+                              (target,)).fetchall()
+        return {str(f): (str(v), str(run)) for f, v, run in rows}

@@ -1,0 +1,1 @@
+"""``ccharness history``: the runs filed in the ledger, per scenario, as trends and a page."""

@@ -1,0 +1,1 @@
+"""``ccharness watch``: the suite on a schedule against a staging platform, hooks on a change."""

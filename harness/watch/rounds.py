@@ -164,8 +164,10 @@ class Watch:
         if not results:
             failed_before, self.round_failed = self.round_failed, True
             line = f"round {self.round} ERROR: no verdict ({why or 'the run wrote no scenario result'})"
-            self.say(f"watch: {line}")
-            return [] if failed_before else [Event("round_error", line, {"run_id": run_id})]
+            if failed_before:  # not news: said, not sent
+                self.say(f"watch: {line}")
+                return []
+            return [Event("round_error", line, {"run_id": run_id, "why": why})]
         self.round_failed = False
         counts = {v: sum(r.verdict == v for r in results) for v in ("passed", "not_conformant", "error")}
         report = self._report(run_id)

@@ -22,7 +22,7 @@ def scenario(file: str, verdict: str, start: datetime, seconds: float = 10.0, sc
     failed = verdict != "passed"
     return {"type": "scenario", "file": file, "folder": Path(file).stem, "name": f"scenario {Path(file).stem}",
             "description": "", "licence_item": None, "tags": [], "verdict": verdict,
-            "failed_step": "expect_prompt (line 9)" if failed else None,
+            "failed_step": "expect_prompt" if failed else None,
             "message": "expect_prompt (line 9): welcome not heard within 3s" if failed else "",
             "started_utc": _iso(start), "ended_utc": _iso(start + timedelta(seconds=seconds)),
             "steps": [

@@ -10,8 +10,8 @@ import pytest
 
 from harness.errors import HarnessError
 from harness.evidence.ledger import Ledger
-from harness.evidence.runbook import LEDGER, RunBook, from_evidence
 from harness.evidence.records import read_evidence
+from harness.evidence.runbook import LEDGER, RunBook, from_evidence
 from tests.history.runs import GREETING, QUEUE, T0, scenario, series, write_run
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from harness.evidence.records import read_evidence
+from harness.evidence.runbook import RunBook
 from tests.ports import free_udp_port
 
 PROMPTS = Path(__file__).resolve().parents[2] / "fixtures" / "prompts" / "loopback" / "prompts.yaml"
@@ -99,6 +100,10 @@ def test_a_wrong_prompt_fails_as_not_conformant_with_the_evidence(pytester: pyte
         "best score 0.*need score >= 0.80*timeline: CALLING@0.0s*CONFIRMED@*",
     ])
     assert junit_properties(pytester) == {"verdict": "not_conformant", "failed_step": "expect_prompt"}
+    book = RunBook.of_reports(pytester.path / "reports")  # the run filed itself for the history
+    ((filed,), (result,)) = book.runs(), book.results(["run"])
+    assert (filed.run_id, filed.target, filed.complete, filed.exit_status) == ("run", "loopback-test", True, 1)
+    assert (result.verdict, result.failed_step) == ("not_conformant", "expect_prompt")
 
 
 def test_a_peer_that_never_answers_fails_with_the_timeline(pytester: pytest.Pytester) -> None:

@@ -3,7 +3,8 @@
 * ``ivr-map.yaml``: the menus (by name: the DID's name for the first, then the keys that
   lead there, ``main_3``), each with its prompt and, per key and for no input, what is heard
   and where the call goes;
-* ``ivr-map.svg``: the same as a picture, one column per depth;
+* ``ivr-map.svg``: the same as a picture, one column per depth (a run of the suite carries it
+  into its run folder, and the evidence report shows it: ``harness.runner.result.ivr_map_of``);
 * ``prompts/``: ``prompts.yaml`` and one WAV per clip, named by where it is first heard
   (``main`` the menu, ``main_intro`` what comes before it on the first visit, ``main_key9``
   the message after key 9, ``main_invalid``, ``main_no_input``, ``main_no_input_end``);

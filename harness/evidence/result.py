@@ -139,10 +139,14 @@ class ScenarioResult:
     ended_utc: str
     steps: tuple[StepResult, ...]
     calls: tuple[CallLeg, ...]
+    ivr_map: str | None = None  # a generated scenario's IVR map picture (SVG), in the run folder
 
     def to_json(self) -> dict[str, Any]:
-        """The ``scenario`` record of ``evidence.jsonl``."""
-        return {"type": "scenario", **_record(self)}
+        """The ``scenario`` record of ``evidence.jsonl`` (``ivr_map`` only for a generated scenario)."""
+        record = _record(self)
+        if record["ivr_map"] is None:
+            del record["ivr_map"]
+        return {"type": "scenario", **record}
 
     @classmethod
     def from_json(cls, record: Mapping[str, Any]) -> ScenarioResult:

@@ -103,7 +103,8 @@ def line_chart(title: str, values: Sequence[float | None], runs: list[str], unit
     step = (width - left - pad) / max(1, len(values) - 1)
 
     def xy(i: int, v: float) -> tuple[float, float]:
-        return left + i * step, pad + (height - 2 * pad) * (1 - (v - low) / span)
+        share = (v - low) / span if high > low else 0.5  # a flat series runs through the middle
+        return left + i * step, pad + (height - 2 * pad) * (1 - share)
 
     points = [(i, v) for i, v in enumerate(values) if v is not None]
     path = " ".join(f"{x:.1f},{y:.1f}" for x, y in (xy(i, v) for i, v in points))

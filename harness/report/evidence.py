@@ -10,6 +10,8 @@ own -- and what the harness cannot verify. The PDF is printed from the same HTML
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -291,6 +293,7 @@ class ReportModel:
     scenarios: list[dict[str, Any]]
     matrix: list[Item]
     unfinished: list[dict[str, Any]] = field(default_factory=list)  # started, never ended (killed)
+    ivr_maps: list[dict[str, Any]] = field(default_factory=list)  # discover's pictures, one per map
 
     @property
     def interrupted(self) -> bool:
@@ -333,7 +336,24 @@ def load_model(run_dir: Path) -> ReportModel:
     scenarios = [_scenario_view(sc, run_dir, i) for i, sc in enumerate(raw, 1)]
     ended = {r["file"] for r in raw}
     unfinished = [r for r in records if r["type"] == "scenario_started" and r["file"] not in ended]
-    return ReportModel(run, end, scenarios, requirement_matrix(scenarios), unfinished)
+    return ReportModel(run, end, scenarios, requirement_matrix(scenarios), unfinished,
+                       _ivr_maps(scenarios, run_dir))
+
+
+def _ivr_maps(scenarios: list[dict[str, Any]], run_dir: Path) -> list[dict[str, Any]]:
+    """Each distinct IVR map picture the generated scenarios carried, as a data URI (the report
+    stays one file; an image cannot run a script), with the scenarios generated from it."""
+    maps: dict[bytes, dict[str, Any]] = {}
+    for sc in scenarios:
+        picture = run_dir / sc["ivr_map"] if sc.get("ivr_map") else None
+        if picture is None or not picture.is_file():
+            continue
+        data = picture.read_bytes()
+        entry = maps.setdefault(hashlib.sha256(data).digest(), {
+            "data": "data:image/svg+xml;base64," + base64.b64encode(data).decode("ascii"),
+            "file": sc["ivr_map"], "scenarios": []})
+        entry["scenarios"].append((sc["anchor"], sc["name"], sc["verdict"]))
+    return list(maps.values())
 
 
 def _environment() -> Environment:

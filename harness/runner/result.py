@@ -8,6 +8,7 @@ reading); a call leg's events count from the leg's own start.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -46,7 +47,25 @@ def result_of(run: ScenarioRun, started_wall: float, error: BaseException | None
         ended_utc=utc_now(),
         steps=tuple(step_result(r, sc.steps[r.index], run_t0) for r in run.records),
         calls=tuple(_legs(run, folder, run_t0)),
+        ivr_map=ivr_map_of(sc.path, tuple(sc.tags), folder),
     )
+
+
+IVR_MAP = "ivr-map.svg"
+"""The picture ``ccharness discover`` writes beside the suite it generates (DIR/suite/, DIR/ivr-map.svg)."""
+
+
+def ivr_map_of(path: Path | None, tags: tuple[str, ...], folder: Path) -> str | None:
+    """A generated scenario's map picture, copied into its folder for the report (relative to the
+    run folder); None for any other scenario, or when the picture is not beside its suite."""
+    if "discovered" not in tags or path is None:
+        return None
+    picture = Path(path).parent.parent / IVR_MAP
+    if not picture.is_file():
+        return None
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(picture, folder / IVR_MAP)
+    return _relative(folder / IVR_MAP, folder)
 
 
 def step_result(record: StepRecord, step: Step, run_t0: float) -> StepResult:

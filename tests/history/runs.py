@@ -40,7 +40,7 @@ def write_run(reports: Path, run_id: str, start: datetime, scenarios: list[dict[
               ended: bool = True, target: str = "staging", faults: tuple[str, ...] = ()) -> Path:
     """``reports/<run_id>/evidence.jsonl`` with a run record, the scenarios and (``ended``) an end."""
     folder = reports / run_id
-    folder.mkdir(parents=True)
+    folder.mkdir(parents=True, exist_ok=True)
     records = [{"type": "run", "run_id": run_id, "started_utc": _iso(start), "t0_wall": start.timestamp(),
                 "target": {"name": target, "host": "127.0.0.1", "port": 5160, "transport": "udp"},
                 "reference_faults": list(faults), "command": []}]

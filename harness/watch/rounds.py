@@ -94,6 +94,8 @@ class Watch:
             started = time.monotonic()
             self.round += 1
             self.one_round()
+            if self.stopping.is_set():
+                break
             if self.settings.rounds is not None and self.round >= self.settings.rounds:
                 self.say(f"watch: {self.round} round(s) done")
                 break
@@ -116,6 +118,10 @@ class Watch:
         self.say(f"watch: round {self.round}: ccharness run {' '.join(self.settings.suite) or 'scenarios/'} "
                  f"against {self.settings.target} (run {run_id})")
         took, why = self._run(run_id)
+        if self.stopping.is_set():  # cut short by Ctrl-C: what it left is no verdict on the platform
+            self.say(f"watch: round {self.round} interrupted after {took:.0f}s: its verdicts are not "
+                     f"compared (its run folder is kept: {self.settings.reports / run_id})")
+            return
         events = self._verdict_events(run_id, before, took, why)
         if self.settings.discover_map is not None and not self.stopping.is_set():
             events += self._drift_events(run_id)

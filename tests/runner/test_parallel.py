@@ -9,8 +9,9 @@ scenarios spread out.
 
 Here a set of scenarios -- two that pass, one that must fail, one with agent
 softphones -- is run serially and in parallel against the loopback peer, and
-the defaults suite's IVR and ACD scenarios against the reference platform; the
-verdicts of each scenario must be the same.
+some of the default suite's IVR and ACD scenarios in parallel against the
+reference platform with a fault, whose serial verdicts the fault matrix
+(tests/faults) holds; the verdicts of each scenario must be the same.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.faults.test_ivr_acd_fault_matrix import MATRIX
 from tests.ports import free_udp_port
 from tests.runner.test_rehearsal import LOOPBACK, WRONG_PROMPT
 
@@ -111,22 +113,30 @@ def test_parallel_and_serial_runs_agree_against_the_loopback_peer(tmp_path: Path
 # two with agents (both pass) that must share one; which scenario fails for what is the fault
 # matrix's business (tests/faults), so five are enough here.
 REFERENCE_SET = [f"scenarios/{name}.scenario.yaml" for name in (
-    "ivr/greeting_and_menu", "ivr/invalid_key", "ivr/no_input", "acd/linear", "acd/busy_agent_skipped")]
+    "ivr/greeting_and_menu", "ivr/invalid_key", "ivr/queue_routes", "acd/linear")]
+FAULT = "ivr_ignores_dtmf"
 
 
 def test_parallel_and_serial_runs_agree_against_the_reference_with_a_fault(tmp_path: Path) -> None:
-    """IVR scenarios spread over two workers while the ACD ones share one; under ivr_ignores_dtmf
-    some fail and some pass, and each the same way in both runs."""
+    """IVR scenarios spread over two workers while the ones with agents share one; under
+    ivr_ignores_dtmf some fail and some pass, each as it does in the fault matrix's serial run
+    (tests/faults: the same scenarios under the same fault, one after another, in one process),
+    which is the serial verdict this parallel run must match."""
+    scenarios, failing = MATRIX[FAULT]
+    assert all(p.removeprefix("scenarios/").removesuffix(".scenario.yaml") in scenarios for p in REFERENCE_SET)
     paths = [ROOT / p for p in REFERENCE_SET]
-    fault = ("--reference-fault", "ivr_ignores_dtmf")
-    serial, serial_records = run(paths, tmp_path / "reports", "serial", *fault, timeout=900)
-    parallel, records = run(paths, tmp_path / "reports", "parallel", *fault, "--workers", "2", timeout=900)
-    assert serial.returncode == parallel.returncode == 1, parallel.stdout[-4000:] + parallel.stderr[-2000:]
-    found = verdicts(serial_records)
-    assert len(found) == len(REFERENCE_SET) and set(found.values()) == {"passed", "not_conformant"}, found
-    assert verdicts(records) == found, why(records)
+    parallel, records = run(paths, tmp_path / "reports", "parallel", "--reference-fault", FAULT,
+                            "--workers", "2", timeout=900)
+    assert parallel.returncode == 1, parallel.stdout[-4000:] + parallel.stderr[-2000:]
+    serial = {p.removeprefix("scenarios/").removesuffix(".scenario.yaml"): "not_conformant"
+              if p.removeprefix("scenarios/").removesuffix(".scenario.yaml") in failing else "passed"
+              for p in REFERENCE_SET}
+    found = {Path(str(r["file"])).relative_to(ROOT / "scenarios").as_posix().removesuffix(".scenario.yaml"):
+             r["verdict"] for r in records if r["type"] == "scenario"}
+    assert found == serial, why(records)
+    assert set(serial.values()) == {"passed", "not_conformant"}
     # the scenarios with agents all ran on one worker, the IVR ones on both
     ran_on = {m.group(2): m.group(1) for m in re.finditer(
         r"^\[(gw\d+)\] \[\s*\d+%\] (?:PASSED|FAILED|ERROR) (\S+?)::", parallel.stdout, re.MULTILINE)}
-    acd = {w for f, w in ran_on.items() if "/acd/" in f}
-    assert len(acd) == 1 and set(ran_on.values()) == {"gw0", "gw1"}, ran_on
+    agents = {w for f, w in ran_on.items() if "/acd/" in f or "queue_routes" in f}
+    assert len(agents) == 1 and set(ran_on.values()) == {"gw0", "gw1"}, ran_on

@@ -184,6 +184,7 @@ def test_ctrl_c_stops_the_watch_cleanly_and_the_round_in_progress(tmp_path: Path
     assert proc.returncode == 0
     assert "SIGINT: stopping after the round in progress tears down" in out
     assert "stopped after 1 round(s)" in out
+    assert "round 1 interrupted after" in out and "its verdicts are not compared" in out
     assert Path(f"{plan}.signals").read_text() == "SIGINT"
 
 

@@ -54,23 +54,31 @@ class Canary:
         return (now - self.created_utc).total_seconds() / 86400
 
 
-class Ledger:
-    """The ledger file at ``path`` (created on first use)."""
+class LedgerFile:
+    """The SQLite file at ``path`` (created on first use) with the tables of ``schema``."""
+
+    schema = ""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as db:
-            db.executescript(_SCHEMA)
+            db.executescript(self.schema)
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
         db = sqlite3.connect(self.path, timeout=30.0)
         try:
-            with db:  # commits, or rolls back on an exception
+            with db:  # one transaction: commits, or rolls back on an exception
                 yield db
         finally:
             db.close()
+
+
+class Ledger(LedgerFile):
+    """The canaries and clock proofs in the ledger file at ``path``."""
+
+    schema = _SCHEMA
 
     def add_canary(self, canary: Canary) -> None:
         """Keep ``canary``; adding the same recording again keeps the first entry."""

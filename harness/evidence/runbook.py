@@ -12,15 +12,14 @@ from before the run book), so filing twice changes nothing.
 from __future__ import annotations
 
 import json
-import sqlite3
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from harness.errors import HarnessError
+from harness.evidence.ledger import LedgerFile
 from harness.evidence.records import EVIDENCE, read_evidence
 
 LEDGER = "ledger.sqlite"
@@ -142,28 +141,15 @@ def from_evidence(folder: Path, records: Sequence[Mapping[str, Any]]) -> Filed:
     return Filed(run, tuple(results), tuple(figures))
 
 
-class RunBook:
+class RunBook(LedgerFile):
     """The runs filed in the ledger file at ``path``."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as db:
-            db.executescript(_SCHEMA)
+    schema = _SCHEMA
 
     @classmethod
     def of_reports(cls, reports: Path) -> RunBook:
         """The run book of a reports folder (its run folders' parent)."""
         return cls(Path(reports) / LEDGER)
-
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.path, timeout=30.0)
-        try:
-            with db:  # one transaction: a run is filed whole or not at all
-                yield db
-        finally:
-            db.close()
 
     def file(self, filed: Filed) -> None:
         """File one run, replacing what an earlier filing of the same run held."""

@@ -181,7 +181,7 @@ def sparkline(values: Sequence[float | None]) -> str:
 def number(value: float | None, unit: str = "") -> str:
     if value is None:
         return "-"
-    text = f"{value:.2f}" if abs(value) < 10 else f"{value:.1f}"
+    text = f"{value:.3f}" if abs(value) < 1 else f"{value:.2f}" if abs(value) < 10 else f"{value:.1f}"
     return f"{text} {unit}".strip() if unit else text
 
 

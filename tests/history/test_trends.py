@@ -60,7 +60,7 @@ def test_history_prints_each_scenario_and_calls_out_flapping_and_writes_one_offl
     assert "target staging: 4 run(s)" in out
     assert "FLAPPING: 1 scenario(s) changed verdict 2+ times: ivr/greeting" in out
     assert re.search(r"ivr/greeting +PFPE +last error .*FLAPPING \(3 changes\)", out)
-    assert re.search(r"prompt score welcome +█▁▇▇ +last 0.95, range 0.40 \.\. 0.97", out)
+    assert re.search(r"prompt score welcome +█▁▇▇ +last 0.950, range 0.400 \.\. 0.970", out)
     assert "last failure 20261201T110000Z: expect_prompt (line 9): welcome not heard within 3s" in out
     html = (tmp_path / "history.html").read_text(encoding="utf-8")
     assert f"history page: {(tmp_path / 'history.html').resolve()}" in out

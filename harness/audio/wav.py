@@ -58,6 +58,17 @@ def read_wav(
     return resample(mono, fmt.rate, rate), rate
 
 
+def read_capture(path: str | os.PathLike[str] | None) -> FloatArray:
+    """What a phone has written so far of a call's capture (it may still be writing it), as
+    8 kHz mono: empty while there is no file, or no WAV header yet."""
+    if path is None:
+        return np.zeros(0, dtype=np.float32)
+    try:
+        return read_wav(path)[0]
+    except (AudioError, OSError):
+        return np.zeros(0, dtype=np.float32)
+
+
 def write_wav(path: str | os.PathLike[str], samples: Samples, rate: int = RATE) -> None:
     """Write mono ``samples`` (int16, or float in [-1, 1]) as 16-bit PCM, atomically.
 

@@ -24,10 +24,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from harness.audio.pcm import RATE, FloatArray
-from harness.audio.wav import read_wav
+from harness.audio.wav import read_capture
 from harness.discover.clips import SOUND_DBFS, ClipBook
 from harness.discover.model import KEYS, NO_INPUT, Edge, IvrMap, Node, Outcome, same_menus
-from harness.errors import AudioError, HarnessError
+from harness.errors import HarnessError
 from harness.prompts.cut import first_sound, sound_end
 from harness.runner.run import ScenarioRun
 from harness.sip.timeline import CallTimeline
@@ -239,13 +239,7 @@ class Crawler:
                             if any(ours(leg) for leg in self.run.board.calls_of(phone))))
 
     def _capture(self, tl: CallTimeline) -> FloatArray:
-        if tl.capture_path is None:
-            return np.zeros(0, dtype=np.float32)
-        try:
-            samples, _ = read_wav(tl.capture_path)
-        except (AudioError, OSError):
-            return np.zeros(0, dtype=np.float32)
-        return samples
+        return read_capture(tl.capture_path)
 
     # -- what a probe taught -----------------------------------------------------------------------
     def _learn(self, probe: Probe) -> None:

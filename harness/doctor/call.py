@@ -166,16 +166,9 @@ def _codec(c: Checkup, tl: CallTimeline, stream: AudioStream | None) -> Finding:
 
 def samples(tl: CallTimeline) -> np.ndarray:
     """The call's captured audio so far (the phone is still writing it)."""
-    from harness.audio.wav import read_wav
-    from harness.errors import AudioError
+    from harness.audio.wav import read_capture
 
-    if tl.capture_path is None:
-        return np.zeros(0, dtype=np.float32)
-    try:
-        audio, _ = read_wav(tl.capture_path)
-    except (AudioError, OSError):
-        return np.zeros(0, dtype=np.float32)
-    return audio
+    return read_capture(tl.capture_path)
 
 
 def _audio(c: Checkup, tl: CallTimeline, stream: AudioStream | None) -> Finding:

@@ -25,10 +25,10 @@ import numpy as np
 
 from harness.audio.kind import FRAME_S, KINDS, MUSIC, SILENCE, SPEECH, classify
 from harness.audio.pilot import pilot, pilot_onset
-from harness.audio.wav import read_wav
+from harness.audio.wav import read_capture
 from harness.checks.dialer import CONNECT_WITHIN, MESSAGE_WITHIN, CampaignWanted, CustomerSeen, campaign_verdict
 from harness.checks.outbound import CarrierCall
-from harness.errors import AudioError, TargetError
+from harness.errors import TargetError
 from harness.runner import carrier
 from harness.runner.carrier import CarrierBehaviour
 from harness.runner.cast import agent_behaviour
@@ -135,10 +135,7 @@ def _heard(run: ScenarioRun, call: CarrierCall) -> tuple[np.ndarray, float] | No
     tl = carrier.leg_of(run, call)
     if call.answered is None or tl.capture_path is None or tl.capture_t0 is None:
         return None
-    try:
-        samples, _ = read_wav(tl.capture_path)
-    except (AudioError, OSError):
-        return None
+    samples = read_capture(tl.capture_path)
     start = max(0, int((call.answered - tl.capture_t0) * RATE))
     return samples[start:], max(call.answered, tl.capture_t0)
 

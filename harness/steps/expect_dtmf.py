@@ -77,15 +77,11 @@ def _leg(run: ScenarioRun, step: ExpectDtmfStep) -> tuple[CallState | None, Call
 
 def _inband(leg: CallTimeline, since: float) -> str:
     from harness.audio.dtmf import detect_dtmf
-    from harness.audio.wav import read_wav
-    from harness.errors import AudioError
+    from harness.audio.wav import read_capture
 
     if leg.capture_path is None or leg.capture_t0 is None:
         return ""
-    try:
-        samples, _ = read_wav(leg.capture_path)
-    except (AudioError, OSError):
-        return ""
+    samples = read_capture(leg.capture_path)
     start = max(0, int((since - leg.capture_t0) * 8000))
     return "".join(hit.digit for hit in detect_dtmf(samples[start:]))
 

@@ -50,14 +50,9 @@ def idle(run: ScenarioRun, seconds: float) -> None:
 
 def capture(state: CallState) -> tuple[np.ndarray, float]:
     """The call's received audio so far and the monotonic time of its first sample."""
-    from harness.audio.wav import read_wav
-    from harness.errors import AudioError
+    from harness.audio.wav import read_capture
 
     tl = state.timeline
     if tl.capture_path is None or tl.capture_t0 is None:
         return np.zeros(0, dtype=np.float32), time.monotonic()
-    try:
-        samples, _ = read_wav(tl.capture_path)
-    except (AudioError, OSError):
-        samples = np.zeros(0, dtype=np.float32)
-    return samples, tl.capture_t0
+    return read_capture(tl.capture_path), tl.capture_t0

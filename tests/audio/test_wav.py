@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from harness.audio.tone import detect_tone, sine
-from harness.audio.wav import read_wav, write_wav
+from harness.audio.wav import read_capture, read_wav, write_wav
 from harness.errors import AudioError
 
 
@@ -98,3 +98,14 @@ def test_not_a_wav_file_raises_audio_error(tmp_path: Path, content: bytes, messa
     path.write_bytes(content)
     with pytest.raises(AudioError, match=message):
         read_wav(path)
+
+
+def test_a_capture_not_yet_written_reads_as_no_audio_and_a_growing_one_as_what_is_there(tmp_path: Path) -> None:
+    path = tmp_path / "capture.wav"
+    assert read_capture(None).size == 0 and read_capture(path).size == 0  # no file yet
+    path.write_bytes(b"RIF")  # the phone has opened it, no header yet
+    assert read_capture(path).size == 0
+    write_wav(path, sine(1000.0, 0.5, -12.0))
+    grown = path.read_bytes()
+    path.write_bytes(grown[: 44 + 2 * 1600])  # 0.2 s of it written so far
+    assert read_capture(path).size == 1600

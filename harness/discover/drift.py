@@ -85,14 +85,9 @@ def drift(old: dict[str, Any], new: dict[str, Any], score: Score) -> list[Change
 def _prompt(name: str, was: list[str], now: list[str], score: Score, reported: set[str]) -> list[Change]:
     if len(was) != len(now):
         return [Change(name, f"its prompt is now {len(now)} part(s), not {len(was)}")]
-    out = []
-    for old_name, new_name in zip(was, now, strict=True):
-        s = score(old_name, new_name) if old_name not in reported else None
-        if s is not None and s < PROMPT_SAME:
-            reported.add(old_name)
-            out.append(Change(name, f"prompt {old_name} changed: the audio played now matches the old "
-                                    f"recording with score {s:.2f} (at least {PROMPT_SAME} for the same)"))
-    return out
+    return [Change(name, f"prompt {old} changed: the audio played now matches the old recording with "
+                         f"score {s:.2f} (at least {PROMPT_SAME} for the same)")
+            for old, s in _changed(was, now, score, reported)]
 
 
 def _heard(name: str, action: str, before: dict[str, Any], after: dict[str, Any], score: Score,
@@ -100,10 +95,17 @@ def _heard(name: str, action: str, before: dict[str, Any], after: dict[str, Any]
     was, now = list(before.get("heard") or []), list(after.get("heard") or [])
     if len(was) != len(now):
         return [Change(name, f"{action} now plays {len(now)} prompt(s) on the way, not {len(was)}")]
+    return [Change(name, f"{action}: prompt {old} changed (score {s:.2f})")
+            for old, s in _changed(was, now, score, reported)]
+
+
+def _changed(was: list[str], now: list[str], score: Score, reported: set[str]) -> list[tuple[str, float]]:
+    """(old prompt, score) of each prompt, in order, whose audio no longer matches; each old prompt
+    is reported once over the whole comparison (``reported``)."""
     out = []
     for old_name, new_name in zip(was, now, strict=True):
         s = score(old_name, new_name) if old_name not in reported else None
         if s is not None and s < PROMPT_SAME:
             reported.add(old_name)
-            out.append(Change(name, f"{action}: prompt {old_name} changed (score {s:.2f})"))
+            out.append((old_name, s))
     return out

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import csv
 import json
-import shutil
 import subprocess
 import sys
 from collections import Counter
@@ -23,16 +22,12 @@ from typing import Any
 
 import pytest
 
+from tests.marks import ON_REFERENCE
 from tests.ports import free_tcp_port
 from tests.reference.conftest import PROJECT, RefPlatform
 from tests.reference.scenario_run import profile_for
 
-pytestmark = [
-    pytest.mark.sip,
-    pytest.mark.platform,
-    pytest.mark.kamailio,
-    pytest.mark.skipif(shutil.which("kamailio") is None, reason="needs Debian's kamailio package"),
-]
+pytestmark = ON_REFERENCE
 
 FLOWS = PROJECT / "scenarios" / "load" / "flows"
 RUN_LIMIT = 240.0  # seconds: 15 s of calls, the last ones finishing, and every process started and stopped

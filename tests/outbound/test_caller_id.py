@@ -6,20 +6,15 @@ API's click-to-call); each caller-ID fault fails both with the words a reviewer 
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
 from harness.errors import ExpectationFailed
+from tests.marks import ON_REFERENCE
 from tests.recording.reference import PROJECT, reference_platform, run_scenario
 
-pytestmark = [
-    pytest.mark.sip,
-    pytest.mark.platform,
-    pytest.mark.kamailio,
-    pytest.mark.skipif(shutil.which("kamailio") is None, reason="needs Debian's kamailio package"),
-]
+pytestmark = ON_REFERENCE
 
 SUITE = PROJECT / "scenarios" / "outbound"
 SCENARIOS = ["agent_dial_out_caller_id", "api_originate_caller_id"]

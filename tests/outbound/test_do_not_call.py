@@ -11,20 +11,15 @@ reports in a reviewer's words.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
 from harness.errors import ExpectationFailed
+from tests.marks import ON_REFERENCE
 from tests.recording.reference import reference_platform, run_scenario
 
-pytestmark = [
-    pytest.mark.sip,
-    pytest.mark.platform,
-    pytest.mark.kamailio,
-    pytest.mark.skipif(shutil.which("kamailio") is None, reason="needs Debian's kamailio package"),
-]
+pytestmark = ON_REFERENCE
 
 HANGING_UP = """\
 name: A customer who hangs up at once is not called again

@@ -12,7 +12,6 @@ The fault ``outbound_ignores_forbidden_hours`` is caught by the fault matrix.
 from __future__ import annotations
 
 import os
-import shutil
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -23,16 +22,12 @@ import yaml
 
 from harness.errors import HarnessError
 from harness.targets.profile import load_target
+from tests.marks import ON_REFERENCE
 from tests.recording.reference import PROJECT, reference_platform, run_scenario
 from tests.reference.conftest import RefPlatform
 from tests.reference.scenario_run import profile_for, run_on
 
-pytestmark = [
-    pytest.mark.sip,
-    pytest.mark.platform,
-    pytest.mark.kamailio,
-    pytest.mark.skipif(shutil.which("kamailio") is None, reason="needs Debian's kamailio package"),
-]
+pytestmark = ON_REFERENCE
 
 SUITE = PROJECT / "scenarios" / "outbound"
 SHANGHAI = ZoneInfo("Asia/Shanghai")

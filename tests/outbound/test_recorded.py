@@ -11,20 +11,15 @@ its status, an answer.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
 from harness.errors import ExpectationFailed
+from tests.marks import ON_REFERENCE
 from tests.recording.reference import PROJECT, reference_platform, run_scenario
 
-pytestmark = [
-    pytest.mark.sip,
-    pytest.mark.platform,
-    pytest.mark.kamailio,
-    pytest.mark.skipif(shutil.which("kamailio") is None, reason="needs Debian's kamailio package"),
-]
+pytestmark = ON_REFERENCE
 
 SUITE = PROJECT / "scenarios" / "outbound"
 SCENARIOS = ["agent_dial_out_recorded", "api_originate_recorded"]

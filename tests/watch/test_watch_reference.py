@@ -5,26 +5,19 @@ a few seconds apart; between them the platform dies, so the second round's verdi
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import pytest
-
 from harness.evidence.runbook import RunBook
+from tests.marks import ON_REFERENCE
 from tests.reference.conftest import PROJECT, RefPlatform
 from tests.reference.scenario_run import profile_for
 from tests.watch.test_watch import Receiver
 
-pytestmark = [
-    pytest.mark.sip,
-    pytest.mark.platform,
-    pytest.mark.kamailio,
-    pytest.mark.skipif(shutil.which("kamailio") is None, reason="needs Debian's kamailio package"),
-]
+pytestmark = ON_REFERENCE
 
 GREETING = """\
 name: The platform answers with its greeting

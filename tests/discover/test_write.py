@@ -14,6 +14,7 @@ from harness.discover.clips import ClipBook
 from harness.discover.model import NO_INPUT, Edge, IvrMap, Node, Outcome
 from harness.discover.write import write_all
 from harness.steps.registry import load_scenario
+from harness.targets.model import Target
 from harness.targets.profile import load_prompt_library, load_target
 
 pytestmark = pytest.mark.unit
@@ -43,12 +44,17 @@ def ivr() -> IvrMap:
     return m
 
 
-def test_the_map_names_menus_by_their_keys_and_prompts_by_where_they_are_first_heard(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def target(monkeypatch: pytest.MonkeyPatch) -> Target:
+    """The reference profile, its passwords set (to anything: nothing registers)."""
     for n in range(1001, 1005):
         monkeypatch.setenv(f"CC_REF_PW_{n}", "x")
         monkeypatch.setenv(f"CC_REF_PW_{n + 1000}", "x")
-    target = load_target(PROFILE)
+    return load_target(PROFILE)
+
+
+def test_the_map_names_menus_by_their_keys_and_prompts_by_where_they_are_first_heard(
+        tmp_path: Path, target: Target) -> None:
     written = write_all(ivr(), book(), tmp_path / "out", target)
     doc = yaml.safe_load(written.map.read_text(encoding="utf-8"))
     assert list(doc["menus"]) == ["main", "main_3"]
@@ -73,11 +79,7 @@ def test_the_map_names_menus_by_their_keys_and_prompts_by_where_they_are_first_h
 
 
 def test_a_second_crawl_into_the_same_folder_keeps_the_names_the_user_gave(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    for n in range(1001, 1005):
-        monkeypatch.setenv(f"CC_REF_PW_{n}", "x")
-        monkeypatch.setenv(f"CC_REF_PW_{n + 1000}", "x")
-    target = load_target(PROFILE)
+        tmp_path: Path, target: Target) -> None:
     out = tmp_path / "out"
     written = write_all(ivr(), book(), out, target)
     text = written.map.read_text(encoding="utf-8").replace("main_3", "service").replace("main_key9", "hours")

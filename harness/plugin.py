@@ -151,26 +151,26 @@ class CcSession:
         self.shared_platform = True
 
     def close(self) -> None:
-        if self._evidence is not None:
-            if not self.worker:  # a worker's end is not the run's
-                self._evidence.run_ended(int(getattr(self.config, "_cc_exitstatus", 0)))
-                _file_run(self.run_dir)
-            self._evidence = None
-        if self._platform is not None:
-            self._platform.__exit__(None, None, None)
-            self._platform = None
+        try:
+            if self._evidence is not None:
+                if not self.worker:  # a worker's end is not the run's
+                    self._evidence.run_ended(int(getattr(self.config, "_cc_exitstatus", 0)))
+                    _file_run(self.run_dir)
+                self._evidence = None
+        finally:
+            if self._platform is not None:  # a managed platform is stopped whatever happened above
+                self._platform.__exit__(None, None, None)
+                self._platform = None
 
 
 def _file_run(run_dir: Path) -> None:
     """File the ended run in the ledger's run book, for ``ccharness history`` and ``watch``; a
     ledger that cannot be written costs the history this run, not the run."""
-    import sqlite3
-
     from harness.evidence.runbook import RunBook
 
     try:
         RunBook.of_reports(run_dir.parent).file_folder(run_dir)
-    except (HarnessError, sqlite3.Error, OSError) as exc:
+    except Exception as exc:  # noqa: BLE001 - whatever it is, the run's verdict stands
         print(f"ccharness: run {run_dir.name} not filed in the history: {exc}", file=sys.stderr)
 
 

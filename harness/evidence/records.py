@@ -128,11 +128,15 @@ def read_evidence(run_dir: Path) -> list[dict[str, Any]]:
     path = run_dir / EVIDENCE
     if not path.exists():
         raise HarnessError(f"{run_dir} holds no {EVIDENCE}: not a run folder, or no scenario ran")
+    lines = path.read_bytes().split(b"\n")
+    if lines and not lines[-1]:
+        lines.pop()  # the file ends with a newline, as every whole record does
     records = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    for number, raw in enumerate(lines, 1):
         try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError as exc:
-            if number < len(path.read_text(encoding="utf-8").splitlines()):
-                raise HarnessError(f"{path}:{number}: not a JSON record ({exc.msg})") from None
+            records.append(json.loads(raw.decode("utf-8")))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            if number < len(lines):  # only the last line may be torn (cut inside a character too)
+                why = exc.msg if isinstance(exc, json.JSONDecodeError) else "not UTF-8"
+                raise HarnessError(f"{path}:{number}: not a JSON record ({why})") from None
     return records

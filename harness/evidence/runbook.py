@@ -12,15 +12,17 @@ from before the run book), so filing twice changes nothing.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from harness.errors import HarnessError
 from harness.evidence.ledger import LedgerFile
 from harness.evidence.records import EVIDENCE, read_evidence
+from harness.project import PROJECT_ROOT
 
 LEDGER = "ledger.sqlite"
 
@@ -53,6 +55,20 @@ class RunRow:
     exit_status: int | None
     complete: bool
     faults: tuple[str, ...]
+
+    @property
+    def interrupted(self) -> bool:
+        """Stopped before it ended (Ctrl-C, a timeout, a kill): the scenario it was in decided nothing."""
+        return not self.complete or self.exit_status == INTERRUPTED
+
+    @property
+    def baseline(self) -> bool:
+        """A run whose verdicts later runs are compared with: it ended, on the platform as it is."""
+        return self.complete and self.exit_status in (0, 1) and not self.faults
+
+
+INTERRUPTED = 2
+"""pytest's exit status for a run stopped by Ctrl-C (``ccharness run`` passes it on)."""
 
 
 @dataclass(frozen=True)
@@ -95,6 +111,20 @@ def _time(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
+def _utc(text: str) -> str:
+    """An ISO time as UTC with microseconds: stored so, times sort as text."""
+    return datetime.fromisoformat(text).astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def scenario_key(file: str) -> str:
+    """How a scenario is known across runs: its path inside the project (a checkout moved elsewhere
+    keeps its history), or the absolute path of a scenario outside it."""
+    try:
+        return Path(file).relative_to(PROJECT_ROOT).as_posix()
+    except ValueError:
+        return file
+
+
 def _seconds(start: str | None, end: str | None) -> float | None:
     if not start or not end:
         return None
@@ -112,33 +142,49 @@ def _subject(spec: Mapping[str, Any]) -> str:
 
 def from_evidence(folder: Path, records: Sequence[Mapping[str, Any]]) -> Filed:
     """What the run book keeps of a run folder's evidence records."""
-    head = next((r for r in records if r.get("type") == "run"), None)
-    if head is None:
+    heads = [r for r in records if r.get("type") == "run"]
+    if not heads:
         raise HarnessError(f"{folder / EVIDENCE}: no run record (the run ended before its first scenario)")
+    if len(heads) > 1:
+        raise HarnessError(f"{folder / EVIDENCE}: {len(heads)} run records: more than one run wrote into "
+                           f"this folder (a --run-id used twice), so its verdicts are not filed")
+    head = heads[0]
     end = next((r for r in records if r.get("type") == "end"), None)
     target = head.get("target", {})
     run_id = str(head["run_id"])
     run = RunRow(run_id, str(folder), str(target.get("name", "?")),
                  f"{target.get('host')}:{target.get('port')}/{target.get('transport')}",
-                 _time(head["started_utc"]), end.get("duration_s") if end else None,
+                 _time(_utc(head["started_utc"])), end.get("duration_s") if end else None,
                  end.get("exit_status") if end else None, end is not None,
                  tuple(head.get("reference_faults") or ()))
     results, figures = [], []
+    ended = {r["file"] for r in records if r.get("type") == "scenario"}
     for record in records:
+        if record.get("type") == "scenario_started" and record["file"] not in ended:
+            results.append(ResultRow(run_id, scenario_key(str(record["file"])), str(record["name"]), "error",
+                                     None, "the run ended during this scenario (killed, or stopped)",
+                                     _time(_utc(record["started_utc"])), None))
         if record.get("type") != "scenario":
             continue
-        file = str(record["file"])
+        file = scenario_key(str(record["file"]))
         results.append(ResultRow(run_id, file, str(record["name"]), str(record["verdict"]),
                                  record.get("failed_step"), str(record.get("message", "")),
-                                 _time(record["started_utc"]),
+                                 _time(_utc(record["started_utc"])),
                                  _seconds(record.get("started_utc"), record.get("ended_utc"))))
-        for step in record.get("steps", ()):
-            subject = _subject(step.get("spec") or {})
-            for name, value in (step.get("measurements") or {}).items():
-                if isinstance(value, (int, float)) and not isinstance(value, bool):
-                    figures.append(FigureRow(run_id, file, int(step["index"]), str(step["kind"]),
-                                             subject, str(name), float(value)))
+        figures += _figures(run_id, file, record)
     return Filed(run, tuple(results), tuple(figures))
+
+
+def _figures(run_id: str, file: str, record: Mapping[str, Any]) -> list[FigureRow]:
+    """Every finite number the scenario's steps measured."""
+    out = []
+    for step in record.get("steps", ()):
+        subject = _subject(step.get("spec") or {})
+        for name, value in (step.get("measurements") or {}).items():
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+                out.append(FigureRow(run_id, file, int(step["index"]), str(step["kind"]), subject, str(name),
+                                     float(value)))
+    return out
 
 
 class RunBook(LedgerFile):
@@ -158,11 +204,11 @@ class RunBook(LedgerFile):
             for table in ("runs", "results", "figures"):
                 db.execute(f"DELETE FROM {table} WHERE run_id = ?", (r.run_id,))
             db.execute("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                       (r.run_id, r.folder, r.target, r.address, r.started_utc.isoformat(), r.duration_s,
+                       (r.run_id, r.folder, r.target, r.address, _utc(r.started_utc.isoformat()), r.duration_s,
                         r.exit_status, int(r.complete), json.dumps(list(r.faults))))
             db.executemany("INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                            [(x.run_id, x.file, x.name, x.verdict, x.failed_step, x.message,
-                             x.started_utc.isoformat(), x.duration_s) for x in filed.results])
+                             _utc(x.started_utc.isoformat()), x.duration_s) for x in filed.results])
             db.executemany("INSERT INTO figures VALUES (?, ?, ?, ?, ?, ?, ?)",
                            [(f.run_id, f.file, f.step, f.kind, f.subject, f.name, f.value)
                             for f in filed.figures])
@@ -187,20 +233,30 @@ class RunBook(LedgerFile):
                 continue  # a folder whose run never started a scenario: nothing to keep
         return filed
 
-    def runs(self, target: str | None = None, last: int | None = None) -> list[RunRow]:
-        """Filed runs, oldest first: the ``last`` latest of ``target`` (every target if None)."""
-        query = "SELECT * FROM runs" + (" WHERE target = ?" if target else "") + " ORDER BY started_utc DESC"
+    def runs(self, target: str | None = None, address: str | None = None, last: int | None = None,
+             faults: bool = False) -> list[RunRow]:
+        """Filed runs, oldest first: the ``last`` latest of ``target`` at ``address`` (every one if
+        None); runs with reference faults only with ``faults``."""
+        where, args = [], []
+        for column, value in (("target", target), ("address", address)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                args.append(value)
+        if not faults:
+            where.append("faults = '[]'")
+        query = "SELECT * FROM runs" + (" WHERE " + " AND ".join(where) if where else "")
         with self._connect() as db:
-            rows = db.execute(query + (f" LIMIT {int(last)}" if last else ""),
-                              (target,) if target else ()).fetchall()
+            rows = db.execute(query + " ORDER BY started_utc DESC" + (f" LIMIT {int(last)}" if last else ""),
+                              args).fetchall()
         return [RunRow(r[0], r[1], r[2], r[3], _time(r[4]), r[5], r[6], bool(r[7]), tuple(json.loads(r[8])))
                 for r in reversed(rows)]
 
-    def targets(self) -> list[str]:
-        """Every target with filed runs, the most recently run last."""
+    def targets(self) -> list[tuple[str, str]]:
+        """Every (target, address) with filed runs, the most recently run last."""
         with self._connect() as db:
-            rows = db.execute("SELECT target, max(started_utc) AS t FROM runs GROUP BY target ORDER BY t")
-            return [str(r[0]) for r in rows]
+            rows = db.execute("SELECT target, address, max(started_utc) AS t FROM runs GROUP BY target, address "
+                              "ORDER BY t")
+            return [(str(r[0]), str(r[1])) for r in rows]
 
     def results(self, run_ids: Sequence[str]) -> list[ResultRow]:
         """The scenario results of these runs."""
@@ -216,10 +272,12 @@ class RunBook(LedgerFile):
                               " ORDER BY run_id, file, step", tuple(run_ids)).fetchall()
         return [FigureRow(r[0], r[1], int(r[2]), r[3], r[4], r[5], float(r[6])) for r in rows]
 
-    def last_verdicts(self, target: str) -> dict[str, tuple[str, str]]:
-        """Per scenario file, its latest verdict on ``target`` and the run that gave it."""
-        with self._connect() as db:
-            rows = db.execute("SELECT x.file, x.verdict, x.run_id FROM results x JOIN runs r ON "
-                              "x.run_id = r.run_id WHERE r.target = ? ORDER BY r.started_utc",
-                              (target,)).fetchall()
-        return {str(f): (str(v), str(run)) for f, v, run in rows}
+    def last_verdicts(self, target: str, address: str) -> dict[str, tuple[str, str]]:
+        """Per scenario, its latest verdict on ``target`` at ``address`` and the run that gave it:
+        from runs that ended on the platform as it is (no reference fault), and not the error of a
+        scenario a run was stopped in."""
+        base = {r.run_id: r for r in self.runs(target, address) if r.baseline}
+        out: dict[str, tuple[str, str]] = {}
+        for result in sorted(self.results(list(base)), key=lambda x: (base[x.run_id].started_utc, x.file)):
+            out[result.file] = (result.verdict, result.run_id)
+        return out

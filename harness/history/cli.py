@@ -8,7 +8,9 @@ opens offline) beside the ledger.
 from __future__ import annotations
 
 import argparse
+import sqlite3
 import sys
+import tempfile
 from pathlib import Path
 
 from harness.errors import HarnessError, SpecError
@@ -51,14 +53,24 @@ def target_name(given: str) -> str:
 
 
 def histories(book: RunBook, target: str | None, last: int) -> list[History]:
-    """Each target's history (only ``target``'s when given), the most recently run last."""
+    """Each platform's history (a target name at an address; only ``target``'s when given), the
+    most recently run last. Runs with reference faults are left out: they fail on purpose."""
     found = []
-    for name in [target] if target else book.targets():
-        runs = book.runs(name, last)
+    for name, address in book.targets():
+        runs = book.runs(name, address, last) if target in (None, name) else []
         if runs:
             ids = [r.run_id for r in runs]
-            found.append(history(name, runs, book.results(ids), book.figures(ids)))
+            found.append(history(f"{name} at {address}", runs, book.results(ids), book.figures(ids)))
     return found
+
+
+def write_page(found: list[History], out: Path) -> None:
+    """The page, written whole (a reader never sees half of it, two writers never share a file)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=out.parent, prefix=f".{out.name}.",
+                                     delete=False) as part:
+        part.write(page(found))
+    Path(part.name).replace(out)
 
 
 def main(args: argparse.Namespace) -> int:
@@ -72,8 +84,12 @@ def main(args: argparse.Namespace) -> int:
         book = RunBook.of_reports(reports)
         book.file_new(reports)
         found = histories(book, target, args.last)
-    except (HarnessError, SpecError) as exc:
+    except (HarnessError, SpecError, ValueError) as exc:
         print(f"ccharness history: {exc}", file=sys.stderr)
+        return 2
+    except sqlite3.Error as exc:
+        print(f"ccharness history: the ledger {reports / LEDGER}: {exc} (a read-only folder? copy it "
+              f"somewhere writable)", file=sys.stderr)
         return 2
     if not found:
         which = f"of target {target} " if target else ""
@@ -83,9 +99,6 @@ def main(args: argparse.Namespace) -> int:
     for one in found:
         print("\n".join(lines(one)), end="\n\n")
     out = Path(args.html) if args.html else reports / "history.html"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    temporary = out.with_name(out.name + ".part")
-    temporary.write_text(page(found), encoding="utf-8")
-    temporary.replace(out)  # a reader never sees half a page
+    write_page(found, out)
     print(f"history page: {out.resolve()}")
     return 0

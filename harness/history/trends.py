@@ -39,7 +39,9 @@ TRENDED: dict[tuple[str, str], Measure] = {
 }
 """The step figures ``history`` follows; the run book keeps every figure, for later."""
 
-VERDICT_LETTER = {"passed": "P", "not_conformant": "F", "error": "E", None: "-"}
+VERDICT_LETTER = {"passed": "P", "not_conformant": "F", "error": "E", "interrupted": "i", None: "-"}
+DECIDED = ("passed", "not_conformant", "error")
+"""Verdicts that count; ``interrupted`` is the error of a scenario its run was stopped in."""
 
 
 @dataclass(frozen=True)
@@ -69,7 +71,7 @@ class ScenarioHistory:
 
     file: str
     name: str
-    verdicts: tuple[str | None, ...]  # None: not in that run
+    verdicts: tuple[str | None, ...]  # None: not in that run; "interrupted": its run was stopped in it
     durations: tuple[float | None, ...]
     messages: tuple[str, ...]  # the message of each run that did not pass, with the run id
     trends: tuple[Trend, ...]
@@ -82,9 +84,12 @@ class ScenarioHistory:
         return f"{path.parent.name}/{stem}" if path.parent.name else stem
 
     @property
+    def decided(self) -> list[str]:
+        return [v for v in self.verdicts if v in DECIDED]
+
+    @property
     def changes(self) -> int:
-        ran = [v for v in self.verdicts if v is not None]
-        return sum(1 for a, b in itertools.pairwise(ran) if a != b)
+        return sum(1 for a, b in itertools.pairwise(self.decided) if a != b)
 
     @property
     def flapping(self) -> bool:
@@ -92,12 +97,16 @@ class ScenarioHistory:
 
     @property
     def last(self) -> str | None:
-        return next((v for v in reversed(self.verdicts) if v is not None), None)
+        return self.decided[-1] if self.decided else None
 
     @property
     def previous(self) -> str | None:
-        ran = [v for v in self.verdicts if v is not None]
-        return ran[-2] if len(ran) > 1 else None
+        return self.decided[-2] if len(self.decided) > 1 else None
+
+    @property
+    def gone(self) -> bool:
+        """Not in the latest run (renamed, moved, deleted, or left out of it)."""
+        return self.verdicts[-1] is None
 
     def strip(self) -> str:
         """``PPFPE-P``: one letter per run, oldest first (- where it did not run)."""
@@ -125,40 +134,50 @@ def history(target: str, runs: Sequence[RunRow], results: Sequence[ResultRow],
     for result in results:
         if result.run_id in order:
             by_file[result.file][order[result.run_id]] = result
+
+    def verdict(i: int, seen: dict[int, ResultRow]) -> str | None:
+        if i not in seen:
+            return None
+        stopped = runs[i].interrupted and seen[i].verdict == "error"
+        return "interrupted" if stopped else seen[i].verdict
+
     trends = _trends(figures, order, len(runs))
     scenarios = []
     for file, seen in by_file.items():
         latest = seen[max(seen)]
         scenarios.append(ScenarioHistory(
-            file, latest.name,
-            tuple(seen[i].verdict if i in seen else None for i in range(len(runs))),
+            file, latest.name, tuple(verdict(i, seen) for i in range(len(runs))),
             tuple(seen[i].duration_s if i in seen else None for i in range(len(runs))),
             tuple(f"{runs[i].run_id}: {seen[i].message}" for i in sorted(seen)
                   if seen[i].verdict != "passed"),
             trends.get(file, ())))
-    scenarios.sort(key=lambda s: (not s.flapping, s.last == "passed", s.short))
+    scenarios.sort(key=lambda s: (s.gone, not s.flapping, s.last == "passed", s.short))
     return History(target, tuple(runs), tuple(scenarios))
 
 
 def _trends(figures: Sequence[FigureRow], order: dict[str, int], count: int) -> dict[str, tuple[Trend, ...]]:
-    """Per scenario file, a trend per followed figure (kind, name, subject, step)."""
+    """Per scenario file, a trend per followed figure: (kind, name, subject) and, when a scenario
+    measures it more than once, which time (a step added elsewhere does not split the series)."""
     series: dict[str, dict[tuple[str, str, str, int], list[float | None]]] = defaultdict(dict)
-    for f in figures:
+    times: dict[tuple[str, str, str, str, str], int] = defaultdict(int)
+    for f in sorted(figures, key=lambda f: (f.run_id, f.file, f.step)):
         if (f.kind, f.name) not in TRENDED or f.run_id not in order:
             continue
-        values = series[f.file].setdefault((f.kind, f.name, f.subject, f.step), [None] * count)
+        nth = times[(f.run_id, f.file, f.kind, f.name, f.subject)]
+        times[(f.run_id, f.file, f.kind, f.name, f.subject)] += 1
+        values = series[f.file].setdefault((f.kind, f.name, f.subject, nth), [None] * count)
         values[order[f.run_id]] = f.value
     out: dict[str, tuple[Trend, ...]] = {}
     for file, by_key in series.items():
-        twice: dict[tuple[str, str, str], int] = defaultdict(int)
+        for_subject: dict[tuple[str, str, str], int] = defaultdict(int)
         for kind, name, subject, _ in by_key:
-            twice[(kind, name, subject)] += 1
+            for_subject[(kind, name, subject)] += 1
         trends = []
-        for (kind, name, subject, step), values in sorted(by_key.items(), key=lambda kv: kv[0][3]):
+        for (kind, name, subject, nth), values in sorted(by_key.items()):
             measure = TRENDED[(kind, name)]
             label = f"{measure.label} {subject}".strip()
-            if twice[(kind, name, subject)] > 1:
-                label += f" (step {step + 1})"
+            if for_subject[(kind, name, subject)] > 1:
+                label += f" (#{nth + 1})"
             trends.append(Trend(label, measure, tuple(values)))
         out[file] = tuple(trends)
     return out
@@ -189,9 +208,11 @@ def lines(found: History) -> list[str]:
     """What ``ccharness history`` prints for one target."""
     runs = found.runs
     out = [f"target {found.target}: {len(runs)} run(s), {runs[0].run_id} .. {runs[-1].run_id} "
-           f"(verdicts oldest first: P passed, F not conformant, E error, - not run)"]
+           f"(verdicts oldest first: P passed, F not conformant, E error, i its run was stopped in it, "
+           f"- not run)"]
     for run in runs:
-        state = "INCOMPLETE (no end record)" if not run.complete else f"exit {run.exit_status}"
+        state = ("INCOMPLETE (no end record)" if not run.complete else
+                 "INTERRUPTED" if run.interrupted else f"exit {run.exit_status}")
         faults = f", reference faults {', '.join(run.faults)}" if run.faults else ""
         took = f"{run.duration_s:.0f} s" if run.duration_s is not None else "-"
         out.append(f"  run {run.run_id}  {run.address}  {took:>7}  {state}{faults}")
@@ -211,6 +232,8 @@ def _scenario_lines(s: ScenarioHistory) -> list[str]:
         flags.append(f"FLAPPING ({s.changes} changes)")
     elif s.previous is not None and s.previous != s.last:
         flags.append(f"CHANGED {s.previous} -> {s.last}")
+    if s.gone:
+        flags.append("not in the latest run")
     out = [f"  {s.short:<40} {s.strip()}  last {s.last or '-':<14} duration median {number(median, 's')}, "
            f"last {number(durations[-1] if durations else None, 's')}" + (f"  {'; '.join(flags)}" if flags else "")]
     for trend in s.trends:

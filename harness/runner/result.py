@@ -63,8 +63,11 @@ def ivr_map_of(path: Path | None, tags: tuple[str, ...], folder: Path) -> str | 
     picture = Path(path).parent.parent / IVR_MAP
     if not picture.is_file():
         return None
-    folder.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(picture, folder / IVR_MAP)
+    try:  # a picture that cannot be copied costs the report its map, not the scenario its record
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(picture, folder / IVR_MAP)
+    except OSError:
+        return None
     return _relative(folder / IVR_MAP, folder)
 
 

@@ -64,12 +64,12 @@ def arguments(parser: argparse.ArgumentParser, default_target: str) -> None:
 
 def settings_of(args: argparse.Namespace, profile: Path) -> tuple[Settings, list[Hook]]:
     """The watch's settings and hooks; ``ValueError`` or ``SpecError`` names the bad option or file."""
+    from harness.evidence.records import target_secrets
     from harness.targets.profile import load_target
     from harness.watch.drift import map_did
 
     target = load_target(profile)
-    if args.discover_compare is not None:
-        map_did(args.discover_compare)
+    did = map_did(args.discover_compare) if args.discover_compare is not None else ""
     hooks: list[Hook] = [Webhook(url) for url in args.hook_url]
     hooks += [Command(command) for command in args.hook_command]
     suite = tuple(str(Path(p).resolve()) for p in args.suite)
@@ -79,7 +79,8 @@ def settings_of(args: argparse.Namespace, profile: Path) -> tuple[Settings, list
     return Settings(profile.resolve(), target.name, Path(args.reports).resolve(), suite, args.every,
                     args.rounds, args.precise, args.round_timeout,
                     Path(args.discover_compare).resolve() if args.discover_compare else None,
-                    tuple(shlex.split(args.discover_options)), sys.executable), hooks
+                    tuple(shlex.split(args.discover_options)), sys.executable,
+                    f"{target.host}:{target.port}/{target.transport}", target_secrets(target), did), hooks
 
 
 def main(args: argparse.Namespace, profile: Path) -> int:
@@ -95,8 +96,7 @@ def main(args: argparse.Namespace, profile: Path) -> int:
     watch = Watch(settings, hooks, say)
 
     def stop(signum: int, frame: FrameType | None) -> None:
-        say(f"watch: {signal.Signals(signum).name}: stopping after the round in progress tears down")
-        watch.stop()
+        watch.stop()  # a count only: the watch's loop says and does the rest
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)

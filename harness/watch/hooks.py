@@ -86,8 +86,9 @@ class Command:
         env = {**os.environ, "CCHARNESS_EVENT": json.dumps(events[0].body(), ensure_ascii=False),
                "CCHARNESS_EVENTS": str(len(events))}
         try:
+            # its own session: the terminal's Ctrl-C, meant for the watch, does not cut a delivery short
             done = subprocess.run(self.argv, input=body, text=True, capture_output=True, env=env,
-                                  timeout=self.timeout, check=False)
+                                  timeout=self.timeout, check=False, start_new_session=True)
         except subprocess.TimeoutExpired:
             return f"{self} FAILED: still running after {self.timeout:g}s, killed"
         except OSError as exc:

@@ -10,6 +10,11 @@ other; a round that gave no verdict at all (the run could not start) is a
 ``round_error`` event once, not a crash. The optional drift check runs
 ``ccharness discover --compare MAP`` after the suite.
 
+Ctrl-C (SIGINT, SIGTERM) only raises a flag (``stop``); the watch's loop, which waits in
+short slices, sees it within ``SLICE`` and passes Ctrl-C on to the round's process, which gets
+``STOP_GRACE`` from then to hang up and stop a managed platform before it is killed. A round
+cut short so is filed (its run folder is kept) but not compared, and is no baseline later.
+
 ``every`` is the pause from the end of one round to the start of the next
 (as ``watch(1)`` counts it: rounds never overlap and a slow platform is not
 piled on); ``precise`` counts it from start to start instead.
@@ -20,10 +25,9 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -31,10 +35,13 @@ from typing import Any, Protocol
 from harness.errors import HarnessError
 from harness.evidence.runbook import ResultRow, RunBook
 from harness.history.trends import ScenarioHistory
+from harness.sip.trace import redact
 from harness.watch.hooks import Event
 
 STOP_GRACE = 60.0
 """Seconds a round's process gets to tear down (hang up, stop a managed platform) after Ctrl-C."""
+SLICE = 0.2
+"""How often the watch looks at its stop flag while it waits."""
 
 
 @dataclass(frozen=True)
@@ -50,6 +57,9 @@ class Settings:
     discover_map: Path | None = None
     discover_options: tuple[str, ...] = ()
     python: str = "python3"
+    address: str = ""  # host:port/transport, as the run book files runs (with ``target``)
+    secrets: tuple[str, ...] = field(default=(), repr=False)  # redacted from what the watch says
+    did: str = ""  # the DID the map was crawled from
 
 
 class Hook(Protocol):
@@ -73,66 +83,78 @@ class Watch:
         self.hooks = list(hooks)
         self.say = say
         self.book = RunBook.of_reports(settings.reports)
-        self.stopping = threading.Event()
-        self.child: subprocess.Popen[bytes] | None = None
+        self.stops = 0  # Ctrl-Cs so far: set by the signal handler, acted on by the loop
         self.round = 0
         self.round_failed = False
-        self.drifting: bool | None = False  # None: the last drift check could not crawl
+        self.drift: frozenset[str] | None = frozenset()  # the last check's DRIFT lines; None: it failed
 
     def stop(self) -> None:
-        """Stop after the current round's process has torn down (it is sent Ctrl-C itself); a
-        second stop kills it."""
-        again = self.stopping.is_set()
-        self.stopping.set()
-        child = self.child
-        if child is not None and child.poll() is None:
-            _signal_group(child, signal.SIGKILL if again else signal.SIGINT)
+        """Ask the watch to stop (safe in a signal handler: it only counts). The round in progress
+        is sent Ctrl-C and given STOP_GRACE; a second stop kills it."""
+        self.stops += 1
+
+    @property
+    def stopping(self) -> bool:
+        return self.stops > 0
 
     def forever(self) -> int:
         """The rounds; 0 once stopped or done."""
-        while not self.stopping.is_set():
+        self.book.file_new(self.settings.reports)  # runs not filed yet are earlier verdicts too
+        while not self.stopping:
             started = time.monotonic()
             self.round += 1
             self.one_round()
-            if self.stopping.is_set():
+            if self.stopping:
                 break
             if self.settings.rounds is not None and self.round >= self.settings.rounds:
                 self.say(f"watch: {self.round} round(s) done")
                 break
-            pause = self.settings.every - (time.monotonic() - started if self.settings.precise else 0.0)
-            pause = max(0.0, pause)
-            nxt = datetime.now(UTC).timestamp() + pause
-            self.say(f"watch: next round at {datetime.fromtimestamp(nxt, UTC):%H:%M:%SZ} (in {pause:.0f}s); "
-                     "Ctrl-C stops")
-            if self.stopping.wait(pause):
-                break
-        if self.stopping.is_set():
+            pause = max(0.0, self.settings.every - (time.monotonic() - started if self.settings.precise else 0.0))
+            nxt = datetime.fromtimestamp(datetime.now(UTC).timestamp() + pause, UTC)
+            self.say(f"watch: next round at {nxt:%Y-%m-%d %H:%M:%SZ} (in {pause:.0f}s); Ctrl-C stops")
+            self._sleep(pause)
+        if self.stopping:
             self.say(f"watch: stopped after {self.round} round(s)")
         return 0
 
+    def _sleep(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while not self.stopping and (left := deadline - time.monotonic()) > 0:
+            time.sleep(min(SLICE, left))
+
     def one_round(self) -> None:
-        run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        if (self.settings.reports / run_id).exists():
-            run_id += f"-{self.round}"
-        before = self.book.last_verdicts(self.settings.target)
+        run_id = self._claim_run_folder()
+        before = self.book.last_verdicts(self.settings.target, self.settings.address)
         self.say(f"watch: round {self.round}: ccharness run {' '.join(self.settings.suite) or 'scenarios/'} "
-                 f"against {self.settings.target} (run {run_id})")
+                 f"against {self.settings.target} at {self.settings.address} (run {run_id})")
         took, why = self._run(run_id)
-        if self.stopping.is_set():  # cut short by Ctrl-C: what it left is no verdict on the platform
+        events = [] if self.stopping else self._verdict_events(run_id, before, took, why)
+        if self.settings.discover_map is not None and not self.stopping:
+            events += self._drift_events(run_id)
+        if self.stopping:  # cut short by Ctrl-C: what it left is no verdict on the platform
             self.say(f"watch: round {self.round} interrupted after {took:.0f}s: its verdicts are not "
                      f"compared (its run folder is kept: {self.settings.reports / run_id})")
             return
-        events = self._verdict_events(run_id, before, took, why)
-        if self.settings.discover_map is not None and not self.stopping.is_set():
-            events += self._drift_events(run_id)
         for event in events:
             self.say(f"watch: {event.line}")
         if events and self.hooks:
-            context = {"target": self.settings.target, "round": self.round, "run_id": run_id,
-                       "report": str(self._report(run_id) or "")}
+            context = {"target": self.settings.target, "address": self.settings.address, "round": self.round,
+                       "run_id": run_id, "report": str(self._report(run_id) or "")}
             for hook in self.hooks:
                 self.say(f"watch: {hook.call(events, context)}")
         self._page()
+
+    def _claim_run_folder(self) -> str:
+        """A run id whose folder this round creates (two watches sharing REPORTS never share one)."""
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        for n in range(100):
+            run_id = stamp if n == 0 else f"{stamp}-{n}"
+            try:
+                (self.settings.reports / run_id).mkdir(parents=True)
+                return run_id
+            except FileExistsError:
+                continue
+        raise HarnessError(f"{self.settings.reports}: 100 run folders named {stamp}*: not a reports folder?")
 
     def _run(self, run_id: str) -> tuple[float, str | None]:
         """The round's ``ccharness run``: seconds it took, and why it gave nothing (if it did not end)."""
@@ -142,28 +164,41 @@ class Watch:
         return self.run_child(argv, s.reports / "watch" / f"{run_id}.log", s.round_timeout)
 
     def run_child(self, argv: list[str], log: Path, timeout: float) -> tuple[float, str | None]:
+        """Run ``argv`` (its output to ``log``) until it ends, ``timeout`` passes, or the watch is
+        stopped; seconds it took, and why it gave nothing when it did not end by itself well."""
         log.parent.mkdir(parents=True, exist_ok=True)
         started = time.monotonic()
+        if self.stopping:
+            return 0.0, "not started: the watch is stopping"
         with open(log, "wb") as out:
-            self.child = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-            why = None
-            try:
-                self.child.wait(timeout)
-            except subprocess.TimeoutExpired:
-                why = f"still running after {timeout:.0f}s: stopped (see {log})"
-                _signal_group(self.child, signal.SIGINT)
-            try:
-                self.child.wait(STOP_GRACE)
-            except subprocess.TimeoutExpired:
-                _signal_group(self.child, signal.SIGKILL)
-                self.child.wait(10.0)
-            code = self.child.returncode
-            self.child = None
+            child = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+            why = self._await(child, started + timeout, f"still running after {timeout:.0f}s: stopped (see {log})")
+        code = child.returncode
         if why is None and code not in (0, 1):
             tail = [x for x in log.read_text(encoding="utf-8", errors="replace").splitlines() if x.strip()]
             why = f"exit {code}: {tail[-1][:300] if tail else 'no output'} (see {log})"
-        return time.monotonic() - started, why
+        return time.monotonic() - started, redact(why, self.settings.secrets) if why else None
 
+    def _await(self, child: subprocess.Popen[bytes], deadline: float, late: str) -> str | None:
+        """Wait for ``child``: on a stop or at ``deadline`` it gets Ctrl-C and STOP_GRACE, then a kill
+        (at once on a second stop). What went wrong, if anything did."""
+        why, told, grace_end = None, 0, None
+        while child.poll() is None:
+            now = time.monotonic()
+            if grace_end is None and (self.stopping or now >= deadline):
+                why = late if not self.stopping else None
+                self.say(f"watch: {'stop asked' if self.stopping else late.split(':')[0]}: round {self.round} "
+                         f"is sent Ctrl-C and has {STOP_GRACE:.0f}s to hang up and tear down "
+                         "(Ctrl-C again kills it)")
+                _signal_group(child, signal.SIGINT)
+                told, grace_end = self.stops, now + STOP_GRACE
+            elif grace_end is not None and (now >= grace_end or self.stops > told):
+                self.say(f"watch: round {self.round} killed")
+                _signal_group(child, signal.SIGKILL)
+                child.wait(10.0)
+                break
+            time.sleep(SLICE)
+        return why
     def _verdict_events(self, run_id: str, before: dict[str, tuple[str, str]], took: float,
                         why: str | None) -> list[Event]:
         results = self._results(run_id)
@@ -177,8 +212,12 @@ class Watch:
         self.round_failed = False
         counts = {v: sum(r.verdict == v for r in results) for v in ("passed", "not_conformant", "error")}
         report = self._report(run_id)
+        new = sum(r.file not in before for r in results)
+        missing = len(set(before) - {r.file for r in results})
         self.say(f"watch: round {self.round}: {len(results)} scenario(s): {counts['passed']} passed, "
                  f"{counts['not_conformant']} not conformant, {counts['error']} error ({took:.0f}s)"
+                 + (f"; {new} with no earlier verdict to compare" if new else "")
+                 + (f"; {missing} run before but not this round" if missing else "")
                  + (f"; report {report}" if report else "") + (f"; {why}" if why else ""))
         events = []
         for r in sorted(results, key=lambda x: x.file):
@@ -198,7 +237,8 @@ class Watch:
         folder = self.settings.reports / run_id
         try:
             self.book.file_folder(folder)  # the run filed itself; a killed one did not
-        except HarnessError:
+        except (HarnessError, ValueError, OSError) as exc:
+            self.say(f"watch: run {run_id} not filed: {exc}")
             return []
         return self.book.results([run_id])
 
@@ -212,17 +252,13 @@ class Watch:
         return drift_check(self, run_id)
 
     def _page(self) -> None:
-        from harness.history.cli import histories
-        from harness.history.page import page
+        from harness.history.cli import histories, write_page
 
-        out = self.settings.reports / "history.html"
         try:
-            found = histories(self.book, self.settings.target, 20)
+            found = histories(self.book, None, 20)
             if found:
-                part = out.with_name(out.name + ".part")
-                part.write_text(page(found), encoding="utf-8")
-                part.replace(out)
-        except (HarnessError, OSError) as exc:
+                write_page(found, self.settings.reports / "history.html")
+        except (HarnessError, OSError, ValueError) as exc:
             self.say(f"watch: history page not written: {exc}")
 
 

@@ -37,8 +37,10 @@ def scenario(file: str, verdict: str, start: datetime, seconds: float = 10.0, sc
 
 
 def write_run(reports: Path, run_id: str, start: datetime, scenarios: list[dict[str, Any]],
-              ended: bool = True, target: str = "staging", faults: tuple[str, ...] = ()) -> Path:
-    """``reports/<run_id>/evidence.jsonl`` with a run record, the scenarios and (``ended``) an end."""
+              ended: bool = True, target: str = "staging", faults: tuple[str, ...] = (),
+              exit_status: int | None = None) -> Path:
+    """``reports/<run_id>/evidence.jsonl`` with a run record, the scenarios and (``ended``) an end
+    (exit 1 if a scenario did not pass, or ``exit_status``)."""
     folder = reports / run_id
     folder.mkdir(parents=True, exist_ok=True)
     records = [{"type": "run", "run_id": run_id, "started_utc": _iso(start), "t0_wall": start.timestamp(),
@@ -48,7 +50,7 @@ def write_run(reports: Path, run_id: str, start: datetime, scenarios: list[dict[
     if ended:
         bad = any(s["verdict"] != "passed" for s in scenarios)
         records.append({"type": "end", "ended_utc": _iso(start + timedelta(seconds=60)),
-                        "exit_status": int(bad), "duration_s": 60.0})
+                        "exit_status": int(bad) if exit_status is None else exit_status, "duration_s": 60.0})
     (folder / "evidence.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
     return folder
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from datetime import timedelta
 from pathlib import Path
@@ -12,6 +13,7 @@ from harness.errors import HarnessError
 from harness.evidence.ledger import Ledger
 from harness.evidence.records import read_evidence
 from harness.evidence.runbook import LEDGER, RunBook, from_evidence
+from harness.project import PROJECT_ROOT
 from tests.history.runs import GREETING, QUEUE, T0, scenario, series, write_run
 
 
@@ -68,9 +70,11 @@ def test_the_latest_verdicts_are_per_scenario_and_target_in_run_order(tmp_path: 
     write_run(tmp_path, "other", T0 + timedelta(days=1), [scenario(GREETING, "error", T0)], target="prod")
     book = RunBook.of_reports(tmp_path)
     book.file_new(tmp_path)
-    assert book.last_verdicts("staging") == {GREETING: ("not_conformant", ids[1]), QUEUE: ("passed", ids[2])}
-    assert book.last_verdicts("prod") == {GREETING: ("error", "other")}
-    assert book.targets() == ["staging", "prod"]
+    here = "127.0.0.1:5160/udp"
+    assert book.last_verdicts("staging", here) == {GREETING: ("not_conformant", ids[1]), QUEUE: ("passed", ids[2])}
+    assert book.last_verdicts("prod", here) == {GREETING: ("error", "other")}
+    assert book.last_verdicts("staging", "10.0.0.1:5060/udp") == {}  # another platform of that name
+    assert book.targets() == [("staging", here), ("prod", here)]
 
 
 def test_the_run_book_shares_the_ledger_file_with_the_canaries(tmp_path: Path) -> None:
@@ -80,3 +84,59 @@ def test_the_run_book_shares_the_ledger_file_with_the_canaries(tmp_path: Path) -
     with sqlite3.connect(tmp_path / LEDGER) as db:
         tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert {"canaries", "checks", "clock_proofs", "runs", "results", "figures"} <= tables
+
+
+def test_a_run_stopped_by_ctrl_c_or_run_with_a_reference_fault_is_no_baseline(tmp_path: Path) -> None:
+    (ok,) = series(tmp_path, "P")
+    later = T0 + timedelta(hours=5)
+    stopped = scenario(GREETING, "error", later)
+    stopped["message"] = "KeyboardInterrupt()"
+    write_run(tmp_path, "stopped", later, [stopped], exit_status=2)
+    write_run(tmp_path, "faulty", later + timedelta(hours=1), [scenario(GREETING, "not_conformant", later)],
+              faults=("ivr_ignores_dtmf",))
+    book = RunBook.of_reports(tmp_path)
+    book.file_new(tmp_path)
+    assert book.last_verdicts("staging", "127.0.0.1:5160/udp")[GREETING] == ("passed", ok)
+    assert [r.run_id for r in book.runs()] == [ok, "stopped"]  # fault runs only when asked
+    assert [r.run_id for r in book.runs(faults=True)] == [ok, "stopped", "faulty"]
+    assert book.runs()[-1].interrupted and not book.runs()[0].interrupted
+
+
+def test_a_killed_run_files_the_scenario_it_was_in_as_an_error(tmp_path: Path) -> None:
+    folder = write_run(tmp_path, "killed", T0, [scenario(GREETING, "passed", T0)], ended=False)
+    with open(folder / "evidence.jsonl", "a", encoding="utf-8") as out:
+        out.write(json.dumps({"type": "scenario_started", "file": QUEUE, "name": "queue",
+                              "started_utc": T0.isoformat(), "at_s": 12.0}) + "\n")
+    filed = from_evidence(folder, read_evidence(folder))
+    assert {r.file: (r.verdict, r.message) for r in filed.results} == {
+        GREETING: ("passed", ""), QUEUE: ("error", "the run ended during this scenario (killed, or stopped)")}
+
+
+def test_a_last_line_torn_inside_a_character_is_skipped_and_one_earlier_is_an_error(tmp_path: Path) -> None:
+    folder = write_run(tmp_path, "r1", T0, [scenario(GREETING, "passed", T0)])
+    whole = (folder / "evidence.jsonl").read_bytes()
+    torn = json.dumps({"type": "scenario", "name": "问候语"}, ensure_ascii=False).encode()[:-4]
+    (folder / "evidence.jsonl").write_bytes(whole + torn)
+    assert len(read_evidence(folder)) == 3  # the torn record is left out
+    (folder / "evidence.jsonl").write_bytes(torn + b"\n" + whole)
+    with pytest.raises(HarnessError, match=r"evidence.jsonl:1: not a JSON record \(not UTF-8\)"):
+        read_evidence(folder)
+
+
+def test_two_runs_in_one_folder_are_not_filed(tmp_path: Path) -> None:
+    folder = write_run(tmp_path, "nightly", T0, [scenario(GREETING, "passed", T0)])
+    again = (folder / "evidence.jsonl").read_text(encoding="utf-8")
+    (folder / "evidence.jsonl").write_text(again + again, encoding="utf-8")
+    with pytest.raises(HarnessError, match="2 run records: more than one run wrote into this folder"):
+        RunBook.of_reports(tmp_path).file_folder(folder)
+
+
+def test_only_finite_numbers_are_figures_and_a_project_scenario_is_known_by_its_path_inside(
+        tmp_path: Path) -> None:
+    inside = str(PROJECT_ROOT / "scenarios" / "ivr" / "greeting_and_menu.scenario.yaml")
+    record = scenario(inside, "passed", T0, score=float("nan"))
+    record["steps"][1]["measurements"]["answered_after_s"] = float("inf")
+    folder = write_run(tmp_path, "r1", T0, [record])
+    filed = from_evidence(folder, read_evidence(folder))
+    assert filed.results[0].file == "scenarios/ivr/greeting_and_menu.scenario.yaml"
+    assert {(f.kind, f.name) for f in filed.figures} == {("expect_prompt", "start_s")}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -11,8 +12,8 @@ from harness.cli import main
 from harness.evidence.runbook import RunBook
 from harness.history.cli import histories
 from harness.history.page import page
-from harness.history.trends import History, sparkline
-from tests.history.runs import GREETING, QUEUE, series
+from harness.history.trends import History, lines, sparkline
+from tests.history.runs import GREETING, QUEUE, T0, scenario, series, write_run
 
 
 def _history(reports: Path, verdicts: str, scores: list[float] | None = None) -> History:
@@ -57,7 +58,7 @@ def test_history_prints_each_scenario_and_calls_out_flapping_and_writes_one_offl
     series(tmp_path, "PFPE", scores=[0.97, 0.40, 0.96, 0.95])
     assert main(["history", "--reports", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert "target staging: 4 run(s)" in out
+    assert "target staging at 127.0.0.1:5160/udp: 4 run(s)" in out
     assert "FLAPPING: 1 scenario(s) changed verdict 2+ times: ivr/greeting" in out
     assert re.search(r"ivr/greeting +PFPE +last error .*FLAPPING \(3 changes\)", out)
     assert re.search(r"prompt score welcome +█▁▇▇ +last 0.950, range 0.400 \.\. 0.970", out)
@@ -75,7 +76,7 @@ def test_history_of_one_target_last_runs_only(tmp_path: Path, capsys: pytest.Cap
     assert main(["history", "--reports", str(tmp_path), "--last", "2", "--target", "staging",
                  "--html", str(tmp_path / "h" / "page.html")]) == 0
     out = capsys.readouterr().out
-    assert "target staging: 2 run(s)" in out and re.search(r"ivr/greeting +PP +last passed", out)
+    assert "target staging at 127.0.0.1:5160/udp: 2 run(s)" in out and re.search(r"ivr/greeting +PP +last passed", out)
     assert (tmp_path / "h" / "page.html").exists()
 
 
@@ -92,3 +93,38 @@ def test_history_without_runs_or_folder_says_so(tmp_path: Path, capsys: pytest.C
 def test_the_page_of_no_scenario_run_twice_is_still_whole() -> None:
     html = page([])
     assert html.startswith("<!DOCTYPE html>") and html.rstrip().endswith("</html>")
+
+
+def test_a_stopped_run_s_error_is_shown_apart_and_a_scenario_no_longer_run_goes_last(tmp_path: Path) -> None:
+    series(tmp_path, "PP")
+    later = T0 + timedelta(hours=5)
+    stopped = scenario(GREETING, "error", later)
+    stopped["message"] = "KeyboardInterrupt()"
+    write_run(tmp_path, "x-stopped", later, [stopped], exit_status=2)
+    write_run(tmp_path, "y-latest", later + timedelta(hours=1), [scenario(GREETING, "passed", later)])
+    book = RunBook.of_reports(tmp_path)
+    book.file_new(tmp_path)
+    (found,) = histories(book, None, 20)
+    greeting, queue = found.scenarios
+    assert (greeting.file, greeting.strip(), greeting.changes, greeting.last) == (GREETING, "PPiP", 0, "passed")
+    assert (queue.file, queue.strip(), queue.gone) == (QUEUE, "PP--", True)
+    assert "not in the latest run" in "\n".join(lines(found))
+    assert "INTERRUPTED" in "\n".join(lines(found))
+
+
+def test_a_prompt_measured_twice_is_two_trends_however_the_steps_move(tmp_path: Path) -> None:
+    records = []
+    for i, extra in enumerate((0, 3)):  # the second run has three more steps before the prompts
+        start = T0 + timedelta(hours=i)
+        record = scenario(GREETING, "passed", start, score=0.9 + i / 100)
+        prompt = record["steps"][2]
+        record["steps"] = record["steps"][:2] + [
+            {**prompt, "index": 2 + extra}, {**prompt, "index": 5 + extra,
+                                             "measurements": {"score": 0.5 + i / 100}}]
+        records.append(write_run(tmp_path, f"r{i}", start, [record]))
+    book = RunBook.of_reports(tmp_path)
+    book.file_new(tmp_path)
+    (found,) = histories(book, None, 20)
+    trends = {t.label: t.values for t in found.scenarios[0].trends}
+    assert trends["prompt score welcome (#1)"] == (0.9, 0.91)
+    assert trends["prompt score welcome (#2)"] == (0.5, 0.51)

@@ -3,7 +3,8 @@
 It takes the next line of the plan file (``$FAKE_PLAN``) and acts it out:
 ``P``/``F``/``E`` write a run folder whose greeting scenario passed, failed or erred; ``crash``
 exits 3 without one; ``hang`` sleeps until signalled (and notes the signal in
-``$FAKE_PLAN.signals``); ``drift`` and ``same`` answer a ``discover --compare``.
+``$FAKE_PLAN.signals``); ``drift``, ``drift2`` (one more), ``partial`` (a part not explored) and
+``same`` answer a ``discover --compare``.
 """
 
 from __future__ import annotations
@@ -37,9 +38,14 @@ def main(argv: list[str]) -> int:
         print("hanging", flush=True)
         time.sleep(120)
         return 0
-    if step in ("drift", "same"):
-        if step == "drift":
+    if step in ("drift", "drift2", "partial", "same"):
+        if step.startswith("drift"):
             print("DRIFT menu main: key 1 now leads to a queue sales, not the menu service")
+            if step == "drift2":
+                print("DRIFT menu main: key 9 is gone")
+            return 1
+        if step == "partial":
+            print("discovered 1 menu(s)\n  not explored: 3 then 1: no answer within 10s")
             return 1
         print("no drift")
         return 0

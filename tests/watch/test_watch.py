@@ -77,7 +77,8 @@ def watch(tmp_path: Path, plan: list[str], hooks: list[Any], **changes: Any) -> 
     python, _ = fake_python(tmp_path, plan)
     reports = tmp_path / "reports"
     settings = Settings(profile=tmp_path / "target.yaml", target="staging", reports=reports,
-                        suite=("suite/",), every=0.05, rounds=len(plan), python=python, **changes)
+                        suite=("suite/",), every=0.05, rounds=len(plan), python=python,
+                        address="127.0.0.1:5160/udp", **changes)
     said: list[str] = []
     return Watch(settings, hooks, said.append), said
 
@@ -152,7 +153,7 @@ def test_drift_from_the_map_is_an_event_and_so_is_its_end(tmp_path: Path, receiv
     ivr_map = tmp_path / "map.yaml"
     ivr_map.write_text("did: main\nmenus: {}\n")
     w, _said = watch(tmp_path, ["P", "drift", "P", "drift", "P", "same"], [Webhook(receiver.url)],
-                    discover_map=ivr_map)
+                    discover_map=ivr_map, did="main")
     w.settings = Settings(**{**w.settings.__dict__, "rounds": 3})
     assert w.forever() == 0
     kinds = [b["events"][0]["event"] for b in receiver.bodies]
@@ -182,7 +183,7 @@ def test_ctrl_c_stops_the_watch_cleanly_and_the_round_in_progress(tmp_path: Path
     proc.send_signal(signal.SIGINT)
     out, _ = proc.communicate(timeout=30)
     assert proc.returncode == 0
-    assert "SIGINT: stopping after the round in progress tears down" in out
+    assert "stop asked: round 1 is sent Ctrl-C and has 60s to hang up and tear down" in out
     assert "stopped after 1 round(s)" in out
     assert "round 1 interrupted after" in out and "its verdicts are not compared" in out
     assert Path(f"{plan}.signals").read_text() == "SIGINT"
@@ -211,3 +212,30 @@ def test_every_is_a_duration_up_to_a_week(capsys: pytest.CaptureFixture[str]) ->
 def test_shown_url_hides_user_path_and_query() -> None:
     assert shown_url("https://u:pw@hooks.example:8443/T0/B1/xyz?token=1") == "https://hooks.example:8443/..."
     assert Event("drift", "x", {"map": "m"}).body() == {"event": "drift", "summary": "x", "map": "m"}
+
+
+def test_a_new_drift_is_news_and_a_crawl_that_did_not_cover_the_tree_is_no_all_clear(
+        tmp_path: Path, receiver: Receiver) -> None:
+    ivr_map = tmp_path / "map.yaml"
+    ivr_map.write_text("did: main\nmenus: {}\n")
+    w, said = watch(tmp_path, ["P", "drift", "P", "drift2", "P", "partial", "P", "partial"],
+                    [Webhook(receiver.url)], discover_map=ivr_map, did="main")
+    w.settings = Settings(**{**w.settings.__dict__, "rounds": 4})
+    assert w.forever() == 0
+    events = [b["events"][0] for b in receiver.bodies]
+    assert [e["event"] for e in events] == ["drift", "drift", "drift_error"]  # round 4: the same error
+    assert events[1]["new"] == ["DRIFT menu main: key 9 is gone"]
+    assert "the crawl did not cover the tree (not explored: 3 then 1: no answer within 10s)" in events[2]["summary"]
+    assert not any("matches" in x for x in said)
+
+
+def test_a_stop_during_the_pause_ends_the_watch_at_once(tmp_path: Path) -> None:
+    w, said = watch(tmp_path, ["P", "P"], [])
+    w.settings = Settings(**{**w.settings.__dict__, "every": 300.0})
+    timer = threading.Timer(1.0, w.stop)  # as the SIGINT handler would, from outside the loop
+    timer.start()
+    started = time.monotonic()
+    assert w.forever() == 0
+    assert time.monotonic() - started < 30  # not the 300 s pause
+    assert said[-1] == "watch: stopped after 1 round(s)"
+    assert any(x.startswith("watch: next round at 20") for x in said)  # with its date

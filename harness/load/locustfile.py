@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import gevent
+import locust.runners
 from locust import User, events, task
 from locust.env import Environment
 from locust.exception import StopUser
@@ -44,6 +45,12 @@ PROGRESS_EVERY = 5.0
 QUALITY_MESSAGE = "ccharness_quality"
 QUALITY: list[dict[str, Any]] = []  # every call's expect_quality figures (on the master, or the one process)
 MIN_CALL_GAP = 1.0  # seconds between the starts of one caller's calls, at least
+HEARTBEAT_LIVENESS = 30
+"""Heartbeats (1 s apart) a worker may miss before the master calls it missing. Locust's 3 is
+too few on a busy host: a worker starting its phones can leave the gevent hub without a turn for
+seconds, and the master, counting it missing, hands its callers to the other workers (seen under
+``stress --cpu 2``: one worker placed every call). A worker silent for 30 s is missing."""
+locust.runners.HEARTBEAT_LIVENESS = HEARTBEAT_LIVENESS  # read by the master at each heartbeat
 AGENT_SETTLE = 2.0  # seconds between this worker's agents registering and its first call
 
 

@@ -90,7 +90,9 @@ def test_two_workers_merge_exactly_and_the_conformant_platform_passes(
     said = done.stdout + done.stderr
     assert done.returncode in (0, 1), said
     by_worker = calls(out)
-    assert set(by_worker) == {"calls-w0.jsonl", "calls-w1.jsonl"}, said
+    workers = "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-3000:]}"
+                        for p in sorted(out.glob("locust-worker-*.log")))
+    assert set(by_worker) == {"calls-w0.jsonl", "calls-w1.jsonl"}, f"{said}\n{workers}"
     assert all(by_worker.values()), f"a worker placed no call: {by_worker}\n{said}"
     everything = [c for cs in by_worker.values() for c in cs]
     counts: Counter[tuple[str, str]] = Counter()

@@ -65,6 +65,13 @@ class Trend:
         return last < min(earlier) if self.measure.higher_is_better else last > max(earlier)
 
 
+def short_name(file: str) -> str:
+    """``ivr/greeting_and_menu`` for ``.../scenarios/ivr/greeting_and_menu.scenario.yaml``."""
+    path = Path(file)
+    stem = path.name.removesuffix(".scenario.yaml").removesuffix(".yaml")
+    return f"{path.parent.name}/{stem}" if path.parent.name else stem
+
+
 @dataclass(frozen=True)
 class ScenarioHistory:
     """One scenario over the runs shown, oldest first."""
@@ -78,10 +85,7 @@ class ScenarioHistory:
 
     @property
     def short(self) -> str:
-        """``ivr/greeting_and_menu`` for ``.../scenarios/ivr/greeting_and_menu.scenario.yaml``."""
-        path = Path(self.file)
-        stem = path.name.removesuffix(".scenario.yaml").removesuffix(".yaml")
-        return f"{path.parent.name}/{stem}" if path.parent.name else stem
+        return short_name(self.file)
 
     @property
     def decided(self) -> list[str]:

@@ -20,6 +20,7 @@ import json
 import os
 import socket
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -140,3 +141,9 @@ def read_evidence(run_dir: Path) -> list[dict[str, Any]]:
                 why = exc.msg if isinstance(exc, json.JSONDecodeError) else "not UTF-8"
                 raise HarnessError(f"{path}:{number}: not a JSON record ({why})") from None
     return records
+
+
+def unfinished(records: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The ``scenario_started`` records of scenarios that never ended (the run was killed in them)."""
+    ended = {r["file"] for r in records if r.get("type") == "scenario"}
+    return [r for r in records if r.get("type") == "scenario_started" and r["file"] not in ended]

@@ -13,13 +13,14 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from harness.evidence.records import read_evidence
+from harness.evidence.records import read_evidence, unfinished
 from harness.report.figures import Arrow, bars_svg, ladder_svg, seats_svg, waveform_svg
 from harness.report.narration import SUPPORTING_ITEMS, SUPPORTING_WORDS, licence_item, say
 
@@ -292,7 +293,7 @@ class ReportModel:
     end: dict[str, Any] | None
     scenarios: list[dict[str, Any]]
     matrix: list[Item]
-    unfinished: list[dict[str, Any]] = field(default_factory=list)  # started, never ended (killed)
+    unfinished: list[Mapping[str, Any]] = field(default_factory=list)  # started, never ended (killed)
     ivr_maps: list[dict[str, Any]] = field(default_factory=list)  # discover's pictures, one per map
 
     @property
@@ -334,9 +335,7 @@ def load_model(run_dir: Path) -> ReportModel:
     raw.sort(key=lambda s: (s["licence_item"] in SUPPORTING_ITEMS, s["verdict"] == "passed",
                             order.get(s["licence_item"] or "", 9), s["file"]))
     scenarios = [_scenario_view(sc, run_dir, i) for i, sc in enumerate(raw, 1)]
-    ended = {r["file"] for r in raw}
-    unfinished = [r for r in records if r["type"] == "scenario_started" and r["file"] not in ended]
-    return ReportModel(run, end, scenarios, requirement_matrix(scenarios), unfinished,
+    return ReportModel(run, end, scenarios, requirement_matrix(scenarios), unfinished(records),
                        _ivr_maps(scenarios, run_dir))
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from harness.errors import HarnessError
 from harness.evidence.ledger import LedgerFile
-from harness.evidence.records import EVIDENCE, read_evidence
+from harness.evidence.records import EVIDENCE, read_evidence, unfinished
 from harness.project import PROJECT_ROOT
 
 LEDGER = "ledger.sqlite"
@@ -108,12 +108,18 @@ class Filed:
 
 
 def _time(text: str) -> datetime:
-    return datetime.fromisoformat(text)
+    """An ISO time (with its offset) as UTC."""
+    return datetime.fromisoformat(text).astimezone(UTC)
 
 
-def _utc(text: str) -> str:
-    """An ISO time as UTC with microseconds: stored so, times sort as text."""
-    return datetime.fromisoformat(text).astimezone(UTC).isoformat(timespec="microseconds")
+def _stamp(time: datetime) -> str:
+    """A time as stored: UTC with microseconds, so stored times sort as text."""
+    return time.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def address(host: object, port: object, transport: object) -> str:
+    """How a platform is told apart from another with the same target name: ``host:port/transport``."""
+    return f"{host}:{port}/{transport}"
 
 
 def scenario_key(file: str) -> str:
@@ -140,6 +146,17 @@ def _subject(spec: Mapping[str, Any]) -> str:
     return ""
 
 
+def _ended(folder: Path) -> bool:
+    """Whether the run in ``folder`` wrote its end record (the last one), read from the file's tail."""
+    with (folder / EVIDENCE).open("rb") as f:
+        f.seek(max(0, f.seek(0, 2) - 4096))
+        tail = f.read().rstrip(b"\n").rsplit(b"\n", 1)[-1]
+    try:
+        return bool(json.loads(tail).get("type") == "end")
+    except (ValueError, AttributeError):
+        return False  # cut inside the last record: the run is still writing, or was killed
+
+
 def from_evidence(folder: Path, records: Sequence[Mapping[str, Any]]) -> Filed:
     """What the run book keeps of a run folder's evidence records."""
     heads = [r for r in records if r.get("type") == "run"]
@@ -153,23 +170,22 @@ def from_evidence(folder: Path, records: Sequence[Mapping[str, Any]]) -> Filed:
     target = head.get("target", {})
     run_id = str(head["run_id"])
     run = RunRow(run_id, str(folder), str(target.get("name", "?")),
-                 f"{target.get('host')}:{target.get('port')}/{target.get('transport')}",
-                 _time(_utc(head["started_utc"])), end.get("duration_s") if end else None,
+                 address(target.get("host"), target.get("port"), target.get("transport")),
+                 _time(head["started_utc"]), end.get("duration_s") if end else None,
                  end.get("exit_status") if end else None, end is not None,
                  tuple(head.get("reference_faults") or ()))
     results, figures = [], []
-    ended = {r["file"] for r in records if r.get("type") == "scenario"}
+    for started in unfinished(records):
+        results.append(ResultRow(run_id, scenario_key(str(started["file"])), str(started["name"]), "error",
+                                 None, "the run ended during this scenario (killed, or stopped)",
+                                 _time(started["started_utc"]), None))
     for record in records:
-        if record.get("type") == "scenario_started" and record["file"] not in ended:
-            results.append(ResultRow(run_id, scenario_key(str(record["file"])), str(record["name"]), "error",
-                                     None, "the run ended during this scenario (killed, or stopped)",
-                                     _time(_utc(record["started_utc"])), None))
         if record.get("type") != "scenario":
             continue
         file = scenario_key(str(record["file"]))
         results.append(ResultRow(run_id, file, str(record["name"]), str(record["verdict"]),
                                  record.get("failed_step"), str(record.get("message", "")),
-                                 _time(_utc(record["started_utc"])),
+                                 _time(record["started_utc"]),
                                  _seconds(record.get("started_utc"), record.get("ended_utc"))))
         figures += _figures(run_id, file, record)
     return Filed(run, tuple(results), tuple(figures))
@@ -204,11 +220,11 @@ class RunBook(LedgerFile):
             for table in ("runs", "results", "figures"):
                 db.execute(f"DELETE FROM {table} WHERE run_id = ?", (r.run_id,))
             db.execute("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                       (r.run_id, r.folder, r.target, r.address, _utc(r.started_utc.isoformat()), r.duration_s,
+                       (r.run_id, r.folder, r.target, r.address, _stamp(r.started_utc), r.duration_s,
                         r.exit_status, int(r.complete), json.dumps(list(r.faults))))
             db.executemany("INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                            [(x.run_id, x.file, x.name, x.verdict, x.failed_step, x.message,
-                             _utc(x.started_utc.isoformat()), x.duration_s) for x in filed.results])
+                             _stamp(x.started_utc), x.duration_s) for x in filed.results])
             db.executemany("INSERT INTO figures VALUES (?, ?, ?, ?, ?, ?, ?)",
                            [(f.run_id, f.file, f.step, f.kind, f.subject, f.name, f.value)
                             for f in filed.figures])
@@ -219,13 +235,18 @@ class RunBook(LedgerFile):
         self.file(filed)
         return filed
 
-    def file_new(self, reports: Path) -> list[str]:
-        """File every run folder under ``reports`` not filed yet, or filed before it ended; their ids."""
+    def filed(self) -> dict[str, bool]:
+        """Every filed run id, and whether its run had ended when it was filed."""
         with self._connect() as db:
-            done = {row[0] for row in db.execute("SELECT run_id FROM runs WHERE complete = 1")}
+            return {str(row[0]): bool(row[1]) for row in db.execute("SELECT run_id, complete FROM runs")}
+
+    def file_new(self, reports: Path) -> list[str]:
+        """File every run folder under ``reports`` not filed yet, or filed before it ended and ended
+        since (a killed run is read once, not on every call); their ids."""
+        done = self.filed()
         filed = []
         for folder in sorted(p for p in Path(reports).iterdir() if (p / EVIDENCE).is_file()):
-            if folder.name in done:
+            if folder.name in done and (done[folder.name] or not _ended(folder)):
                 continue
             try:
                 filed.append(self.file_folder(folder).run.run_id)

@@ -65,6 +65,7 @@ def arguments(parser: argparse.ArgumentParser, default_target: str) -> None:
 def settings_of(args: argparse.Namespace, profile: Path) -> tuple[Settings, list[Hook]]:
     """The watch's settings and hooks; ``ValueError`` or ``SpecError`` names the bad option or file."""
     from harness.evidence.records import target_secrets
+    from harness.evidence.runbook import address
     from harness.targets.profile import load_target
     from harness.watch.drift import map_did
 
@@ -80,7 +81,7 @@ def settings_of(args: argparse.Namespace, profile: Path) -> tuple[Settings, list
                     args.rounds, args.precise, args.round_timeout,
                     Path(args.discover_compare).resolve() if args.discover_compare else None,
                     tuple(shlex.split(args.discover_options)), sys.executable,
-                    f"{target.host}:{target.port}/{target.transport}", target_secrets(target), did), hooks
+                    address(target.host, target.port, target.transport), target_secrets(target), did), hooks
 
 
 def main(args: argparse.Namespace, profile: Path) -> int:

@@ -34,7 +34,7 @@ from typing import Any, Protocol
 
 from harness.errors import HarnessError
 from harness.evidence.runbook import ResultRow, RunBook
-from harness.history.trends import ScenarioHistory
+from harness.history.trends import short_name
 from harness.sip.trace import redact
 from harness.watch.hooks import Event
 
@@ -69,10 +69,6 @@ class Hook(Protocol):
 
 
 Say = Callable[[str], None]
-
-
-def _short(file: str) -> str:
-    return ScenarioHistory(file, "", (), (), (), ()).short
 
 
 class Watch:
@@ -224,11 +220,11 @@ class Watch:
             was = before.get(r.file)
             if was is None or was[0] == r.verdict:
                 continue
-            line = f"CHANGED {_short(r.file)}: {was[0]} -> {r.verdict} (run {r.run_id}, was run {was[1]})"
+            line = f"CHANGED {short_name(r.file)}: {was[0]} -> {r.verdict} (run {r.run_id}, was run {was[1]})"
             if r.verdict != "passed":
                 line += f": {r.message[:300]}"
             events.append(Event("verdict_changed", line, {
-                "scenario": _short(r.file), "file": r.file, "name": r.name, "from": was[0], "to": r.verdict,
+                "scenario": short_name(r.file), "file": r.file, "name": r.name, "from": was[0], "to": r.verdict,
                 "previous_run_id": was[1], "run_id": r.run_id, "failed_step": r.failed_step,
                 "message": r.message}))
         return events
@@ -236,7 +232,8 @@ class Watch:
     def _results(self, run_id: str) -> list[ResultRow]:
         folder = self.settings.reports / run_id
         try:
-            self.book.file_folder(folder)  # the run filed itself; a killed one did not
+            if not self.book.filed().get(run_id):
+                self.book.file_folder(folder)  # the run filed itself as it ended; a killed one did not
         except (HarnessError, ValueError, OSError) as exc:
             self.say(f"watch: run {run_id} not filed: {exc}")
             return []
@@ -252,10 +249,10 @@ class Watch:
         return drift_check(self, run_id)
 
     def _page(self) -> None:
-        from harness.history.cli import histories, write_page
+        from harness.history.cli import DEFAULT_LAST, histories, write_page
 
         try:
-            found = histories(self.book, None, 20)
+            found = histories(self.book, None, DEFAULT_LAST)
             if found:
                 write_page(found, self.settings.reports / "history.html")
         except (HarnessError, OSError, ValueError) as exc:

@@ -47,7 +47,7 @@ def test_a_run_killed_midway_is_filed_incomplete_and_again_once_it_has_ended(tmp
     assert book.file_new(tmp_path) == ["r1"]
     (run,) = book.runs()
     assert not run.complete and run.exit_status is None
-    assert book.file_new(tmp_path) == ["r1"]  # not complete: looked at again
+    assert book.file_new(tmp_path) == []  # not ended since: not read again
     (folder / "evidence.jsonl").unlink()
     write_run(tmp_path / "again", "r1", T0, [scenario(GREETING, "passed", T0)])
     (tmp_path / "again" / "r1" / "evidence.jsonl").rename(folder / "evidence.jsonl")

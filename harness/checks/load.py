@@ -4,7 +4,9 @@ Locust merges every worker's request events into one statistic per stage
 (request type and name, see ``harness/load/call.py``). From those the run's
 figures are read as a call centre states them:
 
-* ``setup_p95``: the 95th percentile of set-up time, INVITE to 200 OK;
+* ``setup_p95``: the 95th percentile of set-up time, INVITE to 200 OK, of the
+  calls answered (stage ``call/set-up``; a call refused or never answered is
+  stage ``call/set-up failed``, so its time to failure does not count);
 * ``answer_seizure_ratio``: the share of calls the platform answered;
 * ``average_speed_of_answer``: the mean time from the platform's answer to an
   agent's (a menu's time included, for flows through a menu);
@@ -55,6 +57,8 @@ class ThresholdVerdict:
     text: str
 
 
+SETUP_FAILED = "set-up failed"  # the stage name of a call the platform did not answer
+
 # name -> (at least, unit)
 THRESHOLDS: dict[str, tuple[bool, str]] = {
     "setup_p95": (False, "s"),
@@ -79,13 +83,15 @@ def figures(stages: Mapping[tuple[str, str], StageFigures]) -> dict[str, Figure]
         return Figure((s.count - s.failures) / s.count if s.count else None, s.count, "share")
 
     setup, answer, abandoned = one("call", "set-up"), one("acd", "agent answer"), one("acd", "abandoned")
+    refused = one("call", SETUP_FAILED)
+    seized = StageFigures(setup.count + refused.count, setup.failures + refused.count)
     flows = [s for (kind, _), s in stages.items() if kind == "flow"]
     calls, failed = sum(s.count for s in flows), sum(s.failures for s in flows)
     queued = answer.count + abandoned.count
     return {
         "setup_p95": Figure(setup.p95_ms / 1000 if setup.count > setup.failures else None,
                             setup.count - setup.failures, "s"),
-        "answer_seizure_ratio": share_ok(setup),
+        "answer_seizure_ratio": share_ok(seized),
         "average_speed_of_answer": Figure(answer.mean_ms / 1000 if answer.count else None, answer.count, "s"),
         "abandoned": Figure(abandoned.count / queued if queued else None, queued, "share"),
         "failed_calls": Figure(failed / calls if calls else None, calls, "share"),

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from harness.audio.pcm import RATE
+from harness.checks.load import SETUP_FAILED
 from harness.errors import ExpectationFailed, HarnessError
 from harness.load.pool import Pool
 from harness.prompts.cut import SOUND_DBFS
@@ -258,7 +259,9 @@ def _setup(tl: CallTimeline, answered: float | None) -> StageSeen:
         return StageSeen("call", "set-up", (answered - tl.t0) * 1000)
     status = tl.final_status()
     why = f"{status[0]} {status[1]}" if status else "never answered"
-    return StageSeen("call", "set-up", (time.monotonic() - tl.t0) * 1000, why)
+    # its own name: Locust's percentiles count failed requests' times too, and a 32 s timeout or an
+    # instant 486 is no set-up time (harness.checks.load reads set-up time from answered calls only)
+    return StageSeen("call", SETUP_FAILED, (time.monotonic() - tl.t0) * 1000, why)
 
 
 def _step_stages(run: ScenarioRun, record: StepRecord) -> list[StageSeen]:

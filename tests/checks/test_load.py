@@ -7,7 +7,8 @@ import pytest
 from harness.checks.load import StageFigures, figures, judge
 
 RUN = {
-    ("call", "set-up"): StageFigures(200, 2, 40.0, 180.0),
+    ("call", "set-up"): StageFigures(198, 0, 40.0, 180.0),
+    ("call", "set-up failed"): StageFigures(2, 2, 32000.0, 32000.0),  # never answered: no set-up time
     ("flow", "menu"): StageFigures(150, 3),
     ("flow", "queue"): StageFigures(50, 1),
     ("acd", "agent answer"): StageFigures(45, 0, 12500.0, 30000.0),
@@ -56,9 +57,10 @@ def test_a_stage_no_call_reached_is_not_met() -> None:
 
 
 def test_set_up_percentile_is_of_answered_calls_only() -> None:
-    refused = {("call", "set-up"): StageFigures(10, 10, 5.0, 6.0)}
-    [verdict] = judge({"setup_p95": 1.0}, figures(refused))
+    refused = {("call", "set-up failed"): StageFigures(10, 10, 5.0, 6.0)}
+    [verdict, seized] = judge({"setup_p95": 1.0, "answer_seizure_ratio": 0.5}, figures(refused))
     assert not verdict.passed and "no call reached" in verdict.text
+    assert not seized.passed and "0% over 10" in seized.text, seized.text
 
 
 def test_quality_thresholds_read_the_calls_figures() -> None:

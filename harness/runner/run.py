@@ -181,11 +181,13 @@ class ScenarioRun:
 
     def _stalled_verdict(self, failure: str) -> HarnessError | None:
         """The error to report instead of ``failure`` if one of our phones stalled while the
-        failing step was listening: since the step before it ended (or the scenario began)."""
+        failing step was listening (since the step before it ended, or the scenario began) for
+        UNDECIDED_STALL or more of that window."""
         listening = self.records[-2].ended if len(self.records) > 1 else self.started
-        stall = self.board.worst_stall(listening, time.monotonic())
-        if stall is None or float(stall.data["seconds"]) < UNDECIDED_STALL:
+        found = self.board.stall_inside(listening, time.monotonic())
+        if found is None or found[1] < UNDECIDED_STALL:
             return None
+        stall, _ = found
         return HarnessError(
             f"cannot decide: phone {stall.phone} did not run for {float(stall.data['seconds']):.2f}s "
             f"at +{stall.t - self.started:.1f}s into the scenario (the harness's host was "

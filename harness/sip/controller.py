@@ -275,6 +275,14 @@ class Switchboard:
                   if e.t <= until and e.t + float(e.data["seconds"]) >= since]
         return max(stalls, key=lambda e: float(e.data["seconds"]), default=None)
 
+    def stall_inside(self, since: float, until: float) -> tuple[Event, float] | None:
+        """The stall with the most of its time inside ``since .. until`` (monotonic), and that
+        time. A phone reports a stall after the loop turn that ended it, so a stall that ended
+        as a window opened can be measured a moment into it: what counts is the time inside."""
+        inside = [(e, min(until, e.t + float(e.data["seconds"])) - max(since, e.t))
+                  for p in self.phones.values() for e in p.stalls]
+        return max(((e, s) for e, s in inside if s > 0), key=lambda x: x[1], default=None)
+
     def calls_of(self, phone: str) -> list[CallTimeline]:
         return [t for (p, _), t in self.timelines.items() if p == phone]
 

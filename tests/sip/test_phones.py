@@ -189,6 +189,11 @@ def test_a_phone_that_did_not_run_says_so_on_its_timeline(board: Switchboard, tm
     assert stall is not None and stall.phone == "caller", f"no stall reported: {tl.summary()}"
     assert 0.75 <= float(stall.data["seconds"]) < 1.5
     assert "PHONE_STALLED(" in tl.summary()
+    # a window that held the stop lost most of it; one that opened as the stall ended, none
+    inside = board.stall_inside(stopped_at - 0.1, time.monotonic())
+    assert inside is not None and inside[1] >= 0.75, f"time inside the window: {inside}"
+    after = board.stall_inside(stall.t + float(stall.data["seconds"]), time.monotonic())
+    assert after is None or after[0] is not stall, f"the stall counted after it ended: {after}"
     # the callee ran all along (a busy test host may pause it briefly, never this long)
     assert all(float(e.data["seconds"]) < 0.75 for e in board.phones["callee"].stalls)
     hang_up(board, tl)

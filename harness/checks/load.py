@@ -57,6 +57,7 @@ class ThresholdVerdict:
     text: str
 
 
+SETUP = "set-up"  # the stage name of a call the platform answered: its time is the set-up time
 SETUP_FAILED = "set-up failed"  # the stage name of a call the platform did not answer
 
 # name -> (at least, unit)
@@ -82,7 +83,7 @@ def figures(stages: Mapping[tuple[str, str], StageFigures]) -> dict[str, Figure]
     def share_ok(s: StageFigures) -> Figure:
         return Figure((s.count - s.failures) / s.count if s.count else None, s.count, "share")
 
-    setup, answer, abandoned = one("call", "set-up"), one("acd", "agent answer"), one("acd", "abandoned")
+    setup, answer, abandoned = one("call", SETUP), one("acd", "agent answer"), one("acd", "abandoned")
     refused = one("call", SETUP_FAILED)
     seized = StageFigures(setup.count + refused.count, setup.failures + refused.count)
     flows = [s for (kind, _), s in stages.items() if kind == "flow"]

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from harness.audio.pcm import RATE
-from harness.checks.load import SETUP_FAILED
+from harness.checks.load import SETUP, SETUP_FAILED
 from harness.errors import ExpectationFailed, HarnessError
 from harness.load.pool import Pool
 from harness.prompts.cut import SOUND_DBFS
@@ -256,7 +256,7 @@ def _answered(tl: CallTimeline) -> float | None:
 
 def _setup(tl: CallTimeline, answered: float | None) -> StageSeen:
     if answered is not None:
-        return StageSeen("call", "set-up", (answered - tl.t0) * 1000)
+        return StageSeen("call", SETUP, (answered - tl.t0) * 1000)
     status = tl.final_status()
     why = f"{status[0]} {status[1]}" if status else "never answered"
     # its own name: Locust's percentiles count failed requests' times too, and a 32 s timeout or an

@@ -16,6 +16,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from harness.checks.load import SETUP
 from harness.report.figures import lines_svg
 
 History = dict[tuple[str, str], list[dict[str, str]]]
@@ -56,7 +57,7 @@ def charts(history: History) -> list[tuple[str, str]]:
         return []
     t0 = float(total[0]["Timestamp"])
     flows = {name: rows for (kind, name), rows in history.items() if kind == "flow"}
-    setup = history.get(("call", "set-up"), [])
+    setup = history.get(("call", SETUP), [])
     agent = history.get(("acd", "agent answer"), [])
     failing = {f"{kind} {name}": _series(rows, "Failures/s", t0)
                for (kind, name), rows in history.items() if kind and any(_number(r["Failures/s"]) for r in rows)}

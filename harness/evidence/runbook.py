@@ -240,6 +240,12 @@ class RunBook(LedgerFile):
         with self._connect() as db:
             return {str(row[0]): bool(row[1]) for row in db.execute("SELECT run_id, complete FROM runs")}
 
+    def complete(self, run_id: str) -> bool:
+        """Whether ``run_id`` is filed, and its run had ended when it was filed."""
+        with self._connect() as db:
+            row = db.execute("SELECT complete FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+        return bool(row and row[0])
+
     def file_new(self, reports: Path) -> list[str]:
         """File every run folder under ``reports`` not filed yet, or filed before it ended and ended
         since (a killed run is read once, not on every call); their ids."""

@@ -232,7 +232,7 @@ class Watch:
     def _results(self, run_id: str) -> list[ResultRow]:
         folder = self.settings.reports / run_id
         try:
-            if not self.book.filed().get(run_id):
+            if not self.book.complete(run_id):
                 self.book.file_folder(folder)  # the run filed itself as it ended; a killed one did not
         except (HarnessError, ValueError, OSError) as exc:
             self.say(f"watch: run {run_id} not filed: {exc}")

@@ -47,13 +47,14 @@ def test_a_run_killed_midway_is_filed_incomplete_and_again_once_it_has_ended(tmp
     assert book.file_new(tmp_path) == ["r1"]
     (run,) = book.runs()
     assert not run.complete and run.exit_status is None
+    assert not book.complete("r1") and not book.complete("never-filed")
     assert book.file_new(tmp_path) == []  # not ended since: not read again
     (folder / "evidence.jsonl").unlink()
     write_run(tmp_path / "again", "r1", T0, [scenario(GREETING, "passed", T0)])
     (tmp_path / "again" / "r1" / "evidence.jsonl").rename(folder / "evidence.jsonl")
     assert book.file_new(tmp_path) == ["r1"]
     assert book.file_new(tmp_path) == []
-    assert book.runs()[0].complete
+    assert book.runs()[0].complete and book.complete("r1")
 
 
 def test_a_folder_without_a_run_record_is_not_filed_and_says_why(tmp_path: Path) -> None:

@@ -56,6 +56,12 @@ class ProfileError(SpecError):
     """A target profile (or the prompt library it names) is invalid."""
 
 
+class HostBusy(HarnessError):
+    """The harness's own host was too busy to decide: one of its phones did not run while a
+    failing step listened, or audio judged by its timing was heard while the CPUs were saturated.
+    Running again on a quieter host may decide."""
+
+
 class PhoneError(HarnessError):
     """A phone process failed to start, died, or reported an internal error."""
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from harness.checks.recording_search import Downloads
-from harness.errors import ExpectationFailed, HarnessError, TargetError
+from harness.errors import ExpectationFailed, HarnessError, HostBusy, TargetError
 from harness.runner.host import Pressure, pressure_now
 from harness.scenario.model import Audio, Scenario, Step
 from harness.sip.controller import Switchboard
@@ -179,7 +179,7 @@ class ScenarioRun:
             finally:
                 record.ended = record.ended or time.monotonic()
 
-    def _stalled_verdict(self, failure: str) -> HarnessError | None:
+    def _stalled_verdict(self, failure: str) -> HostBusy | None:
         """The error to report instead of ``failure`` if one of our phones stalled while the
         failing step was listening (since the step before it ended, or the scenario began) for
         UNDECIDED_STALL or more of that window."""
@@ -188,7 +188,7 @@ class ScenarioRun:
         if found is None or found[1] < UNDECIDED_STALL:
             return None
         stall, _ = found
-        return HarnessError(
+        return HostBusy(
             f"cannot decide: phone {stall.phone} did not run for {float(stall.data['seconds']):.2f}s "
             f"at +{stall.t - self.started:.1f}s into the scenario (the harness's host was "
             f"overloaded), so it lost audio and answered late; run it again on a quieter host. "

@@ -9,7 +9,7 @@ from typing import Any
 
 from harness.audio.marker import Marker
 from harness.checks.quality import MediaSeen, QualityWanted, quality_verdict
-from harness.errors import AudioError, HarnessError
+from harness.errors import AudioError, HarnessError, HostBusy
 from harness.runner.host import busy_share, pressure_now
 from harness.runner.run import CallState, ScenarioRun
 from harness.scenario.context import LoadContext
@@ -186,7 +186,7 @@ def perform(run: ScenarioRun, step: ExpectQualityStep) -> Measurements:
     verdict = quality_verdict(seen, QualityWanted(step.mos_min, step.loss_max, step.jitter_max_ms,
                                                   step.delay_max_ms))
     if not verdict.decided:
-        raise HarnessError(str(verdict.problem))
+        raise HostBusy(str(verdict.problem))
     if verdict.problem is not None:
         raise NotConformant(run, "expect_quality", verdict.problem, verdict.figures)  # figures kept
     return verdict.figures

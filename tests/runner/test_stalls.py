@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from harness.errors import ExpectationFailed, HarnessError
+from harness.errors import ExpectationFailed, HarnessError, HostBusy
 from harness.runner.platform import managed_platform
 from harness.runner.run import ScenarioRun
 from harness.steps.registry import BY_MODEL, load_scenario
@@ -79,7 +79,7 @@ def run_wrong_prompt(tmp_path: Path, stall: float, before: str = "expect_prompt"
 
 def test_a_failure_while_our_phone_stalled_is_undecided(tmp_path: Path) -> None:
     run, exc = run_wrong_prompt(tmp_path, stall=0.8)
-    assert isinstance(exc, HarnessError) and not isinstance(exc, AssertionError), repr(exc)
+    assert isinstance(exc, HostBusy) and not isinstance(exc, AssertionError), repr(exc)
     assert "cannot decide: phone" in str(exc) and "did not run for 0." in str(exc), str(exc)
     assert "digit_one" in str(exc)  # what the phone saw is kept, for whoever reads the error
     assert isinstance(exc.__cause__, ExpectationFailed)

@@ -269,10 +269,10 @@ class Switchboard:
             raise PhoneError(f"phone {phone.name} died: {phone.dead}; last output:\n{phone.last_output()}")
 
     # -- reading ---------------------------------------------------------------------
-    def worst_stall(self, since: float, until: float = float("inf")) -> Event | None:
-        """The longest stall any phone reported that overlaps ``since .. until`` (monotonic)."""
+    def worst_stall(self, since: float) -> Event | None:
+        """The longest stall any phone reported that ended at or after ``since`` (monotonic)."""
         stalls = [e for p in self.phones.values() for e in p.stalls
-                  if e.t <= until and e.t + float(e.data["seconds"]) >= since]
+                  if e.t + float(e.data["seconds"]) >= since]
         return max(stalls, key=lambda e: float(e.data["seconds"]), default=None)
 
     def stall_inside(self, since: float, until: float) -> tuple[Event, float] | None:

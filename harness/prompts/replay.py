@@ -188,12 +188,12 @@ class Replay:
         tl = state.timeline
         wall = time.time() - (time.monotonic() - (tl.capture_t0 or time.monotonic()) - start)
         take = Take(what.prompt, excerpt(samples, start, end), replace(source, wall=wall),
-                    warning=warning)
+                    warning=warning, busy=_busy(run, state))
         self.result.takes.append(take)
         state.cursor = end
         line.last, line.after = take, f"prompt {what.prompt!r} ended"
         self.say(f"  heard {what.prompt} on {source.route()}: {shape(take.audio).describe()}"
-                 + (f" ({warning})" if warning else ""))
+                 + "".join(f" ({w})" for w in (warning, take.busy) if w))
 
     def _source(self, state: CallState, line: Line, index: int, step: Step) -> Source:
         return Source(self.scenario.path, index + 1, step_line(step), line.destination, line.keys,
@@ -264,6 +264,20 @@ class Replay:
         except WaitTimeout as exc:
             raise _Stop(f"prompt {step.prompt!r} began but did not end before the scenario's "
                         f"deadline: {exc}") from None
+
+
+def _busy(run: ScenarioRun, state: CallState) -> str:
+    """Why this call's audio may have slipped, or '': a host busy during the call, or one of our
+    phones that did not run (the jitter buffer then drops or makes up audio, and a cut taken from
+    it is that much shorter or longer than the prompt played)."""
+    from harness.checks.quality import busy_host
+    from harness.runner.host import busy_share, pressure_now
+
+    since = state.pressure.t if state.pressure is not None else run.started
+    stall = run.board.stall_inside(since, time.monotonic())
+    why = busy_host(busy_share(state.pressure, pressure_now()), stall[1] if stall is not None else 0.0)
+    return (f"cannot vouch for its length: {why}, so the phone's jitter buffer may have dropped or "
+            f"made up audio inside it; capture it again on a quieter host") if why else ""
 
 
 def _capture(state: CallState) -> tuple[Any, float]:

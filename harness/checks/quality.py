@@ -115,16 +115,10 @@ def quality_verdict(seen: MediaSeen, wanted: QualityWanted) -> Verdict:
 
 def host_too_busy(seen: MediaSeen) -> str:
     """Why the harness cannot vouch for audio judged by its timing on this call, or ''."""
-    return busy_host(seen.host_busy, seen.stall_s)
-
-
-def busy_host(share: float | None, stall_s: float) -> str:
-    """Why the harness cannot vouch for the timing of audio its phones heard, or '': the share of
-    the call during which some task waited for a CPU (PSI), and the longest phone stall."""
     reasons = []
-    if share is not None and share >= BUSY_HOST:
+    if seen.host_busy is not None and seen.host_busy >= BUSY_HOST:
         reasons.append(f"this machine was busy during the call (some task waited for a CPU "
-                       f"{share * 100:.0f}% of the time, Linux CPU pressure)")
-    if stall_s > 0:
-        reasons.append(f"one of the harness's phones did not run for {stall_s:.2f}s")
+                       f"{seen.host_busy * 100:.0f}% of the time, Linux CPU pressure)")
+    if seen.stall_s > 0:
+        reasons.append(f"one of the harness's phones did not run for {seen.stall_s:.2f}s")
     return " and ".join(reasons)

@@ -82,7 +82,7 @@ class Outcome:
 
 
 def _status(c: Captured) -> str:
-    warnings = [*c.level.warnings, *(w for w in (c.take.warning, c.take.busy) if w)]
+    warnings = [*c.level.warnings, *(w for w in (c.take.warning, c.take.slipped) if w)]
     note = f" ({c.take.note})" if c.take.note else ""
     return f"WARN {'; '.join(warnings)}{note}" if warnings else f"ok{note}"
 
@@ -166,7 +166,7 @@ def _unsplit(takes: list[Take], wanted: list[str], found: dict[str, Take],
         if take.followers and take.prompt in wanted and take.prompt not in found | whole:
             seq = take.sequence()
             whole[take.prompt] = Take(take.prompt, take.audio, take.source, warning=(
-                f"holds {'+'.join(seq)}: {together(seq, settings.end_silence)}"), busy=take.busy)
+                f"holds {'+'.join(seq)}: {together(seq, settings.end_silence)}"), slipped=take.slipped)
     return whole
 
 
@@ -226,7 +226,7 @@ def _entry(c: Captured, library: PromptLibrary | None) -> Entry:
     comment = (f"heard on {src.route()}, Call-ID {src.sip_call_id or '?'}, {utc(src.wall)}, "
                f"from {src.where()}; {c.level.duration_s:.2f}s at {c.level.rms_dbfs:.1f} dBFS; "
                f"cut {c.shape.describe()}"
-               + "".join(f"; {n}" for n in (c.take.note, c.take.warning, c.take.busy, *c.level.warnings)
+               + "".join(f"; {n}" for n in (c.take.note, c.take.warning, c.take.slipped, *c.level.warnings)
                          if n))
     return Entry(c.prompt, c.take.audio, ref.text if ref else "", ref.lang if ref else "", comment)
 

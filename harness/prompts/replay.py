@@ -188,12 +188,12 @@ class Replay:
         tl = state.timeline
         wall = time.time() - (time.monotonic() - (tl.capture_t0 or time.monotonic()) - start)
         take = Take(what.prompt, excerpt(samples, start, end), replace(source, wall=wall),
-                    warning=warning, busy=_busy(run, state))
+                    warning=warning, slipped=_slipped(state, start))
         self.result.takes.append(take)
         state.cursor = end
         line.last, line.after = take, f"prompt {what.prompt!r} ended"
         self.say(f"  heard {what.prompt} on {source.route()}: {shape(take.audio).describe()}"
-                 + "".join(f" ({w})" for w in (warning, take.busy) if w))
+                 + "".join(f" ({w})" for w in (warning, take.slipped) if w))
 
     def _source(self, state: CallState, line: Line, index: int, step: Step) -> Source:
         return Source(self.scenario.path, index + 1, step_line(step), line.destination, line.keys,
@@ -266,18 +266,25 @@ class Replay:
                         f"deadline: {exc}") from None
 
 
-def _busy(run: ScenarioRun, state: CallState) -> str:
-    """Why this call's audio may have slipped, or '': a host busy during the call, or one of our
-    phones that did not run (the jitter buffer then drops or makes up audio, and a cut taken from
-    it is that much shorter or longer than the prompt played)."""
-    from harness.checks.quality import busy_host
-    from harness.runner.host import busy_share, pressure_now
+SLIP_VOUCHED = 0.02
+"""Seconds of audio a phone's jitter buffer may throw away or make up inside a prompt before
+the capture stops vouching for the cut's length (two 10 ms frames)."""
 
-    since = state.pressure.t if state.pressure is not None else run.started
-    stall = run.board.stall_inside(since, time.monotonic())
-    why = busy_host(busy_share(state.pressure, pressure_now()), stall[1] if stall is not None else 0.0)
-    return (f"cannot vouch for its length: {why}, so the phone's jitter buffer may have dropped or "
-            f"made up audio inside it; capture it again on a quieter host") if why else ""
+
+def _slipped(state: CallState, start: float) -> str:
+    """Why the take that began at ``start`` (capture seconds) and has just ended is not as long as
+    the prompt played, or '': the audio its phone's jitter buffer threw away or made up since.
+    A phone the host did not run for 0.8 s lost 0.5 s of a 6.2 s greeting so."""
+    tl = state.timeline
+    if tl.capture_t0 is None:
+        return ""
+    # A capture that lost time runs behind the clock: its start is no earlier than this.
+    dropped, made_up = tl.slipped(tl.capture_t0 + start - POLL, time.monotonic())
+    if dropped + made_up < SLIP_VOUCHED:
+        return ""
+    return (f"cannot vouch for its length: the phone's jitter buffer threw away or lost {dropped:.2f}s "
+            f"and made up {made_up:.2f}s of audio while it was heard (a phone or host that fell "
+            f"behind); capture it again on a quieter host")
 
 
 def _capture(state: CallState) -> tuple[Any, float]:

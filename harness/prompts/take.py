@@ -58,7 +58,7 @@ class Take:
     followers: list[tuple[str, Source]] = field(default_factory=list)
     note: str = ""  # how it was cut, e.g. "cut from welcome+main_menu (played with no pause)"
     warning: str = ""  # what may be wrong with it, e.g. "cut at --max-length 60s"
-    busy: str = ""  # why its length cannot be vouched for: the host was busy while it was heard
+    slipped: str = ""  # why its length cannot be vouched for: its jitter buffer threw away or made up audio
 
     def sequence(self) -> list[str]:
         return [self.prompt, *(p for p, _ in self.followers)]
@@ -135,7 +135,7 @@ def split(take: Take, prompt: str, refs: Mapping[str, FloatArray]) -> Take | Non
     if piece.size == 0:
         return None
     source = take.source if k == 0 else take.followers[k - 1][1]
-    return Take(prompt, piece, source, note=note, busy=take.busy)
+    return Take(prompt, piece, source, note=note, slipped=take.slipped)
 
 
 def _sound(ref: FloatArray) -> tuple[float, float]:

@@ -216,6 +216,22 @@ class Engine:
                     "tx_packets": rtcp.txStat.pkt}
         raise RuntimeError(f"call {handle} has no audio stream")
 
+    def jitter_counts(self, handle: str) -> tuple[int, int, int] | None:
+        """The call's jitter buffer so far: frames it threw away or lost (too full: its phone fell
+        behind; or never came), frames it made up (empty: the audio came late) and the frame
+        length in ms; None while the call has no audio stream."""
+        call = self.calls[handle]
+        info = call.getInfo()  # held: its media vector lives only as long as it does
+        for media in info.media:
+            if media.type == pj.PJMEDIA_TYPE_AUDIO and media.status == pj.PJSUA_CALL_MEDIA_ACTIVE:
+                jb = call.getStreamStat(media.index).jbuf
+                # 'lost' counts the frames its progressive discard removes as well as the missing
+                # ones: measured, a phone stopped 0.8 s heard 0.45 s less of a tone; 'discard'
+                # alone said 0.28 s, both 0.56 s. The larger figure is the honest bound.
+                return (int(jb.discard) + int(jb.lost), int(jb.empty),
+                        int(call.getStreamInfo(media.index).audCodecParam.info.frameLen))
+        return None
+
     def _audio(self, handle: str) -> Any:
         call = self.calls[handle]
         if not call.media_ready:

@@ -26,6 +26,8 @@ from harness.sip.priority import favour_media
 
 Command = dict[str, Any]
 
+SLIP_POLL = 0.1  # seconds between looks at each call's jitter-buffer counters
+
 STALL_S = 0.25
 """A loop turn this long is reported as a stall: RTP is read only while we pump, so a
 phone that did not run (an overloaded host) loses what its jitter buffer (0.5 s) cannot
@@ -45,6 +47,8 @@ class PhoneLoop:
         self.captured: set[str] = set()
         self.closed: set[str] = set()
         self.incoming: set[str] = set()
+        self.slips: dict[str, tuple[int, int]] = {}  # call -> (frames thrown away, made up) so far
+        self.slips_seen = 0.0
         self.running = True
 
     def run(self) -> None:
@@ -55,6 +59,7 @@ class PhoneLoop:
             while self.running:
                 self.engine.pump(10)
                 last = self._note_stall(last)
+                self._note_slips()
                 self._after_pump()
                 self._flush()
                 self._commands()
@@ -72,6 +77,27 @@ class PhoneLoop:
             self.engine.emit("stall", t=last, wall=time.time() - (now - last),
                              seconds=round(now - last, 3), calls=live)
         return now
+
+    def _note_slips(self) -> None:
+        """Report audio each call's jitter buffer threw away or made up since the last look: the
+        audio heard then is that much shorter or longer than the audio sent."""
+        now = time.monotonic()
+        if now - self.slips_seen < SLIP_POLL:
+            return
+        self.slips_seen = now
+        for handle in self.captured - self.closed:
+            try:
+                counts = self.engine.jitter_counts(handle)
+            except Exception:  # noqa: BLE001 -- a stream going away between looks: nothing to count
+                continue
+            if counts is None:
+                continue
+            dropped, made_up, frame_ms = counts
+            before = self.slips.get(handle, (0, 0))
+            if (dropped, made_up) != before:
+                self.slips[handle] = (dropped, made_up)
+                self.engine.emit("slip", call=handle, dropped_ms=(dropped - before[0]) * frame_ms,
+                                 made_up_ms=(made_up - before[1]) * frame_ms)
 
     # -- reacting to what the library recorded ----------------------------------
     def _after_pump(self) -> None:

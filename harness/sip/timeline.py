@@ -18,7 +18,7 @@ from harness.sip.srtp import label as srtp_label
 class Event:
     """One immutable thing a phone saw or did."""
 
-    kind: str  # ready, reg, call, incoming, media, capture, play, dtmf, sip, stall, ack, nack, fatal
+    kind: str  # ready, reg, call, incoming, media, capture, play, dtmf, sip, stall, slip, ack, nack, fatal
     phone: str
     t: float
     wall: float
@@ -42,6 +42,8 @@ class Event:
             return f"DTMF({d['digit']}/{d['method']})"
         if self.kind == "stall":
             return f"PHONE_STALLED({float(d['seconds']):.2f}s)"
+        if self.kind == "slip":
+            return f"JITTER_SLIP(-{d['dropped_ms']}ms/+{d['made_up_ms']}ms)"
         if self.kind == "play":
             return f"PLAY_{str(d['state']).upper()}({d.get('name', '')})"
         if self.kind == "media":
@@ -84,6 +86,13 @@ class CallTimeline:
             if event.kind == kind and all(event.data.get(k) == v for k, v in match.items()):
                 return event
         return None
+
+    def slipped(self, since: float, until: float) -> tuple[float, float]:
+        """Seconds of audio the jitter buffer threw away and made up between ``since`` and
+        ``until`` (monotonic): what was heard then is that much shorter, or longer, than sent."""
+        slips = [e for e in self.events if e.kind == "slip" and since <= e.t <= until]
+        return (sum(int(e.data["dropped_ms"]) for e in slips) / 1000,
+                sum(int(e.data["made_up_ms"]) for e in slips) / 1000)
 
     def final_status(self) -> tuple[int, str] | None:
         ev = self.last("call", state="DISCONNECTED")

@@ -30,7 +30,7 @@ import yaml
 from harness.audio.impair import slip
 from harness.audio.pcm import FloatArray
 from harness.audio.prompt import find_prompt, match_prompt
-from harness.audio.wav import read_wav, write_wav
+from harness.audio.wav import read_capture, read_wav, write_wav
 from harness.cli import main
 from harness.prompts.cut import PAD_S, assess, excerpt, first_sound, sound_end
 from harness.prompts.take import Source, Take, resolve
@@ -423,10 +423,11 @@ STOP_LIMIT = 30.0  # seconds for the capture's call to carry audio
 
 
 def stop_the_caller(work: Path, stopped: list[int]) -> None:
-    """Once a call under ``work`` holds 1 s of audio, stop this process's caller phone for 0.8 s."""
+    """Once the caller's capture under ``work`` holds 1.5 s of the greeting (from its first
+    sound), stop this process's caller phone for 0.8 s: inside the 6.2 s greeting."""
     deadline = time.monotonic() + STOP_LIMIT
     while time.monotonic() < deadline:
-        if any(f.stat().st_size > 2 * RATE for f in work.rglob("*.wav")):
+        if any(greeting_heard(read_capture(f)) >= 1.5 for f in work.rglob("caller*.wav")):
             for pid in caller_phones():
                 os.kill(pid, signal.SIGSTOP)
                 time.sleep(0.8)
@@ -434,6 +435,12 @@ def stop_the_caller(work: Path, stopped: list[int]) -> None:
                 stopped.append(pid)
             return
         time.sleep(0.05)
+
+
+def greeting_heard(samples: FloatArray) -> float:
+    """Seconds of a capture from its first sound (above -45 dBFS) on."""
+    loud = np.flatnonzero(np.abs(samples) > 10 ** (-45 / 20))
+    return (samples.size - loud[0]) / RATE if loud.size else 0.0
 
 
 def caller_phones() -> list[int]:

@@ -438,9 +438,9 @@ def stop_the_caller(work: Path, stopped: list[int]) -> None:
 
 
 def greeting_heard(samples: FloatArray) -> float:
-    """Seconds of a capture from its first sound (above -45 dBFS) on."""
-    loud = np.flatnonzero(np.abs(samples) > 10 ** (-45 / 20))
-    return (samples.size - loud[0]) / RATE if loud.size else 0.0
+    """Seconds of a capture from its first sound (as the capture itself finds it) on."""
+    start = first_sound(samples, 0.0)
+    return 0.0 if start is None else samples.size / RATE - start
 
 
 def caller_phones() -> list[int]:

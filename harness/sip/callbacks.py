@@ -164,6 +164,7 @@ class Call(pj.Call):  # type: ignore[misc]
         )
         self.engine.emit("media", call=self.handle, active=active, srtp=self._srtp(ci) if active else None)
         self.media_ready = active and not self.ended
+        self.engine.forget_stream(self.handle)  # a re-INVITE may bring a new stream: read it again
 
     def _srtp(self, ci: Any) -> Record:
         """What the audio's media transport negotiated: SRTP on or off, suite, m-line profile."""

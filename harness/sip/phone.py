@@ -87,17 +87,18 @@ class PhoneLoop:
         self.slips_seen = now
         for handle in self.captured - self.closed:
             try:
-                counts = self.engine.jitter_counts(handle)
+                counts = self.engine.jitter_ms(handle)
             except Exception:  # noqa: BLE001 -- a stream going away between looks: nothing to count
                 continue
             if counts is None:
                 continue
-            dropped, made_up, frame_ms = counts
             before = self.slips.get(handle, (0, 0))
-            if (dropped, made_up) != before:
-                self.slips[handle] = (dropped, made_up)
-                self.engine.emit("slip", call=handle, dropped_ms=(dropped - before[0]) * frame_ms,
-                                 made_up_ms=(made_up - before[1]) * frame_ms)
+            if counts[0] < before[0] or counts[1] < before[1]:
+                before = (0, 0)  # a new stream (a re-INVITE): its counters start again
+            if counts != before:
+                self.slips[handle] = counts
+                self.engine.emit("slip", call=handle, dropped_ms=counts[0] - before[0],
+                                 made_up_ms=counts[1] - before[1])
 
     # -- reacting to what the library recorded ----------------------------------
     def _after_pump(self) -> None:

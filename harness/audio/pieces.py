@@ -75,7 +75,8 @@ def ncc_at(products: _F64, ref_energy: float, window_energy: _F64, size: int) ->
 
 
 def place_pieces(
-    c: _F64, r: _F64, energy: _F64, lag: int, piece_len: int, max_slip: int
+    c: _F64, r: _F64, energy: _F64, lag: int, piece_len: int, max_slip: int,
+    warp: _F64 | None = None,
 ) -> list[Piece]:
     """Cut ``r`` into pieces of about ``piece_len`` and place each where it fits best.
 
@@ -84,6 +85,13 @@ def place_pieces(
     may slip up to ``max_slip`` from where its *neighbour* landed, walking out
     from the piece that fits best at the rigid lag; each still has to match on
     its own, which a different prompt's pieces do not.
+
+    ``warp`` (see :func:`warp_cumulative`) is what the phone's jitter buffer
+    said it made up or threw away, and where: a piece near such a place may
+    also slip that much further (:func:`warp_allowance`), if it fits there as
+    well as a piece of the right word does (``WARP_MATCH``).  A sender that
+    stalls mid-prompt moves the rest of it by what the buffer made up
+    (measured: 0.3 s for a 0.3 s stall), far more than ``max_slip``.
     """
     bounds = np.array_split(np.arange(r.size), max(1, round(r.size / max(1, piece_len))))
     rigid = [_at(_place(c, r[idx], energy, lag + int(idx[0]), 0), int(idx[0])) for idx in bounds]
@@ -96,9 +104,13 @@ def place_pieces(
         at = lag + int(bounds[i][0])
         centre = min(max(at + drift, 0), c.size - bounds[i].size)
         found = _place(c, r[bounds[i]], energy, centre, max_slip)
-        slip = found.slip + centre - at
-        return Piece(found.product, found.window_energy, found.energy, found.ncc, slip,
-                      int(bounds[i][0]), found.kept_ncc)
+        wider = warp_allowance(warp, centre, bounds[i].size)
+        if wider:
+            warped = _place(c, r[bounds[i]], energy, centre, max_slip + wider)
+            if warped.ncc >= WARP_MATCH and warped.ncc > found.ncc:
+                found = warped
+        return Piece(found.product, found.window_energy, found.energy, found.ncc,
+                     found.slip + centre - at, int(bounds[i][0]), found.kept_ncc)
 
     placed[anchor] = place(anchor, 0)
     for i in range(anchor + 1, len(bounds)):
@@ -111,6 +123,33 @@ def place_pieces(
         if piece is not None
         for half in _split_unheard(c, r, energy, lag, idx, piece, max_slip)
     ]
+
+
+WARP_REACH_S = 0.3  # a slip is reported up to a look (0.1 s) after it, a discard spread over
+# seconds: a piece within this of reported slips may have moved by their sum ...
+WARP_CAP_S = 0.25  # ... up to this much further (a 0.3 s sender stall needs 0.24, measured) ...
+WARP_MATCH = 0.8  # ... where it fits this well: some 0.25 s of another word fits a piece at
+# PIECE_MATCH within a quarter second of it (measured), so a piece moved so far must fit as a
+# piece of the right word does
+
+
+def warp_cumulative(size: int, slips: list[tuple[int, int]]) -> _F64:
+    """Audio the jitter buffer made up or threw away (samples) before each capture sample,
+    from the ``(at, samples)`` it reported."""
+    per = np.zeros(size + 1)
+    for at, amount in slips:
+        per[min(max(at, 0), size)] += abs(amount)
+    return np.concatenate(([0.0], np.cumsum(per)))
+
+
+def warp_allowance(warp: _F64 | None, centre: int, size: int, rate: int = 8000) -> int:
+    """Samples of slip the phone reported within ``WARP_REACH_S`` of ``centre..centre+size``,
+    no more than ``WARP_CAP_S``."""
+    if warp is None:
+        return 0
+    reach = int(WARP_REACH_S * rate)
+    lo, hi = max(0, centre - reach), min(warp.size - 1, centre + size + reach)
+    return min(int(warp[hi] - warp[lo]), int(WARP_CAP_S * rate)) if hi > lo else 0
 
 
 def _split_unheard(

@@ -40,6 +40,7 @@ last segments have nowhere to go).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -55,6 +56,7 @@ from harness.audio.pieces import (
     ncc_at,
     outer_slips,
     place_pieces,
+    warp_cumulative,
     weighed,
     window_energy,
     windowed_coverage,
@@ -90,6 +92,7 @@ def match_prompt(
     max_slip_s: float = 0.060,
     max_gap_change_s: float = MAX_GAP_CHANGE_S,
     max_drift_ppm: float = MAX_DRIFT_PPM,
+    slips: Sequence[tuple[float, float]] = (),
 ) -> PromptMatch:
     """Return the best fit of ``reference`` inside ``capture`` (both mono at ``rate``).
 
@@ -98,7 +101,9 @@ def match_prompt(
     capture's end is forgiven as lost packets are. ``max_slip_s=0`` keeps every piece at its
     segment's lag; ``max_gap_change_s=0`` matches the reference as one
     segment, pauses and all; ``max_drift_ppm=0`` corrects no clock drift.
-    All three at 0 is a rigid match.
+    All three at 0 is a rigid match. ``slips`` are ``(capture_s, slipped_s)``: where
+    in ``capture`` the phone's jitter buffer said it made up or threw away audio, and
+    how much; a piece near one may have moved by that much more (see ``place_pieces``).
     """
     c, r = _as_f64(capture), _as_f64(reference)
     if not np.any(r):
@@ -112,14 +117,16 @@ def match_prompt(
     if c.size + cut < r.size:
         return PromptMatch(0.0, 0.0, r.size / rate, 0.0, 0.0)
     c = np.concatenate((c, np.zeros(cut)))
+    warp = (warp_cumulative(c.size, [(int(t * rate), int(d * rate)) for t, d in slips])
+            if slips else None)
     energy = np.concatenate(([0.0], np.cumsum(c * c)))  # window energy = one subtraction
     lag, rigid = _rigid_match(c, r, energy)
-    heard = _match_segments(c, r, energy, lag, rate, max_slip_s, max_gap_change_s)
+    heard = _match_segments(c, r, energy, lag, rate, max_slip_s, max_gap_change_s, warp)
     stretch = _drift(heard, max_drift_ppm)
     if stretch != 1.0 and round(r.size * stretch) <= c.size:
         stretched = _stretch(r, stretch)
         again = _match_segments(c, stretched, energy, _rigid_match(c, stretched, energy)[0],
-                                rate, max_slip_s, max_gap_change_s)
+                                rate, max_slip_s, max_gap_change_s, warp)
         if _chain_score(again) > _chain_score(heard):
             heard, r = again, stretched
     return PromptMatch(
@@ -198,7 +205,8 @@ def match_segments(
 
 
 def _match_segments(
-    c: _F64, r: _F64, energy: _F64, lag: int, rate: int, max_slip_s: float, max_gap_change_s: float
+    c: _F64, r: _F64, energy: _F64, lag: int, rate: int, max_slip_s: float, max_gap_change_s: float,
+    warp: _F64 | None = None,
 ) -> list[SegmentMatch]:
     """Cut ``r`` at its pauses and place the segments in order near the rigid ``lag``."""
     max_slip, max_gap = int(max_slip_s * rate), int(max_gap_change_s * rate)
@@ -213,7 +221,7 @@ def _match_segments(
     lapse = int(LAPSE_S * rate)
     return [
         SegmentMatch(
-            s, at, place_pieces(c, r[s.start : s.end], energy, at, piece_len, max_slip), window,
+            s, at, place_pieces(c, r[s.start : s.end], energy, at, piece_len, max_slip, warp), window,
             lapse,
         )
         for s, at in zip(segments, lags)

@@ -94,6 +94,15 @@ class CallTimeline:
         return (sum(int(e.data["dropped_ms"]) for e in slips) / 1000,
                 sum(int(e.data["made_up_ms"]) for e in slips) / 1000)
 
+    def slips_after(self, origin: float) -> list[tuple[float, float]]:
+        """The jitter buffer's slips as ``(seconds after origin, seconds made up or thrown away)``.
+
+        ``origin`` is monotonic (a capture's first sample, say); a slip reported up to a
+        look before it is kept at 0, as its audio may still be in what follows.
+        """
+        return [(max(0.0, e.t - origin), (int(e.data["made_up_ms"]) + int(e.data["dropped_ms"])) / 1000)
+                for e in self.events if e.kind == "slip" and e.t >= origin - 0.3]
+
     def final_status(self) -> tuple[int, str] | None:
         ev = self.last("call", state="DISCONNECTED")
         return (int(ev.data.get("code") or 0), str(ev.data.get("reason", ""))) if ev else None
@@ -110,11 +119,29 @@ class CallTimeline:
         return "".join(e.data["digit"] for e in self.events if e.kind == "dtmf")
 
     def summary(self) -> str:
-        """``CALLING@0.0s, EARLY(180)@0.4s, ...`` -- signalling, media and DTMF only."""
-        shown = [e for e in self.events if e.kind in ("call", "media", "dtmf", "play", "stall")]
+        """``CALLING@0.0s, EARLY(180)@0.4s, ...`` -- signalling, media, DTMF, stalls and slips; a
+        run of jitter-buffer slips with nothing else between is one ``JITTER_SLIP`` with its span."""
+        shown = [e for e in self.events if e.kind in ("call", "media", "dtmf", "play", "stall", "slip")]
         if not shown:
             return "(no events)"
-        return ", ".join(f"{e.label()}@{e.t - self.t0:.1f}s" for e in shown)
+        labels: list[str] = []
+        run: list[Event] = []
+        for e in [*shown, None]:
+            if e is not None and e.kind == "slip":
+                run.append(e)
+                continue
+            if run:
+                labels.append(self._slips_label(run))
+                run = []
+            if e is not None:
+                labels.append(f"{e.label()}@{e.t - self.t0:.1f}s")
+        return ", ".join(labels)
+
+    def _slips_label(self, run: list[Event]) -> str:
+        dropped = sum(int(e.data["dropped_ms"]) for e in run)
+        made_up = sum(int(e.data["made_up_ms"]) for e in run)
+        span = f"{run[0].t - self.t0:.1f}s" + (f"-{run[-1].t - self.t0:.1f}s" if len(run) > 1 else "")
+        return f"JITTER_SLIP(-{dropped}ms/+{made_up}ms)@{span}"
 
     def __str__(self) -> str:
         return f"{self.handle} ({self.description})"

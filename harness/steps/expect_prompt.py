@@ -73,7 +73,8 @@ def perform(run: ScenarioRun, step: ExpectPromptStep) -> Measurements:
 
     def heard() -> PromptLook | None:
         samples, t0 = capture(state)
-        match = match_prompt(samples[int(state.cursor * RATE):], reference)
+        slips = state.timeline.slips_after(t0 + state.cursor)  # where the heard audio was warped
+        match = match_prompt(samples[int(state.cursor * RATE):], reference, slips=slips)
         looks.append(PromptLook(match, state.cursor, t0, len(samples) / RATE))
         return looks[-1] if prompt_heard(looks[-1], want) else None
 

@@ -108,6 +108,31 @@ def test_prompt_verdict(want: PromptWanted, looks: list[PromptLook], expected: s
         assert (verdict.passed, verdict.figures) == (True, expected)
 
 
+def test_a_prompt_not_heard_names_the_jitter_buffer_slips_it_was_heard_through() -> None:
+    # a sender stalled 0.3 s mid-prompt (as tests/sip/test_prompt_warp.py does on a real call):
+    # the slips are one entry with their span, not thirty
+    slips = [(1.8, {"dropped_ms": 0, "made_up_ms": 100}), (1.9, {"dropped_ms": 0, "made_up_ms": 100}),
+             (2.0, {"dropped_ms": 0, "made_up_ms": 100}),
+             *((3.5 + 0.2 * k, {"dropped_ms": 10, "made_up_ms": 0}) for k in range(24))]
+    tl = answered_call(*((at, "slip", {"call": "c1", **d}) for at, d in slips), (8.4, "dtmf", {
+        "digit": "9", "method": "rfc4733"}), (8.5, "slip", {"call": "c1", "dropped_ms": 10, "made_up_ms": 0}))
+    verdict = prompt_verdict(wanted(), [look(0.6, 0.3, 0.03)], tl)
+    assert verdict.problem is not None
+    assert verdict.problem.endswith(
+        f"timeline: {SUMMARY}, JITTER_SLIP(-240ms/+300ms)@1.8s-8.1s, DTMF(9/rfc4733)@8.4s, "
+        f"JITTER_SLIP(-10ms/+0ms)@8.5s"), verdict.problem
+
+
+def test_the_slips_a_prompt_is_matched_with_are_those_from_its_capture_on() -> None:
+    tl = answered_call((0.5, "slip", {"call": "c1", "dropped_ms": 10, "made_up_ms": 0}),
+                       (2.0, "slip", {"call": "c1", "dropped_ms": 0, "made_up_ms": 60}),
+                       (2.1, "slip", {"call": "c1", "dropped_ms": 10, "made_up_ms": 40}))
+    assert tl.slips_after(T0 + 1.95) == [pytest.approx((0.05, 0.06)), pytest.approx((0.15, 0.05))]
+    # up to 0.3 s (a look, and more) before it: at its start, as its audio may still follow
+    assert tl.slips_after(T0 + 2.2) == [(0.0, 0.06), (0.0, 0.05)]
+    assert tl.slips_after(T0 + 2.5) == []
+
+
 @pytest.mark.parametrize(("score", "coverage", "heard"), [
     (0.80, 0.90, True), (0.79, 1.0, False), (1.0, 0.899, False), (0.95, 0.95, True)])
 def test_a_look_hears_the_prompt_at_both_thresholds(score: float, coverage: float, heard: bool) -> None:

@@ -90,7 +90,7 @@ audio it scored was heard while the CPUs were saturated) is run again, this many
 def _outcome(platform: object, scenario: str, reports: Path) -> str | None:
     """None when the scenario passed, else its failure message. When the harness says it cannot
     decide, the scenario runs again; if it never can, the test cannot decide either, and says so."""
-    undecided = []
+    last = ""
     for attempt in range(1, UNDECIDED_ATTEMPTS + 1):
         try:
             run_scenario(platform, SUITE / f"{scenario}.scenario.yaml", reports,  # type: ignore[arg-type]
@@ -98,13 +98,13 @@ def _outcome(platform: object, scenario: str, reports: Path) -> str | None:
         except AssertionError as exc:
             return str(exc)
         except HostBusy as exc:
-            undecided.append(str(exc))
+            last = str(exc)
             continue
         except HarnessError as exc:
             return f"ERROR: {exc}"
         return None
     pytest.skip(f"cannot decide {scenario}: the harness could not, {UNDECIDED_ATTEMPTS} times "
-                f"(the host is too busy); the last time: {undecided[-1]}")
+                f"(the host is too busy); the last time: {last}")
 
 
 @pytest.mark.sip

@@ -20,6 +20,7 @@ import pytest
 
 from harness.audio.prompt import MIN_COVERAGE, match_prompt
 from harness.audio.wav import read_capture, read_wav
+from harness.prompts.cut import first_sound
 from harness.sip.config import Behaviour
 from harness.sip.controller import Switchboard
 from tests.sip.test_phones import connect, hang_up, pause
@@ -34,8 +35,9 @@ RATE = 8000
 
 
 def heard_from_first_sound(samples: np.ndarray) -> float:
-    loud = np.flatnonzero(np.abs(samples) > 10 ** (-45 / 20))
-    return (samples.size - loud[0]) / RATE if loud.size else 0.0
+    """Seconds of a capture from its first sound (as a prompt capture finds it) on."""
+    start = first_sound(samples, 0.0)
+    return 0.0 if start is None else samples.size / RATE - start
 
 
 def stall_the_sender_mid_prompt(board: Switchboard, capture: Path, stop_s: float) -> None:

@@ -116,6 +116,7 @@ def sounding(x: FloatArray) -> float:
     return float(loud[-1] - loud[0] + 1) / RATE
 
 
+SLIP_WARNING = re.compile(r"cannot vouch for its length: .*?; capture it again on a quieter host")
 SLIPPED = re.compile(r"cannot vouch for its length: the phone's jitter buffer threw away or lost ([0-9.]+)s "
                      r"and made up ([0-9.]+)s")
 
@@ -291,7 +292,9 @@ def test_the_library_written_says_what_each_prompt_is_and_where_it_was_heard(cap
     table = captured.output.splitlines()
     row = next(line for line in table if line.startswith("digit_one "))
     assert "did main (100), keys 1" in row and "dBFS" in row
-    assert " ok" in row or (slipped(captured.output, "digit_one") and row.count(";") == 0), row
+    # ok, or warned only that its jitter buffer slipped (a busy host): that warning holds a ';'
+    assert " ok" in row or (slipped(captured.output, "digit_one")
+                            and SLIP_WARNING.sub("", row).count(";") == 0), row
 
 
 @pytest.mark.sip

@@ -7,8 +7,9 @@ compared directly; ``wall`` is the UTC epoch time for reports.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from itertools import groupby
 from typing import Any
 
 from harness.sip.srtp import label as srtp_label
@@ -90,9 +91,8 @@ class CallTimeline:
     def slipped(self, since: float, until: float) -> tuple[float, float]:
         """Seconds of audio the jitter buffer threw away and made up between ``since`` and
         ``until`` (monotonic): what was heard then is that much shorter, or longer, than sent."""
-        slips = [e for e in self.events if e.kind == "slip" and since <= e.t <= until]
-        return (sum(int(e.data["dropped_ms"]) for e in slips) / 1000,
-                sum(int(e.data["made_up_ms"]) for e in slips) / 1000)
+        dropped, made_up = _slip_ms(e for e in self.events if e.kind == "slip" and since <= e.t <= until)
+        return dropped / 1000, made_up / 1000
 
     def slips_after(self, origin: float) -> list[tuple[float, float]]:
         """The jitter buffer's slips as ``(seconds after origin, seconds made up or thrown away)``.
@@ -125,23 +125,27 @@ class CallTimeline:
         if not shown:
             return "(no events)"
         labels: list[str] = []
-        run: list[Event] = []
-        for e in [*shown, None]:
-            if e is not None and e.kind == "slip":
-                run.append(e)
-                continue
-            if run:
+        for slips, group in groupby(shown, key=lambda e: e.kind == "slip"):
+            run = list(group)
+            if slips:
                 labels.append(self._slips_label(run))
-                run = []
-            if e is not None:
-                labels.append(f"{e.label()}@{e.t - self.t0:.1f}s")
+            else:
+                labels += [f"{e.label()}@{e.t - self.t0:.1f}s" for e in run]
         return ", ".join(labels)
 
     def _slips_label(self, run: list[Event]) -> str:
-        dropped = sum(int(e.data["dropped_ms"]) for e in run)
-        made_up = sum(int(e.data["made_up_ms"]) for e in run)
+        dropped, made_up = _slip_ms(run)
         span = f"{run[0].t - self.t0:.1f}s" + (f"-{run[-1].t - self.t0:.1f}s" if len(run) > 1 else "")
         return f"JITTER_SLIP(-{dropped}ms/+{made_up}ms)@{span}"
 
     def __str__(self) -> str:
         return f"{self.handle} ({self.description})"
+
+
+def _slip_ms(slips: Iterable[Event]) -> tuple[int, int]:
+    """Milliseconds of audio ``slips`` say their jitter buffer threw away and made up."""
+    dropped = made_up = 0
+    for e in slips:
+        dropped += int(e.data["dropped_ms"])
+        made_up += int(e.data["made_up_ms"])
+    return dropped, made_up

@@ -430,7 +430,7 @@ def stop_the_caller(work: Path, stopped: list[int]) -> None:
     sound), stop this process's caller phone for 0.8 s: inside the 6.2 s greeting."""
     deadline = time.monotonic() + STOP_LIMIT
     while time.monotonic() < deadline:
-        if any(greeting_heard(read_capture(f)) >= 1.5 for f in work.rglob("caller*.wav")):
+        if any(heard_since_first_sound(read_capture(f)) >= 1.5 for f in work.rglob("caller*.wav")):
             for pid in caller_phones():
                 os.kill(pid, signal.SIGSTOP)
                 time.sleep(0.8)
@@ -440,7 +440,7 @@ def stop_the_caller(work: Path, stopped: list[int]) -> None:
         time.sleep(0.05)
 
 
-def greeting_heard(samples: FloatArray) -> float:
+def heard_since_first_sound(samples: FloatArray) -> float:
     """Seconds of a capture from its first sound (as the capture itself finds it) on."""
     start = first_sound(samples, 0.0)
     return 0.0 if start is None else samples.size / RATE - start

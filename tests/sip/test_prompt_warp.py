@@ -20,14 +20,13 @@ import signal
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from harness.audio.prompt import MIN_COVERAGE, match_prompt
 from harness.audio.wav import read_capture, read_wav
-from harness.prompts.cut import first_sound
 from harness.sip.config import Behaviour
 from harness.sip.controller import Switchboard
+from tests.prompts.test_capture import heard_since_first_sound
 from tests.sip.test_phones import connect, hang_up, pause
 
 pytestmark = pytest.mark.sip
@@ -39,15 +38,9 @@ STOP_S = 0.2  # the sender's stall: 0.2 s made up, then about 0.16 s thrown away
 RATE = 8000
 
 
-def heard_from_first_sound(samples: np.ndarray) -> float:
-    """Seconds of a capture from its first sound (as a prompt capture finds it) on."""
-    start = first_sound(samples, 0.0)
-    return 0.0 if start is None else samples.size / RATE - start
-
-
 def stall_the_sender_mid_prompt(board: Switchboard, capture: Path, stop_s: float) -> None:
     """Once the caller has heard 1.5 s of the prompt, stop the callee (the sender) for ``stop_s``."""
-    board.wait(lambda: heard_from_first_sound(read_capture(capture)) >= 1.5 or None, 10.0,
+    board.wait(lambda: heard_since_first_sound(read_capture(capture)) >= 1.5 or None, 10.0,
                lambda: "1.5 s of the prompt in the caller's capture")
     pid = board.phones["callee"].proc.pid
     os.kill(pid, signal.SIGSTOP)
@@ -65,7 +58,7 @@ def test_a_prompt_whose_sender_stalled_is_heard_and_another_prompt_is_not(
     assert tl.capture_path is not None
     stall_the_sender_mid_prompt(board, tl.capture_path, stop_s)
     reference = read_wav(OPENING_HOURS)[0]
-    board.wait(lambda: heard_from_first_sound(read_capture(tl.capture_path)) >= reference.size / RATE + 1.0
+    board.wait(lambda: heard_since_first_sound(read_capture(tl.capture_path)) >= reference.size / RATE + 1.0
                or None, 15.0, lambda: "the whole prompt in the caller's capture")
     pause(board, 0.3)  # the last looks at the jitter buffer
     hang_up(board, tl)

@@ -164,6 +164,11 @@ def test_drift_from_the_map_is_an_event_and_so_is_its_end(tmp_path: Path, receiv
     assert "discover" in argv[1] and "--did main" in argv[1] and f"--compare {ivr_map}" in argv[1]
 
 
+def round_logs(reports: Path) -> str:
+    """What the watch's round logs hold so far: '' until the watch has made its folder and a log in it."""
+    return "".join(p.read_text() for p in sorted((reports / "watch").glob("*.log")))
+
+
 def test_ctrl_c_stops_the_watch_cleanly_and_the_round_in_progress(tmp_path: Path) -> None:
     python, plan = fake_python(tmp_path, ["hang"])
     profile = PROJECT / "fixtures" / "targets" / "reference.yaml"
@@ -176,12 +181,14 @@ def test_ctrl_c_stops_the_watch_cleanly_and_the_round_in_progress(tmp_path: Path
     lines = [proc.stdout.readline(), proc.stdout.readline()]
     assert lines[1].startswith("watch: round 1: ccharness run scenarios/ against reference")
     deadline = time.monotonic() + 30
-    while not (tmp_path / "r" / "watch").exists() or "hanging" not in next(
-            (tmp_path / "r" / "watch").glob("*.log")).read_text():
-        assert time.monotonic() < deadline, "the round never started"
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGINT)
-    out, _ = proc.communicate(timeout=30)
+    try:
+        while "hanging" not in round_logs(tmp_path / "r"):  # the folder comes before its log
+            assert time.monotonic() < deadline, "the round never started"
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
     assert proc.returncode == 0
     assert "stop asked: round 1 is sent Ctrl-C and has 60s to hang up and tear down" in out
     assert "stopped after 1 round(s)" in out

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from harness.audio.marker import Marker
 from harness.checks.quality import MediaSeen, QualityWanted, quality_verdict
@@ -21,6 +23,9 @@ from harness.spec.yamlmarks import DataPath, Mark
 from harness.steps.kind import Measurements, Said, Skips, StepKind, always
 from harness.steps.media import FLUSH_ALLOWANCE, POLL, RATE, capture, every
 from harness.steps.recorded import NotConformant
+
+if TYPE_CHECKING:
+    from harness.audio.prompt import PromptMatch
 
 MATCHED = 0.6  # a prompt found at least this well is scored; below, it is not the prompt
 
@@ -106,15 +111,28 @@ def stream_counters(run: ScenarioRun, state: CallState) -> dict[str, Any]:
 
 
 def score(run: ScenarioRun, state: CallState, prompt: str) -> tuple[float | None, str]:
-    """PESQ MOS-LQO of ``prompt`` where it was heard on the call, or why there is none."""
-    from harness.audio.prompt import match_prompt
+    """PESQ MOS-LQO of ``prompt`` where it was heard on the call, or why there is none.
+
+    The prompt is found as expect_prompt heard it, with the jitter buffer's slips, and
+    scored once the capture holds its whole length from there: the file lags the call by
+    up to FLUSH_ALLOWANCE, and this step often comes right after the prompt's end."""
     from harness.audio.quality import mos_lqo
     from harness.audio.wav import read_wav
 
     assert run.prompts is not None
     reference, _ = read_wav(run.prompts.prompts[prompt].file)
-    samples, _ = capture(state)
-    found = match_prompt(samples, reference)
+    samples, found = _located(state, reference)
+    if not holds(samples, found, len(reference)):
+        def whole() -> tuple[np.ndarray, PromptMatch | None] | None:
+            got = _located(state, reference)
+            return got if holds(*got, len(reference)) else None
+
+        try:
+            samples, found = run.board.wait(every(POLL, whole), run.budget(FLUSH_ALLOWANCE + POLL),
+                                            lambda: f"the capture to hold prompt {prompt!r}",
+                                            timeline=state.timeline)
+        except WaitTimeout:
+            samples, found = _located(state, reference)  # scored on what there is, or not found
     if found is None or found.score < MATCHED:
         return None, f"prompt '{prompt}' was not found on the call (best score {found.score if found else 0:.2f})"
     heard = samples[int(found.start_s * RATE): int(found.start_s * RATE) + len(reference)]
@@ -122,6 +140,19 @@ def score(run: ScenarioRun, state: CallState, prompt: str) -> tuple[float | None
         return mos_lqo(reference, heard), ""
     except AudioError as exc:
         return None, str(exc)
+
+
+def _located(state: CallState, reference: np.ndarray) -> tuple[np.ndarray, PromptMatch | None]:
+    """The call's capture so far and where the prompt fits it best, slips allowed for."""
+    from harness.audio.prompt import match_prompt
+
+    samples, t0 = capture(state)
+    return samples, match_prompt(samples, reference, slips=state.timeline.slips_after(t0))
+
+
+def holds(samples: np.ndarray, found: PromptMatch | None, length: int) -> bool:
+    """Whether ``found`` is the prompt and the capture holds ``length`` samples from its start."""
+    return found is not None and found.score >= MATCHED and len(samples) >= int(found.start_s * RATE) + length
 
 
 def one_way_delay(run: ScenarioRun, state: CallState) -> tuple[float | None, str, str]:

@@ -35,6 +35,7 @@ from harness.cli import main
 from harness.prompts.cut import PAD_S, assess, excerpt, first_sound, sound_end
 from harness.prompts.take import Source, Take, resolve
 from harness.runner.platform import managed_platform
+from harness.steps.expect_prompt import ExpectPromptStep
 from harness.targets.profile import load_prompt_library, load_target
 from tests.ports import free_udp_port
 
@@ -49,7 +50,7 @@ RATE = 8000
 # host, 0.93-0.95 with `stress --cpu 2` beside three test workers (the phone's jitter buffer
 # slipped inside the take); other prompts stay below 0.7 (asserted below).
 FAITHFUL = 0.9
-HEARD = 0.8  # expect_prompt's min_score
+HEARD = ExpectPromptStep.min_score  # what expect_prompt takes as heard (0.8)
 SILENCE = np.zeros(RATE, dtype=np.float32)  # 1 s each side: a capture must be longer than its reference
 
 HEAD = """name: {name}
@@ -131,7 +132,7 @@ def slipped(output: str, name: str) -> float:
 
 def faithful(output: str, name: str) -> float:
     """The score ``name``'s take must reach against the original: FAITHFUL, or, where the capture
-    warned that its jitter buffer slipped inside it, expect_prompt's own bar (0.8). A 0.03 s slip
+    warned that its jitter buffer slipped inside it, expect_prompt's own bar (HEARD). A 0.03 s slip
     under stress scored 0.897; such a take is still the prompt, and no other (asserted apart)."""
     return FAITHFUL if slipped(output, name) == 0 else HEARD
 

@@ -43,7 +43,7 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ constraints.txt -nt
   echo "setup: installing Python packages into .venv"
   .venv/bin/python -m pip install -q --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
   .venv/bin/python -m pip install -q -c constraints.txt -e '.[test]' 2>&1 | grep -v "^WARNING: Location" || true
-  .venv/bin/python -c 'import pjsua2, harness' || { echo "setup: the install failed (see above)" >&2; exit 1; }
+  .venv/bin/python -c 'import pjsua2, harness, pjsua2fix' || { echo "setup: the install failed (see above)" >&2; exit 1; }
   touch "$stamp"
 fi
 # The Allure 3 command line renders the Allure HTML report; it needs Node.js 20+ (from npm's

@@ -10,6 +10,9 @@ Lifetimes: pjsua2 asserts at exit if a Python wrapper is collected while the
 library still uses it, so the engine holds every account, call, player and
 recorder in ``self`` until ``shutdown()`` tears them down in a fixed order:
 hang up, close media, remove the account (unregisters), destroy the library.
+WAV players come from ``pjsua2fix.players`` (outside the harness: the reference
+platform needs the same workaround), which clears their end-of-file callback so
+destroying one can never race pjmedia's event thread (pjproject #4812).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from harness.sip.callbacks import Account, Call, Endpoint, LogWriter, Record
 from harness.sip.config import PhoneSetup
 from harness.sip.tls import system_ca_bundle
 from harness.sip.trace import message_headers, request_uri, x_headers
+from pjsua2fix import players
 
 _DTMF_METHODS = {"rfc4733": pj.PJSUA_DTMF_METHOD_RFC2833, "info": pj.PJSUA_DTMF_METHOD_SIP_INFO}
 _TRANSPORTS = {"udp": pj.PJSIP_TRANSPORT_UDP, "tcp": pj.PJSIP_TRANSPORT_TCP, "tls": pj.PJSIP_TRANSPORT_TLS}
@@ -268,20 +272,21 @@ class Engine:
 
     def play(self, handle: str, path: str, loop: bool) -> float:
         """Start playing a WAV into the call; return its duration in seconds."""
-        player = pj.AudioMediaPlayer()
-        player.createPlayer(path, 0 if loop else pj.PJMEDIA_FILE_NO_LOOP)
-        self.players.append((handle, player))  # held first, like recorders (start_capture)
+        player = players.open_player(path, loop)  # held there until closed, like recorders (start_capture)
+        self.players.append((handle, player))
         player.startTransmit(self._audio(handle))
         with wave.open(path, "rb") as w:
             return w.getnframes() / float(w.getframerate())
 
     def stop_playing(self, handle: str) -> None:
-        for owner, player in self.players:
-            if owner == handle:
-                try:
-                    player.stopTransmit(self._audio(handle))
-                except pj.Error:
-                    pass  # the call's media is already gone
+        """Stop and destroy the call's players (so a long call does not use up pjsua's 32)."""
+        for owner, player in [p for p in self.players if p[0] == handle]:
+            try:
+                player.stopTransmit(self._audio(handle))
+            except pj.Error:
+                pass  # the call's media is already gone
+            self.players.remove((owner, player))
+            players.close_player(player)
 
     def close_media(self, handle: str) -> None:
         """Finish a call's capture file (PJSIP writes the WAV header on destroy)."""
@@ -320,6 +325,7 @@ class Engine:
                     pass
         while time.monotonic() < end and not all(c.ended for c in self.calls.values()):
             self.pump(20)
+        players.close_all()
         self.players.clear()
         for handle in list(self.recorders):
             self.close_media(handle)

@@ -7,9 +7,9 @@ calls ``player->onEof2()``.  Destroy the player between the two -- the usual
 moment, since callers destroy a player when its prompt has played -- and the
 event thread calls through freed memory: the process dies with SIGSEGV in
 ``pj::AudioMediaPlayer::eof_cb``.  It killed a reference-platform media worker
-under load (kernel log ``ev_thread ... segfault``); a loop of 1000 players each
-destroyed at its EOF dies in about one run in six beside ``stress --cpu 2``
-(``tests/benchmarks/bench_player_eof.py``).
+under load (kernel log ``ev_thread ... segfault``); loops of 400-1000 players each
+destroyed at its EOF died in 3 of 18 runs beside ``stress`` (rarely: 0 of 12 in
+another try; ``tests/benchmarks/bench_player_eof.py`` measures it).
 
 Nothing here uses ``onEof2``, so :func:`open_player` clears that callback right
 after ``createPlayer``, before the player is connected: without a callback the

@@ -1,19 +1,25 @@
 """Run pjsua2 WAV players in a process of their own (pjsua2 has one library per process)
 and print what they did as one JSON line.  Used by test_players.py and the EOF benchmark.
 
-    python player_probe.py eof WAV patched|plain    how often onEof2 ran for a played-out WAV
-    python player_probe.py ids WAV                  open and close players out of order
-    python player_probe.py loop WAV                 a looping player rewinds, a no-loop one stops
-    python player_probe.py race WAV CYCLES patched|plain   destroy players right at their EOF
+    python player_probe.py eof SECONDS patched|plain    how often onEof2 ran for a played-out WAV
+    python player_probe.py ids SECONDS                  open and close players out of order
+    python player_probe.py loop SECONDS                 a looping player rewinds, a no-loop one stops
+    python player_probe.py race SECONDS CYCLES patched|plain   destroy players right at their EOF
+
+SECONDS is the length of the tone the probe writes (to a temporary folder) and plays.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import random
+import struct
 import sys
+import tempfile
 import time
 import wave
+from pathlib import Path
 
 import pjsua2 as pj
 
@@ -27,6 +33,16 @@ class Counting(pj.AudioMediaPlayer):  # type: ignore[misc]
 
     def onEof2(self) -> None:
         self.eofs += 1
+
+
+def tone(path: Path, seconds: float) -> Path:
+    """A mono 8 kHz tone of ``seconds``, written to ``path``."""
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        w.writeframes(b"".join(struct.pack("<h", int(8000 * math.sin(i / 5))) for i in range(int(8000 * seconds))))
+    return path
 
 
 def wav_seconds(path: str) -> float:
@@ -122,15 +138,19 @@ def race(path: str, cycles: int, mode: str) -> dict[str, object]:
 
 
 def main(argv: list[str]) -> int:
-    kind, path = argv[0], argv[1]
+    with tempfile.TemporaryDirectory() as tmp:
+        return run(argv[0], str(tone(Path(tmp) / "tone.wav", float(argv[1]))), argv[2:])
+
+
+def run(kind: str, path: str, argv: list[str]) -> int:
     if kind == "eof":
-        out = eof(path, argv[2])
+        out = eof(path, argv[0])
     elif kind == "ids":
         out = ids(path)
     elif kind == "loop":
         out = loop(path)
     else:
-        out = race(path, int(argv[2]), argv[3])
+        out = race(path, int(argv[0]), argv[1])
     print(json.dumps(out), flush=True)
     return 0
 

@@ -91,6 +91,9 @@ def _run_arguments(run: argparse.ArgumentParser) -> None:
     run.add_argument("--reference-fault", action="append", default=[], metavar="NAME",
                      help="start the reference platform with this fault (repeatable; see "
                           "ccharness reference up --list-faults) to watch a check fail")
+    run.add_argument("--busy-retries", type=int, default=None, metavar="N",
+                     help="run a scenario again, at most N times (default 2), when it could not decide "
+                          "because this machine was too busy; a fail is never run again")
     run.add_argument("--at", default=None, metavar="WHEN", type=_when,
                      help="start at WHEN: 2026-12-05T21:05+08:00, or HH:MM on this machine's clock (the "
                           "next one); e.g. the side of the forbidden hours a platform's clock cannot reach")
@@ -171,6 +174,8 @@ def _run_pytest(args: argparse.Namespace, extra: tuple[str, ...] | list[str] = (
     if args.keyword:
         pytest_args += ["-k", args.keyword]
     pytest_args += [f"--cc-reference-fault={f}" for f in args.reference_fault]
+    if getattr(args, "busy_retries", None) is not None:
+        pytest_args.append(f"--cc-busy-retries={args.busy_retries}")
     if getattr(args, "workers", 0) > 1:
         pytest_args += ["-n", str(args.workers), "--dist", "loadgroup"]
     pytest_args += extra

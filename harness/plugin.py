@@ -3,14 +3,18 @@
 Options and set-up only; the engine is imported lazily.  A bad scenario is a
 collection error that lists all of its problems.  A failed expectation is a
 *fail* (the platform does not conform); any other harness error is an
-*error* (the run could not decide) and says so.
+*error* (the run could not decide) and says so.  A scenario that could not
+decide only because this host was busy (``HostBusy``) is run again, from the
+start, at most ``--cc-busy-retries`` times; a fail is never run again.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import os
+import shutil
 import sys
 import time
 from collections.abc import Iterator
@@ -19,11 +23,13 @@ from typing import Any
 
 import pytest
 
-from harness.errors import ExpectationFailed, HarnessError, SpecError
+from harness.errors import ExpectationFailed, HarnessError, HostBusy, SpecError
 from harness.project import PROJECT_ROOT
 
 SUFFIX = ".scenario.yaml"
 DEFAULT_TARGET = "fixtures/targets/reference.yaml"
+BUSY_RETRIES = 2
+"""How many times a scenario that could not decide because this host was busy is run again."""
 _SESSION = pytest.StashKey["CcSession"]()
 _REHEARSAL = pytest.StashKey[Any]()
 
@@ -40,6 +46,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--cc-rehearse", default=None, type=_rehearse_mode, metavar="enter|SECONDS",
                     help="rehearse the on-site inspection: announce each step, then wait for Enter "
                          "(enter) or that many seconds; needs -s")
+    group.addoption("--cc-busy-retries", type=int, default=BUSY_RETRIES, metavar="N",
+                    help="run a scenario again, at most N times, when it could not decide because this "
+                         f"host was too busy (a fail is never run again; default {BUSY_RETRIES})")
 
 
 def _rehearse_mode(text: str) -> str:
@@ -313,12 +322,33 @@ class ScenarioItem(pytest.Item):
         self.scenario = scenario
 
     def runtest(self) -> None:
+        session: CcSession = self.config.stash[_SESSION]
+        work = session.run_dir / self.path.name.removesuffix(SUFFIX)
+        retries = max(0, int(self.config.getoption("--cc-busy-retries")))
+        earlier: list[str] = []
+        for attempt in range(1, retries + 2):
+            try:
+                self._attempt(session, work, tuple(earlier), last=attempt > retries)
+                return
+            except HostBusy as exc:
+                if attempt > retries:
+                    raise
+                kept = work.with_name(f"{work.name}.attempt-{attempt}")
+                shutil.rmtree(kept, ignore_errors=True)
+                if work.exists():
+                    work.rename(kept)  # this attempt's traces and audio stay, beside the next one's
+                earlier.append(f"{kept.name}/: {exc}")
+                session.evidence().append({"type": "scenario_retried", "file": str(self.scenario.path),
+                                           "name": self.scenario.name, "attempt": attempt,
+                                           "folder": kept.name, "message": str(exc)})
+
+    def _attempt(self, session: CcSession, work: Path, earlier: tuple[str, ...], last: bool) -> None:
+        """Run the scenario once; record its result unless it is to be run again (HostBusy, not ``last``)."""
         from harness.report.allure import attach_run, step_context
         from harness.runner.result import result_of
         from harness.runner.run import ScenarioRun
         from harness.steps.registry import BY_MODEL
 
-        session: CcSession = self.config.stash[_SESSION]
         evidence = session.evidence()
         started = time.time()
         target, prompts = session.target()
@@ -326,7 +356,6 @@ class ScenarioItem(pytest.Item):
             from harness.targets.profile import load_prompt_library
 
             prompts = load_prompt_library(self.scenario.prompts)
-        work = session.run_dir / self.path.name.removesuffix(SUFFIX)
         run = ScenarioRun(self.scenario, target, prompts, work, on_step=step_context, kinds=BY_MODEL)
         rehearsal = _rehearsal(self.config)
         if rehearsal is not None:
@@ -342,10 +371,11 @@ class ScenarioItem(pytest.Item):
         finally:
             run.close()
             run.write_traces()
-            result = result_of(run, started, error, work, evidence.t0)
-            attach_run(result)
-            evidence.scenario_ended(result)
-            self.user_properties.extend(result.properties())  # JUnit readers see the same verdict
+            if last or not isinstance(error, HostBusy):
+                result = dataclasses.replace(result_of(run, started, error, work, evidence.t0), attempts=earlier)
+                attach_run(result)
+                evidence.scenario_ended(result)
+                self.user_properties.extend(result.properties())  # JUnit readers see the same verdict
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         exc = excinfo.value

@@ -140,19 +140,25 @@ class ScenarioResult:
     steps: tuple[StepResult, ...]
     calls: tuple[CallLeg, ...]
     ivr_map: str | None = None  # a generated scenario's IVR map picture (SVG), in the run folder
+    # earlier attempts that could not decide because this host was busy, each "folder/: why";
+    # this record is the last attempt's (plugin.ScenarioItem runs a scenario again only then)
+    attempts: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        """The ``scenario`` record of ``evidence.jsonl`` (``ivr_map`` only for a generated scenario)."""
+        """The ``scenario`` record of ``evidence.jsonl`` (``ivr_map`` only for a generated scenario,
+        ``attempts`` only for one that was run again)."""
         record = _record(self)
         if record["ivr_map"] is None:
             del record["ivr_map"]
+        if not record["attempts"]:
+            del record["attempts"]
         return {"type": "scenario", **record}
 
     @classmethod
     def from_json(cls, record: Mapping[str, Any]) -> ScenarioResult:
         """A ``scenario`` record read back (without the ``LOCAL`` fields)."""
         fields = {k: v for k, v in record.items() if k != "type"}
-        return cls(**{**fields, "tags": tuple(record["tags"]),
+        return cls(**{**fields, "tags": tuple(record["tags"]), "attempts": tuple(record.get("attempts", ())),
                       "steps": tuple(StepResult(**s) for s in record["steps"]),
                       "calls": tuple(_leg(c) for c in record["calls"])})
 

@@ -28,9 +28,12 @@ each worker reads before a test starts.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import tempfile
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -135,3 +138,30 @@ def pytest_configure(config: pytest.Config) -> None:
     tiers = Tiers(config.getoption("--all-tiers"), flag, config.getoption("--asterisk"),
                   config.getoption("--crawl"))
     config.pluginmanager.register(tiers, "ccharness-tiers")
+
+
+DEFAULT_PLATFORM_LOCK = Path(tempfile.gettempdir()) / "ccharness-tests-default-reference.lock"
+DEFAULT_PLATFORM_WAIT_S = 1200.0  # longer than any one test that holds it (the suite's timeout is 900 s)
+
+
+@pytest.fixture
+def default_reference() -> Iterator[None]:
+    """Hold the bundled reference platform on its default ports (fixtures/targets/reference.yaml)
+    for the test: two xdist workers running ``ccharness run`` against it at once, with different
+    faults, would find it "already running with faults: none" and both be errors.  Waits its turn,
+    at most DEFAULT_PLATFORM_WAIT_S."""
+    with open(DEFAULT_PLATFORM_LOCK, "a+") as lock:
+        end = time.monotonic() + DEFAULT_PLATFORM_WAIT_S
+        while True:
+            try:
+                fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > end:
+                    pytest.fail(f"waited {DEFAULT_PLATFORM_WAIT_S:.0f}s for another test to finish with "
+                                f"the default reference platform ({DEFAULT_PLATFORM_LOCK})")
+                time.sleep(0.5)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_UN)

@@ -30,7 +30,7 @@ def _secrets() -> dict[str, str]:
     return {k.strip(): v.strip() for k, v in pairs}
 
 
-def test_a_suite_run_leaves_no_secret_in_any_file(tmp_path: Path) -> None:
+def test_a_suite_run_leaves_no_secret_in_any_file(tmp_path: Path, default_reference: None) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "harness.cli", "run", "--reports", str(tmp_path), "--run-id", "secrets",
          "-k", "both_parties or sales_queue_agent_answers"],

@@ -117,7 +117,8 @@ REFERENCE_SET = [f"scenarios/{name}.scenario.yaml" for name in (
 FAULT = "ivr_ignores_dtmf"
 
 
-def test_parallel_and_serial_runs_agree_against_the_reference_with_a_fault(tmp_path: Path) -> None:
+def test_parallel_and_serial_runs_agree_against_the_reference_with_a_fault(
+        tmp_path: Path, default_reference: None) -> None:
     """IVR scenarios spread over two workers while the ones with agents share one; under
     ivr_ignores_dtmf some fail and some pass, each as it does in the fault matrix's serial run
     (tests/faults: the same scenarios under the same fault, one after another, in one process),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -104,8 +105,12 @@ def test_audio_both_ways_with_mouth_to_ear_delay(board: Switchboard, tmp_path: P
     for listener, talker, freq in ((tl, leg, 1000.0), (leg, tl, 600.0)):
         heard = detect_tone(read_wav(listener.capture_path)[0], freq)
         assert heard, f"{freq} Hz not heard by {listener}"
-        start, end, _ = heard[0]
-        assert 0.85 <= end - start <= 1.1
+        # one 1 s tone, maybe with a dropout (a packet late on a busy host splits it in two: heard
+        # 0.05-0.795 s and 0.83-1.14 s in an unstressed CI run); not two tones, nor a short one
+        start, end = heard[0].start_s, heard[-1].end_s
+        gaps = [b.start_s - a.end_s for a, b in pairwise(heard)]
+        assert all(gap < 0.1 for gap in gaps), f"{freq} Hz heard in pieces: {heard}"
+        assert 0.85 <= sum(h.end_s - h.start_s for h in heard) <= 1.1 and end - start <= 1.2, heard
         played = talker.last("play", state="started")
         assert played is not None and listener.capture_t0 is not None
         delay = listener.capture_t0 + start - played.t

@@ -48,6 +48,7 @@ _lib.pjsua_player_get_port.restype = ctypes.c_int
 _lib.pjmedia_wav_player_set_eof_cb2.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]
 _lib.pjmedia_wav_player_set_eof_cb2.restype = ctypes.c_int
 
+
 class PlayerError(RuntimeError):
     """A player could not be made safe; it has been destroyed again."""
 
@@ -80,14 +81,10 @@ def open_player(path: str, loop: bool = False, cls: type[Any] = pj.AudioMediaPla
         player = cls()
         try:
             player.createPlayer(path, 0 if loop else pj.PJMEDIA_FILE_NO_LOOP)
-        except BaseException:
-            _destroy(player)
-            raise
-        _open.by_id[pid] = player
-        try:
+            _open.by_id[pid] = player
             _clear_eof_callback(pid, player)
         except BaseException:
-            del _open.by_id[pid]
+            _open.by_id.pop(pid, None)
             _destroy(player)
             raise
         return player

@@ -149,13 +149,15 @@ def find_prompt(
     rate: int = RATE,
     min_coverage: float = MIN_COVERAGE,
     max_slip_s: float = 0.060,
+    slips: Sequence[tuple[float, float]] = (),
 ) -> PromptMatch | None:
     """Return the match of ``reference`` in ``capture`` if it is heard, else ``None``.
 
     Heard means a score of at least ``min_score`` and a coverage of at least
     ``min_coverage`` (so a prompt cut short does not pass on its first part).
+    ``slips`` are the listening phone's jitter-buffer slips, as for :func:`match_prompt`.
     """
-    found = match_prompt(capture, reference, rate, max_slip_s)
+    found = match_prompt(capture, reference, rate, max_slip_s, slips=slips)
     return found if found.score >= min_score and found.coverage >= min_coverage else None
 
 

@@ -305,12 +305,22 @@ def heard(call: CallTimeline, name: str, after: float = 0.0, start: float = 0.0,
           seconds: float | None = None) -> PromptMatch | None:
     """Where (capture seconds) the caller heard prompt ``name`` (or a stretch of it) after ``after``."""
     offset = int(max(0.0, after) * RATE)
-    found = find_prompt(capture(call)[offset:], prompt(name, start, seconds), max_slip_s=SLIP)
+    found = find_prompt(capture(call)[offset:], prompt(name, start, seconds), max_slip_s=SLIP,
+                        slips=slips_after(call, after))
     if found is None:
         return None
     shift = offset / RATE
     return PromptMatch(found.score, found.start_s + shift, found.end_s + shift,
                        found.rigid_score, found.coverage)
+
+
+def slips_after(call: CallTimeline, after: float) -> list[tuple[float, float]]:
+    """The caller phone's jitter-buffer slips from capture second ``after`` on, as the
+    harness's expect_prompt gives them to the matcher: a prompt the phone's own buffer
+    warped under load is still the platform's prompt."""
+    if not call.capture_t0:
+        return []
+    return call.slips_after(call.capture_t0 + max(0.0, after))
 
 
 def best_match(call: CallTimeline, name: str, after: float = 0.0, start: float = 0.0,
@@ -321,7 +331,8 @@ def best_match(call: CallTimeline, name: str, after: float = 0.0, start: float =
     level = float(np.sqrt(np.mean(np.square(heard_so_far, dtype=np.float64)))) if heard_so_far.size else 0.0
     if heard_so_far.size <= offset:
         return f"{heard_so_far.size / RATE:.2f}s captured"
-    m = match_prompt(heard_so_far[offset:], prompt(name, start, seconds), RATE, SLIP)
+    m = match_prompt(heard_so_far[offset:], prompt(name, start, seconds), RATE, SLIP,
+                     slips=slips_after(call, after))
     return (f"{heard_so_far.size / RATE:.2f}s captured, RMS {level:.3f}; best match score "
             f"{m.score:.2f}, coverage {m.coverage:.2f} at {m.start_s + offset / RATE:.2f}s")
 

@@ -318,7 +318,7 @@ def slips_after(call: CallTimeline, after: float) -> list[tuple[float, float]]:
     """The caller phone's jitter-buffer slips from capture second ``after`` on, as the
     harness's expect_prompt gives them to the matcher: a prompt the phone's own buffer
     warped under load is still the platform's prompt."""
-    if not call.capture_t0:
+    if call.capture_t0 is None:
         return []
     return call.slips_after(call.capture_t0 + max(0.0, after))
 

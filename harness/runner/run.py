@@ -168,7 +168,7 @@ class ScenarioRun:
             except AssertionError as exc:
                 record.status, record.detail = "failed", str(getattr(exc, "detail", exc))
                 record.measurements = getattr(exc, "measurements", None) or record.measurements
-                undecided = self._stalled_verdict(record.detail)
+                undecided = self._stalled_verdict(record.detail) or self._late_verdict(record.detail)
                 if undecided is not None:
                     record.status, record.detail = "error", str(undecided)
                     raise undecided from exc
@@ -194,6 +194,19 @@ class ScenarioRun:
             f"overloaded), so it lost audio and answered late; run it again on a quieter host. "
             f"What it saw: {failure}"
         )
+
+    def _late_verdict(self, failure: str) -> HostBusy | None:
+        """The error to report instead of ``failure`` if the harness acted late (a step's
+        ``late`` measurement: a key pressed long after the menu ended, say) since the last
+        expectation that passed: the platform may have answered the lateness, not a fault."""
+        for record in reversed(self.records[:-1]):
+            late = record.measurements.get("late")
+            if late:
+                return HostBusy(f"cannot decide: {late}; run it again on a quieter host. "
+                                f"What it saw: {failure}")
+            if record.kind.startswith("expect_") and record.status == "passed":
+                return None
+        return None
 
     def _take_step(self, record: StepRecord, step: Step) -> None:
         kind = self.kinds.get(type(step))

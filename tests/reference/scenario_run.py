@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from harness.errors import HarnessError
 from harness.runner.run import ScenarioRun
 from harness.steps.registry import BY_MODEL, load_scenario
 from harness.targets.model import Target
@@ -55,3 +56,14 @@ def run_on(target: Target, scenario: Path, work: Path) -> ScenarioRun:
         run.close()
         run.write_traces()
     return run
+
+
+def executed(run: ScenarioRun) -> BaseException | None:
+    """Execute ``run`` and close it; the failure or error it raised, or None when it passed."""
+    try:
+        run.execute()
+    except (AssertionError, HarnessError) as exc:
+        return exc
+    finally:
+        run.close()
+    return None

@@ -17,12 +17,13 @@ from typing import Any
 
 import pytest
 
-from harness.errors import ExpectationFailed, HarnessError, HostBusy
+from harness.errors import ExpectationFailed, HostBusy
 from harness.runner.run import ScenarioRun
 from harness.steps.registry import BY_MODEL, load_scenario
 from harness.steps.send_dtmf import LATE_PRESS, SendDtmfStep
 from harness.targets.profile import load_prompt_library
 from tests.recording.reference import PROJECT, reference_platform
+from tests.reference.scenario_run import executed
 
 pytestmark = pytest.mark.sip
 
@@ -44,13 +45,7 @@ def press_after(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, delay: float,
         kinds = {**BY_MODEL, SendDtmfStep: replace(press, run=late)}
         run = ScenarioRun(load_scenario(MENU, prompts, ref.target), ref.target, prompts,
                           tmp_path / "run", kinds=kinds)
-        try:
-            run.execute()
-        except (AssertionError, HarnessError) as exc:
-            return run, exc
-        finally:
-            run.close()
-    return run, None
+        return run, executed(run)
 
 
 def pressed(run: ScenarioRun) -> dict[str, Any]:

@@ -18,12 +18,13 @@ from typing import Any
 
 import pytest
 
-from harness.errors import ExpectationFailed, HarnessError, HostBusy
+from harness.errors import ExpectationFailed, HostBusy
 from harness.runner.platform import managed_platform
 from harness.runner.run import ScenarioRun
 from harness.steps.registry import BY_MODEL, load_scenario
 from harness.targets.profile import load_prompt_library, load_target
 from tests.ports import free_udp_port
+from tests.reference.scenario_run import executed
 
 pytestmark = pytest.mark.sip
 
@@ -68,13 +69,10 @@ def run_wrong_prompt(tmp_path: Path, stall: float, before: str = "expect_prompt"
 
     run.observe(host_stalls)
     with managed_platform(target, prompts, tmp_path / "platform"):
-        try:
-            run.execute()
-        except (AssertionError, HarnessError) as exc:
-            return run, exc
-        finally:
-            run.close()
-    raise AssertionError("the scenario passed: the loopback peer said digit_one first?")
+        exc = executed(run)
+    if exc is None:
+        raise AssertionError("the scenario passed: the loopback peer said digit_one first?")
+    return run, exc
 
 
 def test_a_failure_while_our_phone_stalled_is_undecided(tmp_path: Path) -> None:

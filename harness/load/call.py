@@ -170,9 +170,11 @@ def media_heard(run: ScenarioRun, step: ExpectPromptStep) -> dict[str, Any] | No
     except WaitTimeout as exc:
         raise run.fail("expect_prompt", f"the call did not carry prompt {step.prompt!r}'s "
                        f"{length:.1f}s of sound: {exc}") from None
-    _, t0 = capture(state)
-    return {"checked": "media only (not in the verified sample)", "prompt_s": round(length, 2),
-            "end_s": round(t0 + state.cursor - state.timeline.t0, 3)}  # as expect_prompt's: into the call
+    found: dict[str, Any] = {"checked": "media only (not in the verified sample)", "prompt_s": round(length, 2)}
+    t0 = state.timeline.capture_t0  # when the capture's first sample was heard (set once it has one)
+    if t0 is not None:
+        found["end_s"] = round(t0 + state.cursor - state.timeline.t0, 3)  # as expect_prompt's: into the call
+    return found
 
 
 def not_sampled(run: ScenarioRun, step: Any) -> dict[str, Any] | None:

@@ -120,6 +120,21 @@ class Engine:
             name = cid.rsplit("/", 1)[0].upper() if cid.count("/") > 1 else cid.upper()
             prio = 255 - wanted.index(name) if name in wanted else 0
             self.ep.codecSetPriority(cid, prio)
+            if prio:
+                self._no_concealment(cid)
+
+    def _no_concealment(self, cid: str) -> None:
+        """Turn the codec's packet-loss concealment off: a packet lost, or late for the jitter
+        buffer, is heard as the silence it is. Concealed (WSOLA), it blends into the audio
+        around it, which then matches what was sent only roughly for seconds; silent, the
+        capture is what the wire carried, moved by whole frames where the buffer slipped, and
+        :mod:`harness.audio.unslip` can take the slips out exactly."""
+        try:
+            param = self.ep.codecGetParam(cid)
+            param.setting.plc = False
+            self.ep.codecSetParam(cid, param)
+        except pj.Error:
+            pass  # a codec without settings (none of G.711's kind): left as it is
 
     def _create_account(self, tid: int) -> None:
         a = self.setup.account

@@ -7,7 +7,8 @@ Pure functions of one call's observations:
   estimate, mean), the round-trip time from RTCP reports;
 * an objective score for a prompt the platform played, as heard: PESQ (ITU-T P.862,
   narrow-band, mapped to MOS-LQO by P.862.1) of the prompt's reference recording
-  against the stretch of the call where it was found;
+  against the stretch of the call where it was found (with the caller's phone's own
+  jitter-buffer slips taken out, :mod:`harness.audio.unslip`, where that scores better);
 * the one-way (mouth-to-ear) delay through the platform: from when one party's
   phone started playing its audio marker to where the marker begins in what the
   other party's phone received.
@@ -51,6 +52,8 @@ class MediaSeen:
     why_no_delay: str = ""  # when a delay was asked for and none was measured
     host_busy: float | None = None  # share of the call some task on this host waited for a CPU (PSI)
     stall_s: float = 0.0  # the longest time one of the harness's phones did not run during the call
+    mos_as_played: float | None = None  # the score with the phone's own slips left in, when they were taken out
+    slips_out: str = ""  # the jitter-buffer slips of the caller's phone taken out before scoring
 
     @property
     def loss(self) -> float:
@@ -74,7 +77,9 @@ def figures(seen: MediaSeen) -> dict[str, object]:
             "one_way_delay_ms": round(seen.delay_ms, 1) if seen.delay_ms is not None else None,
             "delay_path": seen.delay_path or None,
             "host_cpu_busy_pct": round(seen.host_busy * 100, 1) if seen.host_busy is not None else None,
-            "phone_stall_s": seen.stall_s or None}
+            "phone_stall_s": seen.stall_s or None,
+            "mos_lqo_as_played": round(seen.mos_as_played, 2) if seen.mos_as_played is not None else None,
+            "phone_slips_taken_out": seen.slips_out or None}
 
 
 def quality_verdict(seen: MediaSeen, wanted: QualityWanted) -> Verdict:
@@ -94,8 +99,11 @@ def quality_verdict(seen: MediaSeen, wanted: QualityWanted) -> Verdict:
         if seen.mos is None:
             problems.append((f"no quality score: {seen.why_unscored or 'no prompt was scored'}", False))
         elif seen.mos < wanted.mos_min:
+            out = (f"; with the caller's phone's own jitter-buffer slips taken out ({seen.slips_out}): "
+                   f"{seen.mos_as_played:.2f} as it played them" if seen.slips_out and seen.mos_as_played is not None
+                   else "")
             problems.append((f"prompt '{seen.prompt}' scored MOS {seen.mos:.2f} as heard (PESQ, ITU-T "
-                             f"P.862; at least {wanted.mos_min:g} wanted)", True))
+                             f"P.862; at least {wanted.mos_min:g} wanted{out})", True))
     if wanted.delay_max_ms is not None:
         if seen.delay_ms is None:
             problems.append((f"no one-way delay measured: {seen.why_no_delay or 'no marker was heard'}", False))

@@ -110,44 +110,68 @@ def stream_counters(run: ScenarioRun, state: CallState) -> dict[str, Any]:
     return dict(next(e.data for e in tl.events[before:] if e.kind == "stats"))
 
 
-def score(run: ScenarioRun, state: CallState, prompt: str) -> tuple[float | None, str]:
+@dataclass(frozen=True)
+class Score:
+    """A prompt's PESQ MOS-LQO on the call, or why there is none."""
+
+    mos: float | None
+    why: str = ""
+    as_played: float | None = None  # the score with the phone's slips left in, when they were taken out
+    slips_out: str = ""  # the slips taken out: "+20 ms at 0.52 s, ..."
+
+
+def score(run: ScenarioRun, state: CallState, prompt: str) -> Score:
     """PESQ MOS-LQO of ``prompt`` where it was heard on the call, or why there is none.
 
     The prompt is found as expect_prompt heard it, with the jitter buffer's slips, and
     scored once the capture holds its whole length from there: the file lags the call by
-    up to FLUSH_ALLOWANCE, and this step often comes right after the prompt's end."""
+    up to FLUSH_ALLOWANCE, and this step often comes right after the prompt's end. Where
+    the caller's phone reported slips, the prompt is also scored with them taken out
+    (:mod:`harness.audio.unslip`), and the better of the two counts: taking out the
+    phone's own slips undoes its damage, but where it shrank audio smoothly a cut at whole
+    blocks can score below what it played."""
     from harness.audio.quality import mos_lqo
+    from harness.audio.unslip import unslip
     from harness.audio.wav import read_wav
 
     assert run.prompts is not None
     reference, _ = read_wav(run.prompts.prompts[prompt].file)
-    samples, found = _located(state, reference)
+    samples, found, slips = _located(state, reference)
     if not holds(samples, found, len(reference)):
-        def whole() -> tuple[np.ndarray, PromptMatch | None] | None:
+        def whole() -> tuple[np.ndarray, PromptMatch | None, list[tuple[float, float]]] | None:
             got = _located(state, reference)
-            return got if holds(*got, len(reference)) else None
+            return got if holds(got[0], got[1], len(reference)) else None
 
         try:
-            samples, found = run.board.wait(every(POLL, whole), run.budget(FLUSH_ALLOWANCE + POLL),
-                                            lambda: f"the capture to hold prompt {prompt!r}",
-                                            timeline=state.timeline)
+            samples, found, slips = run.board.wait(every(POLL, whole), run.budget(FLUSH_ALLOWANCE + POLL),
+                                                   lambda: f"the capture to hold prompt {prompt!r}",
+                                                   timeline=state.timeline)
         except WaitTimeout:
-            samples, found = _located(state, reference)  # scored on what there is, or not found
+            samples, found, slips = _located(state, reference)  # scored on what there is, or not found
     if found is None or found.score < MATCHED:
-        return None, f"prompt '{prompt}' was not found on the call (best score {found.score if found else 0:.2f})"
-    heard = samples[int(found.start_s * RATE): int(found.start_s * RATE) + len(reference)]
+        return Score(None, f"prompt '{prompt}' was not found on the call (best score "
+                           f"{found.score if found else 0:.2f})")
+    start = int(found.start_s * RATE)
     try:
-        return mos_lqo(reference, heard), ""
+        as_played = mos_lqo(reference, samples[start: start + len(reference)])
+        straight = unslip(samples, reference, start, slips) if slips else None
+        if straight is None or not straight.slips:
+            return Score(as_played)
+        mos = mos_lqo(reference, straight.heard)
     except AudioError as exc:
-        return None, str(exc)
+        return Score(None, str(exc))
+    return Score(mos, "", as_played, straight.said()) if mos > as_played else Score(as_played)
 
 
-def _located(state: CallState, reference: np.ndarray) -> tuple[np.ndarray, PromptMatch | None]:
-    """The call's capture so far and where the prompt fits it best, slips allowed for."""
+def _located(state: CallState, reference: np.ndarray) \
+        -> tuple[np.ndarray, PromptMatch | None, list[tuple[float, float]]]:
+    """The call's capture so far, where the prompt fits it best (slips allowed for), and the
+    jitter buffer's slips in it."""
     from harness.audio.prompt import match_prompt
 
     samples, t0 = capture(state)
-    return samples, match_prompt(samples, reference, slips=state.timeline.slips_after(t0))
+    slips = state.timeline.slips_after(t0)
+    return samples, match_prompt(samples, reference, slips=slips), slips
 
 
 def holds(samples: np.ndarray, found: PromptMatch | None, length: int) -> bool:
@@ -205,15 +229,16 @@ def _arrival(run: ScenarioRun, hearer: CallTimeline, marker: Marker, what: str) 
 def perform(run: ScenarioRun, step: ExpectQualityStep) -> Measurements:
     state = run.call(step.call)
     counters = stream_counters(run, state)
-    mos, why = score(run, state, step.prompt) if step.prompt else (None, "")
+    scored = score(run, state, step.prompt) if step.prompt else Score(None)
     delay, path, no_delay = one_way_delay(run, state) if step.delay_max_ms is not None or state.markers \
         else (None, "", "")
     since = state.pressure.t if state.pressure is not None else run.started
     stall = run.board.worst_stall(since)
     seen = MediaSeen(int(counters["rx_packets"]), int(counters["rx_lost"]), counters.get("rx_jitter_ms"),
-                     counters.get("rtt_ms"), mos, step.prompt, why, delay, path, no_delay,
+                     counters.get("rtt_ms"), scored.mos, step.prompt, scored.why, delay, path, no_delay,
                      host_busy=busy_share(state.pressure, pressure_now()),
-                     stall_s=float(stall.data["seconds"]) if stall is not None else 0.0)
+                     stall_s=float(stall.data["seconds"]) if stall is not None else 0.0,
+                     mos_as_played=scored.as_played, slips_out=scored.slips_out)
     verdict = quality_verdict(seen, QualityWanted(step.mos_min, step.loss_max, step.jitter_max_ms,
                                                   step.delay_max_ms))
     if not verdict.decided:

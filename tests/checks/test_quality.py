@@ -17,13 +17,17 @@ def test_a_clean_call_passes_with_its_figures() -> None:
     assert verdict.figures == {"rx_packets": 500, "rx_lost": 0, "loss_pct": 0.0, "rx_jitter_ms": 0.4,
                                "rtt_ms": 0.3, "mos_lqo": 4.4, "scored_prompt": "main_menu",
                                "one_way_delay_ms": 41.0, "delay_path": "caller -> agent",
-                               "host_cpu_busy_pct": None, "phone_stall_s": None}
+                               "host_cpu_busy_pct": None, "phone_stall_s": None, "mos_lqo_as_played": None,
+                               "phone_slips_taken_out": None}
 
 
 @pytest.mark.parametrize(("seen", "words"), [
     (MediaSeen(475, 25, 0.4, None, 4.4, "main_menu"), "5.0% of the audio packets were lost (25 of 500; at most 1%"),
     (MediaSeen(500, 0, 42.0, None, 4.4, "main_menu"), "the receive jitter was 42.0 ms (at most 30 ms allowed)"),
     (MediaSeen(500, 0, 0.4, None, 2.9, "main_menu"), "prompt 'main_menu' scored MOS 2.90 as heard (PESQ"),
+    (MediaSeen(500, 0, 0.4, None, 3.1, "main_menu", mos_as_played=2.8, slips_out="+20 ms at 0.52 s"),
+     "scored MOS 3.10 as heard (PESQ, ITU-T P.862; at least 3.8 wanted; with the caller's phone's own "
+     "jitter-buffer slips taken out (+20 ms at 0.52 s): 2.80 as it played them)"),
     (MediaSeen(500, 0, 0.4, None, None, "main_menu", "prompt 'main_menu' was not found on the call"),
      "no quality score: prompt 'main_menu' was not found on the call"),
     (MediaSeen(0, 0), "no audio arrived on the call (0 RTP packets received)"),

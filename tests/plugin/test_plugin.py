@@ -87,7 +87,9 @@ def test_a_passing_scenario_leaves_junit_and_allure_with_trace_and_audio(pyteste
     assert steps[0].startswith("1. call") and steps[-1].startswith("6. hangup")
     (scenario,) = [r for r in read_evidence(pytester.path / "reports" / "run") if r["type"] == "scenario"]
     prompt = next(s for s in scenario["steps"] if s["kind"] == "expect_prompt")
-    assert prompt["measurements"]["score"] >= 0.9
+    # the evidence holds the score the step passed on: a clean capture whose phone made up 20 ms
+    # 0.57 s into this 2.4 s prompt scored 0.86 (session 27, under stress), a bar of 0.9 failed it
+    assert prompt["measurements"]["score"] >= prompt["spec"]["min_score"] == 0.8
     assert not (pytester.path / "reports" / "run" / "good" / "records.jsonl").exists()  # recorded once
 
 

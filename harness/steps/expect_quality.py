@@ -128,8 +128,11 @@ def score(run: ScenarioRun, state: CallState, prompt: str) -> Score:
     up to FLUSH_ALLOWANCE, and this step often comes right after the prompt's end. Where
     the caller's phone reported slips, the prompt is also scored with them taken out
     (:mod:`harness.audio.unslip`), and the better of the two counts: taking out the
-    phone's own slips undoes its damage, but where it shrank audio smoothly a cut at whole
-    blocks can score below what it played."""
+    phone's own slips undoes its damage, but the line-up can miss one: a slip the phone
+    reported too late (the offset may move only from ``BEFORE_S`` before a report to
+    ``AFTER_S`` after it), or one at the prompt's onset, where moving off the whole-prompt
+    start costs more than a few quiet blocks gain. A line-up that went wrong must not lower
+    a score."""
     from harness.audio.quality import mos_lqo
     from harness.audio.unslip import unslip
     from harness.audio.wav import read_wav
